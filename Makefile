@@ -1,0 +1,57 @@
+# The two commands a newcomer types: `make demo` and `make test`.
+# Both install any missing Debian packages first, then configure and build.
+
+BUILD_DIR   ?= build
+BUILD_TYPE  ?= Debug
+RELEASE_DIR ?= build-release
+JOBS        ?= $(shell nproc)
+PORT        ?= 8443
+
+# Every Debian package the build, the tests and the demo need.
+PACKAGES := g++ make cmake pkg-config ca-certificates openssl libssl-dev \
+            libpoco-dev libsqlcipher-dev libboost-log-dev libyaml-cpp-dev \
+            nlohmann-json3-dev libcli11-dev libgtest-dev
+
+MAKEFLAGS += --no-print-directory
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps configure build test demo bench format clean
+
+all: build
+
+# Installs only what is missing; prints nothing to do otherwise.
+deps:
+	@missing=""; \
+	for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing Debian packages:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) > /dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh $(BUILD_DIR) $(PORT)
+
+# Benchmarks are built in Release in their own tree and print ratios.
+bench: deps
+	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release > /dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target writer_bench
+	$(RELEASE_DIR)/tests/bench/writer_bench
+
+format:
+	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) $(RELEASE_DIR) .demo

@@ -1,0 +1,23 @@
+#include "appliance/api/routes.h"
+
+#include "appliance/storage/group_commit_writer.h"
+
+namespace cloister {
+
+Router BuildRouter(ApiContext& ctx) {
+  Router router;
+  AddSysRoutes(router, ctx);
+  AddEnvironmentRoutes(router, ctx);
+  AddMetricsRoutes(router, ctx);
+  return router;
+}
+
+void DescribeApplianceMetrics(Metrics& metrics) {
+  DescribeHttpMetrics(metrics);
+  DescribeWriterMetrics(metrics);
+  metrics.DescribeGauge("cloister_sealed", "1 while the appliance is sealed (or not initialized), 0 when unsealed.");
+  metrics.DescribeGauge("cloister_initialized", "1 once the appliance is initialized.");
+  metrics.DescribeGauge("cloister_uptime_seconds", "Seconds since cloisterd started.");
+}
+
+}  // namespace cloister

@@ -1,0 +1,160 @@
+// /v1/sys: health, seal status, init, unseal, seal. These (but seal) answer
+// while the appliance is sealed and without a token, as in Vault.
+#include <chrono>
+
+#include "appliance/api/routes.h"
+#include "appliance/identity/token_store.h"
+#include "appliance/storage/appliance_info.h"
+#include "governance/environments/environment_store.h"
+
+namespace cloister {
+namespace {
+
+Json SealStatusJson(const SealStatus& s, const ServerInfo& info) {
+  Json j = {{"initialized", s.initialized}, {"sealed", s.sealed}, {"version", info.version}};
+  if (s.initialized) {
+    j["type"] = SealTypeName(s.seal_type);
+    j["shares"] = s.shares;
+    j["threshold"] = s.threshold;
+    j["progress"] = s.progress;
+    j["appliance_id"] = s.appliance_id;
+  }
+  return j;
+}
+
+Result<HttpResponse> Health(ApiContext& ctx) {
+  const SealStatus s = ctx.seal.CurrentStatus();
+  const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(ctx.clock.Monotonic() - ctx.info.started);
+  const Json body = {{"initialized", s.initialized},
+                     {"sealed", s.sealed},
+                     {"version", ctx.info.version},
+                     {"uptime_seconds", uptime.count()},
+                     {"server_time", FormatTimestamp(ctx.clock.Now())}};
+  // As Vault: 200 unsealed, 503 sealed, 501 not initialized.
+  const int status = !s.initialized ? 501 : s.sealed ? 503 : 200;
+  return HttpResponse::FromJson(status, body);
+}
+
+struct InitBody {
+  InitRequest request;
+  std::string appliance_name;
+  std::vector<std::string> environments;
+};
+
+Result<InitBody> ParseInitBody(const HttpRequest& http, const ApiContext& ctx) {
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"shares", "threshold", "key_file", "appliance_name", "environments"}));
+  InitBody out;
+  CL_ASSIGN_OR_RETURN(auto key_file, OptionalString(body, "key_file"));
+  CL_ASSIGN_OR_RETURN(auto shares, OptionalInt(body, "shares"));
+  CL_ASSIGN_OR_RETURN(auto threshold, OptionalInt(body, "threshold"));
+  CL_ASSIGN_OR_RETURN(auto name, OptionalString(body, "appliance_name"));
+  if (key_file) {
+    if (shares || threshold) {
+      return Status::InvalidArgument("give either key_file or shares/threshold, not both");
+    }
+    out.request.seal_type = SealType::kKeyFile;
+    out.request.key_file = *key_file;
+  } else {
+    out.request.seal_type = SealType::kShamir;
+    out.request.shares = static_cast<int>(shares.value_or(5));
+    out.request.threshold = static_cast<int>(threshold.value_or(3));
+  }
+  out.appliance_name = name.value_or(ctx.info.default_appliance_name);
+  CL_RETURN_IF_ERROR(ValidateApplianceName(out.appliance_name));
+  out.environments = ctx.info.default_environments;
+  if (body.contains("environments")) {
+    const Json& envs = body["environments"];
+    if (!envs.is_array()) return Status::InvalidArgument("field \"environments\" must be a list of names");
+    out.environments.clear();
+    for (const Json& e : envs) {
+      if (!e.is_string()) return Status::InvalidArgument("field \"environments\" must be a list of names");
+      out.environments.push_back(e.get<std::string>());
+    }
+  }
+  CL_RETURN_IF_ERROR(ValidateEnvironmentNames(out.environments));
+  return out;
+}
+
+Result<HttpResponse> Init(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(InitBody body, ParseInitBody(http, ctx));
+  IssuedToken token;
+  const Bootstrap bootstrap = [&](Transaction& tx, const std::string& appliance_id) -> Status {
+    CL_RETURN_IF_ERROR(WriteApplianceInfo(
+        tx, {appliance_id, body.appliance_name, FormatTimestamp(ctx.clock.Now()), ctx.info.version}));
+    CL_RETURN_IF_ERROR(CreateEnvironments(tx, body.environments, ctx.clock));
+    CL_ASSIGN_OR_RETURN(token, CreateToken(tx, ctx.random, ctx.clock, "initial admin token", "admin", "*"));
+    return Status::Ok();
+  };
+  CL_ASSIGN_OR_RETURN(InitResult result, ctx.seal.Initialize(body.request, bootstrap));
+  Json out = {{"appliance_id", result.appliance_id},
+              {"appliance_name", body.appliance_name},
+              {"seal_type", SealTypeName(body.request.seal_type)},
+              {"environments", body.environments},
+              {"initial_admin_token", token.secret},
+              {"initial_admin_token_id", token.id},
+              {"tls_fingerprint", ctx.info.tls_fingerprint}};
+  if (body.request.seal_type == SealType::kShamir) {
+    out["shares"] = result.shares;
+    out["threshold"] = body.request.threshold;
+  } else {
+    out["key_file"] = result.key_file;
+  }
+  ctx.logger.Info("rid=" + http.request_id + " initialized appliance " + result.appliance_id + " (\"" +
+                  body.appliance_name + "\"); initial admin token " + token.id);
+  return HttpResponse::FromJson(200, out);
+}
+
+Result<HttpResponse> Unseal(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"share", "reset"}));
+  CL_ASSIGN_OR_RETURN(auto reset, OptionalBool(body, "reset"));
+  CL_ASSIGN_OR_RETURN(auto share, OptionalString(body, "share"));
+  if (reset.value_or(false)) return HttpResponse::FromJson(200, SealStatusJson(ctx.seal.ResetProgress(), ctx.info));
+  const SealStatus now = ctx.seal.CurrentStatus();
+  if (!now.initialized) {
+    return Status::FailedPrecondition("the appliance is not initialized (POST /v1/sys/init)")
+        .WithReason("not_initialized");
+  }
+  Result<SealStatus> after = Status::Internal("unreachable");
+  if (now.seal_type == SealType::kKeyFile) {
+    if (share) return Status::InvalidArgument("this appliance unseals with its key file; send no share");
+    after = ctx.seal.UnsealWithKeyFile();
+  } else {
+    if (!share || share->empty()) {
+      return Status::InvalidArgument("field \"share\" is required: one unseal share per request");
+    }
+    after = ctx.seal.SubmitShare(*share);
+  }
+  if (!after.ok()) {
+    ctx.logger.Warning("rid=" + http.request_id + " unseal attempt refused: " + after.status().reason());
+    const SealStatus s = ctx.seal.CurrentStatus();
+    Json details = after.status().details().is_object() ? after.status().details() : Json::object();
+    details["progress"] = s.progress;
+    details["threshold"] = s.threshold;
+    return after.status().WithDetails(details);
+  }
+  return HttpResponse::FromJson(200, SealStatusJson(*after, ctx.info));
+}
+
+Result<HttpResponse> Seal(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {}));
+  CL_RETURN_IF_ERROR(ctx.seal.Seal());
+  ctx.logger.Info("rid=" + http.request_id + " sealed by " + http.principal->id);
+  return HttpResponse::FromJson(200, SealStatusJson(ctx.seal.CurrentStatus(), ctx.info));
+}
+
+}  // namespace
+
+void AddSysRoutes(Router& router, ApiContext& ctx) {
+  router.Add({"GET", "/v1/sys/health", Access::kPublic, true, [&ctx](HttpRequest&) { return Health(ctx); }});
+  router.Add({"GET", "/v1/sys/seal-status", Access::kPublic, true, [&ctx](HttpRequest&) -> Result<HttpResponse> {
+                return HttpResponse::FromJson(200, SealStatusJson(ctx.seal.CurrentStatus(), ctx.info));
+              }});
+  router.Add({"POST", "/v1/sys/init", Access::kPublic, true, [&ctx](HttpRequest& r) { return Init(ctx, r); }});
+  router.Add({"POST", "/v1/sys/unseal", Access::kPublic, true, [&ctx](HttpRequest& r) { return Unseal(ctx, r); }});
+  router.Add({"POST", "/v1/sys/seal", Access::kAuthenticated, false, [&ctx](HttpRequest& r) { return Seal(ctx, r); }});
+}
+
+}  // namespace cloister

@@ -1,0 +1,21 @@
+// cloisterctl's command groups. Each Add*Commands registers its subcommands
+// on the CLI11 app; they run with the shared global options.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "appliance/cli/api_client.h"
+
+namespace cloister {
+
+struct GlobalOptions {
+  ClientOptions client;
+  bool json = false;  // print the API's JSON instead of text
+};
+
+// Exit codes: 0 success, 1 error, 2 (status only) sealed.
+void AddOperatorCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
+
+}  // namespace cloister

@@ -1,0 +1,182 @@
+// cloisterctl operator init|unseal|seal|status
+#include <iostream>
+#include <termios.h>
+#include <unistd.h>
+
+#include "appliance/cli/commands.h"
+
+namespace cloister {
+namespace {
+
+struct InitFlags {
+  int shares = 5;
+  int threshold = 3;
+  std::string key_file;
+  std::string name;
+  std::vector<std::string> environments;
+};
+
+// Prints a failed call's error and returns 1.
+int Report(const Result<ApiResponse>& r) {
+  if (!r.ok()) {
+    std::cerr << "Error: " << r.status().message() << "\n";
+  } else {
+    std::cerr << "Error: " << r->ErrorText() << "\n";
+  }
+  return 1;
+}
+
+bool Succeeded(const Result<ApiResponse>& r) { return r.ok() && r->status >= 200 && r->status < 300; }
+
+void PrintStatus(const Json& s) {
+  std::cout << "Initialized:  " << (s.value("initialized", false) ? "true" : "false") << "\n"
+            << "Sealed:       " << (s.value("sealed", true) ? "true" : "false") << "\n";
+  if (s.value("initialized", false)) {
+    std::cout << "Seal type:    " << s.value("type", "") << "\n";
+    if (s.value("type", "") == "shamir") {
+      std::cout << "Shares:       " << s.value("shares", 0) << "\n"
+                << "Threshold:    " << s.value("threshold", 0) << "\n"
+                << "Progress:     " << s.value("progress", 0) << "/" << s.value("threshold", 0) << "\n";
+    }
+    std::cout << "Appliance id: " << s.value("appliance_id", "") << "\n";
+  }
+  std::cout << "Version:      " << s.value("version", "") << "\n";
+}
+
+// Reads one share without echo when stdin is a terminal.
+std::string ReadShare() {
+  const bool tty = isatty(STDIN_FILENO);
+  termios saved{};
+  if (tty) {
+    std::cerr << "Unseal share (will be hidden): " << std::flush;
+    tcgetattr(STDIN_FILENO, &saved);
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string line;
+  std::getline(std::cin, line);
+  if (tty) {
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    std::cerr << "\n";
+  }
+  return line;
+}
+
+int Init(GlobalOptions& g, const InitFlags& f, bool key_file_given) {
+  Json body = Json::object();
+  if (key_file_given) {
+    body["key_file"] = f.key_file;
+  } else {
+    body["shares"] = f.shares;
+    body["threshold"] = f.threshold;
+  }
+  if (!f.name.empty()) body["appliance_name"] = f.name;
+  if (!f.environments.empty()) body["environments"] = f.environments;
+  ApiClient client(g.client);
+  auto r = client.PostJson("/v1/sys/init", body);
+  if (!Succeeded(r)) return Report(r);
+  const Json j = r->json();
+  if (g.json) {
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  if (j.contains("shares")) {
+    int i = 1;
+    for (const auto& s : j["shares"]) std::cout << "Unseal share " << i++ << ": " << s.get<std::string>() << "\n";
+  } else {
+    std::cout << "Unseal key file: " << j.value("key_file", "") << "\n";
+  }
+  std::cout << "\nInitial admin token: " << j.value("initial_admin_token", "") << "\n"
+            << "Appliance:           " << j.value("appliance_name", "") << " (" << j.value("appliance_id", "") << ")\n"
+            << "Environments:        ";
+  for (const auto& e : j["environments"]) std::cout << e.get<std::string>() << " ";
+  std::cout << "\nTLS fingerprint:     " << j.value("tls_fingerprint", "") << "\n\n";
+  if (j.contains("shares")) {
+    std::cout << "The appliance is initialized and sealed. Unseal it with " << j.value("threshold", 0) << " of the "
+              << j["shares"].size() << " shares,\none per call: cloisterctl operator unseal\n"
+              << "The shares and the token are shown only this once. Give each share to a different\n"
+              << "person and keep the token apart from them; the appliance stores none of them.\n";
+  } else {
+    std::cout << "The appliance is initialized and sealed. Unseal it with: cloisterctl operator unseal\n"
+              << "Keep the key file on a separate mount; whoever reads it can unseal the appliance.\n";
+  }
+  return 0;
+}
+
+int Unseal(GlobalOptions& g, std::string share, bool reset) {
+  ApiClient client(g.client);
+  Json body = Json::object();
+  if (reset) {
+    body["reset"] = true;
+  } else {
+    auto status = client.Get("/v1/sys/seal-status");
+    if (!Succeeded(status)) return Report(status);
+    if (status->json().value("type", "") == "shamir") {
+      if (share.empty()) share = ReadShare();
+      body["share"] = share;
+    }
+  }
+  auto r = client.PostJson("/v1/sys/unseal", body);
+  if (!Succeeded(r)) return Report(r);
+  if (g.json) {
+    std::cout << r->json().dump(2) << "\n";
+  } else {
+    PrintStatus(r->json());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddOperatorCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
+  CLI::App* op = app.add_subcommand("operator", "Initialize, unseal and seal the appliance");
+  op->require_subcommand(1);
+
+  auto init_flags = std::make_shared<InitFlags>();
+  CLI::App* init = op->add_subcommand("init", "Initialize the appliance (once): data key, unseal shares or key file, admin token");
+  auto* shares = init->add_option("--shares", init_flags->shares, "Number of Shamir unseal shares (default 5)")->check(CLI::Range(1, 255));
+  auto* threshold = init->add_option("--threshold", init_flags->threshold, "Shares needed to unseal (default 3)")->check(CLI::Range(1, 255));
+  auto* key_file = init->add_option("--key-file", init_flags->key_file, "Seal with a key file created at this absolute path (mode 0600) instead of shares");
+  key_file->excludes(shares)->excludes(threshold);
+  init->add_option("--name", init_flags->name, "Appliance name (default: the server's host name)");
+  init->add_option("--environments", init_flags->environments, "Environments in promotion order (default dev,test,prod)")->delimiter(',');
+  init->callback([&g, &exit_code, init_flags, key_file] { exit_code = Init(g, *init_flags, key_file->count() > 0); });
+
+  auto share = std::make_shared<std::string>();
+  auto reset = std::make_shared<bool>(false);
+  CLI::App* unseal = op->add_subcommand("unseal", "Give one unseal share (prompted when omitted), or unseal with the key file");
+  unseal->add_option("share", *share, "An unseal share; omit it to type it without echo");
+  unseal->add_flag("--reset", *reset, "Forget the shares given so far");
+  unseal->callback([&g, &exit_code, share, reset] { exit_code = Unseal(g, *share, *reset); });
+
+  CLI::App* seal = op->add_subcommand("seal", "Seal the appliance: close the database and forget its key");
+  seal->callback([&g, &exit_code] {
+    ApiClient client(g.client);
+    auto r = client.Send("POST", "/v1/sys/seal");
+    if (!Succeeded(r)) {
+      exit_code = Report(r);
+      return;
+    }
+    std::cout << (g.json ? r->json().dump(2) : "Sealed.") << "\n";
+  });
+
+  CLI::App* status = op->add_subcommand("status", "Show seal status; exit 0 unsealed, 2 sealed, 1 error");
+  status->callback([&g, &exit_code] {
+    ApiClient client(g.client);
+    auto r = client.Get("/v1/sys/seal-status");
+    if (!Succeeded(r)) {
+      exit_code = Report(r);
+      return;
+    }
+    const Json j = r->json();
+    if (g.json) {
+      std::cout << j.dump(2) << "\n";
+    } else {
+      PrintStatus(j);
+    }
+    exit_code = j.value("sealed", true) ? 2 : 0;
+  });
+}
+
+}  // namespace cloister

@@ -1,0 +1,32 @@
+// File helpers with the durability the appliance needs: atomic replacement
+// (write temporary, fsync, rename, fsync directory) and exclusive creation
+// with a given mode, so that key material is never world-readable, not even
+// briefly.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+#include "appliance/core/status.h"
+
+namespace cloister {
+
+// Whole file, or not_found / invalid_argument (larger than max_bytes).
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 16 << 20);
+
+// Replaces `path` atomically with `data`, created with `mode`.
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode);
+
+// Creates `path` with `mode`; already_exists if it is there. Durable on return.
+Status CreateFileExclusive(const std::string& path, std::string_view data, mode_t mode);
+
+// Creates `path` and its parents with `mode` (existing directories keep theirs).
+Status MakeDirectories(const std::string& path, mode_t mode);
+
+bool PathExists(const std::string& path);
+
+// Permission bits of an existing file.
+Result<mode_t> FileMode(const std::string& path);
+
+}  // namespace cloister

@@ -1,0 +1,60 @@
+// The request pipeline, in order: request id -> body limit -> route (404,
+// 405) -> seal gate (503 "sealed") -> authentication (401) -> content type
+// (415) -> handler -> error envelope -> security headers -> metrics and one
+// access-log line. Independent of POCO so it can be tested with plain values.
+//
+// Thread-safe: Handle may run on many server threads at once.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "appliance/core/clock.h"
+#include "appliance/core/logging.h"
+#include "appliance/core/metrics.h"
+#include "appliance/core/random.h"
+#include "appliance/http/router.h"
+
+namespace cloister {
+
+// What the pipeline asks of the rest of the appliance.
+class RequestGate {
+ public:
+  virtual ~RequestGate() = default;
+  // True while the appliance cannot serve data (sealed or not initialized).
+  virtual bool Sealed() const = 0;
+  // The principal for a bearer token, or unauthenticated.
+  virtual Result<Principal> Authenticate(std::string_view bearer_token) = 0;
+};
+
+struct DispatcherOptions {
+  size_t max_body_bytes = 1 << 20;
+};
+
+class Dispatcher {
+ public:
+  // Everything passed by reference must outlive the dispatcher.
+  Dispatcher(const Router& router, RequestGate& gate, Metrics& metrics, Random& random, const Clock& clock,
+             const Logger& logger, DispatcherOptions options);
+
+  HttpResponse Handle(HttpRequest& request);
+
+  const DispatcherOptions& options() const { return options_; }
+
+ private:
+  HttpResponse Process(HttpRequest& request, std::string& route_label);
+  void Finish(const HttpRequest& request, HttpResponse& response);
+
+  const Router& router_;
+  RequestGate& gate_;
+  Metrics& metrics_;
+  Random& random_;
+  const Clock& clock_;
+  Logger logger_;
+  const DispatcherOptions options_;
+};
+
+// Declares the HTTP metric families on `metrics`.
+void DescribeHttpMetrics(Metrics& metrics);
+
+}  // namespace cloister

@@ -1,0 +1,141 @@
+#include "appliance/server/config.h"
+
+#include "appliance/core/files.h"
+#include "appliance/core/strict_yaml.h"
+
+namespace cloister {
+
+const char kDefaultConfigYaml[] = R"yaml(# cloisterd configuration. Every key is optional; these are the defaults.
+appliance:
+  name: ""                  # name given at init when none is asked for; "" = the host name
+  environments: [dev, test, prod]   # environments created at init, in promotion order
+storage:
+  data_dir: /var/lib/cloister       # database, keyring and generated TLS files
+  read_connections: 4               # read-only database connections
+  writer_max_batch: 1024            # units of work per group commit at most
+listener:
+  address: 0.0.0.0
+  port: 8443
+  tls_cert_file: ""                 # "" = <data_dir>/tls/cert.pem, generated on first start
+  tls_key_file: ""                  # "" = <data_dir>/tls/key.pem
+  max_threads: 16
+  max_queued: 256
+  idle_timeout_seconds: 60
+  plain_http:
+    enabled: false                  # plain HTTP, loopback addresses only
+    address: 127.0.0.1
+    port: 8080
+limits:
+  max_body_bytes: 1048576           # larger request bodies get 413
+logging:
+  level: info                       # debug, info, warning, error
+  console: true
+  file: /var/log/cloister/cloisterd.log   # "" = no log file
+  rotate_bytes: 10485760            # start a new file past this size
+  max_files: 10                     # rotated files kept
+seal:
+  auto_unseal: true                 # key-file seals unseal at start
+)yaml";
+
+namespace {
+
+Status ParseAppliance(const YamlMap& root, ServerConfig& c) {
+  CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("appliance"));
+  CL_RETURN_IF_ERROR(m.CheckKnownKeys({"name", "environments"}));
+  CL_ASSIGN_OR_RETURN(c.appliance_name, m.String("name", c.appliance_name));
+  CL_ASSIGN_OR_RETURN(c.environments, m.StringList("environments", c.environments));
+  return Status::Ok();
+}
+
+Status ParseStorage(const YamlMap& root, ServerConfig& c) {
+  CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("storage"));
+  CL_RETURN_IF_ERROR(m.CheckKnownKeys({"data_dir", "read_connections", "writer_max_batch"}));
+  CL_ASSIGN_OR_RETURN(c.storage.data_dir, m.String("data_dir", c.storage.data_dir));
+  if (c.storage.data_dir.empty()) return m.Error("data_dir", "must not be empty");
+  CL_ASSIGN_OR_RETURN(int64_t reads, m.Int("read_connections", c.storage.read_connections, 1, 64));
+  CL_ASSIGN_OR_RETURN(int64_t batch, m.Int("writer_max_batch", static_cast<int64_t>(c.storage.writer.max_batch), 1, 65536));
+  c.storage.read_connections = static_cast<int>(reads);
+  c.storage.writer.max_batch = static_cast<size_t>(batch);
+  return Status::Ok();
+}
+
+Status ParseListener(const YamlMap& root, ServerConfig& c) {
+  CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("listener"));
+  CL_RETURN_IF_ERROR(m.CheckKnownKeys({"address", "port", "tls_cert_file", "tls_key_file", "max_threads",
+                                       "max_queued", "idle_timeout_seconds", "plain_http"}));
+  ListenerOptions& l = c.listener;
+  CL_ASSIGN_OR_RETURN(l.host, m.String("address", l.host));
+  CL_ASSIGN_OR_RETURN(int64_t port, m.Int("port", l.port, 0, 65535));
+  CL_ASSIGN_OR_RETURN(l.cert_file, m.String("tls_cert_file", l.cert_file));
+  CL_ASSIGN_OR_RETURN(l.key_file, m.String("tls_key_file", l.key_file));
+  if (l.cert_file.empty() != l.key_file.empty()) {
+    return m.Error(l.cert_file.empty() ? "tls_key_file" : "tls_cert_file",
+                   "tls_cert_file and tls_key_file must be set together");
+  }
+  CL_ASSIGN_OR_RETURN(int64_t threads, m.Int("max_threads", l.max_threads, 1, 1024));
+  CL_ASSIGN_OR_RETURN(int64_t queued, m.Int("max_queued", l.max_queued, 1, 65536));
+  CL_ASSIGN_OR_RETURN(int64_t idle, m.Int("idle_timeout_seconds", l.idle_timeout_seconds, 1, 3600));
+  l.port = static_cast<uint16_t>(port);
+  l.max_threads = static_cast<int>(threads);
+  l.max_queued = static_cast<int>(queued);
+  l.idle_timeout_seconds = static_cast<int>(idle);
+
+  CL_ASSIGN_OR_RETURN(YamlMap plain, m.Map("plain_http"));
+  CL_RETURN_IF_ERROR(plain.CheckKnownKeys({"enabled", "address", "port"}));
+  CL_ASSIGN_OR_RETURN(l.plain_http, plain.Bool("enabled", l.plain_http));
+  CL_ASSIGN_OR_RETURN(l.plain_host, plain.String("address", l.plain_host));
+  CL_ASSIGN_OR_RETURN(int64_t plain_port, plain.Int("port", l.plain_port, 0, 65535));
+  l.plain_port = static_cast<uint16_t>(plain_port);
+  if (!IsLoopbackHost(l.plain_host)) {
+    return plain.Error("address", "plain HTTP may only listen on a loopback address (127.0.0.1, ::1 or "
+                                  "localhost), not \"" + l.plain_host + "\"");
+  }
+  return Status::Ok();
+}
+
+Status ParseRest(const YamlMap& root, ServerConfig& c) {
+  CL_ASSIGN_OR_RETURN(YamlMap limits, root.Map("limits"));
+  CL_RETURN_IF_ERROR(limits.CheckKnownKeys({"max_body_bytes"}));
+  CL_ASSIGN_OR_RETURN(int64_t body, limits.Int("max_body_bytes", static_cast<int64_t>(c.max_body_bytes), 1024,
+                                               int64_t{1} << 30));
+  c.max_body_bytes = static_cast<size_t>(body);
+
+  CL_ASSIGN_OR_RETURN(YamlMap log, root.Map("logging"));
+  CL_RETURN_IF_ERROR(log.CheckKnownKeys({"level", "console", "file", "rotate_bytes", "max_files"}));
+  CL_ASSIGN_OR_RETURN(std::string level, log.String("level", "info"));
+  auto parsed_level = ParseLogLevel(level);
+  if (!parsed_level.ok()) return log.Error("level", parsed_level.status().message());
+  c.logging.level = *parsed_level;
+  CL_ASSIGN_OR_RETURN(c.logging.console, log.Bool("console", c.logging.console));
+  CL_ASSIGN_OR_RETURN(c.logging.file, log.String("file", c.logging.file));
+  CL_ASSIGN_OR_RETURN(c.logging.rotate_bytes, log.Int("rotate_bytes", c.logging.rotate_bytes, 4096, int64_t{1} << 40));
+  CL_ASSIGN_OR_RETURN(c.logging.max_files, log.Int("max_files", c.logging.max_files, 1, 10000));
+
+  CL_ASSIGN_OR_RETURN(YamlMap seal, root.Map("seal"));
+  CL_RETURN_IF_ERROR(seal.CheckKnownKeys({"auto_unseal"}));
+  CL_ASSIGN_OR_RETURN(c.auto_unseal, seal.Bool("auto_unseal", c.auto_unseal));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<ServerConfig> ParseServerConfig(std::string_view yaml, const std::string& source) {
+  CL_ASSIGN_OR_RETURN(YAML::Node node, LoadStrictYaml(yaml, source));
+  const YamlMap root(node, source, "");
+  CL_RETURN_IF_ERROR(root.CheckIsMap());
+  CL_RETURN_IF_ERROR(root.CheckKnownKeys({"appliance", "storage", "listener", "limits", "logging", "seal"}));
+  ServerConfig c;
+  CL_RETURN_IF_ERROR(ParseAppliance(root, c));
+  CL_RETURN_IF_ERROR(ParseStorage(root, c));
+  CL_RETURN_IF_ERROR(ParseListener(root, c));
+  CL_RETURN_IF_ERROR(ParseRest(root, c));
+  return c;
+}
+
+Result<ServerConfig> LoadServerConfig(const std::string& path) {
+  auto text = ReadFile(path, 1 << 20);
+  if (!text.ok()) return text.status().Annotate("reading configuration");
+  return ParseServerConfig(*text, path);
+}
+
+}  // namespace cloister

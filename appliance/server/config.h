@@ -1,0 +1,41 @@
+// cloisterd's configuration: cloister.yaml parsed once into option structs.
+// Every setting has a default (kDefaultConfigYaml is the same defaults as a
+// file, printed by `cloisterd --print-default-config`); unknown keys,
+// duplicate keys and bad values are errors that name the key and the line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "appliance/core/logging.h"
+#include "appliance/core/status.h"
+#include "appliance/http/https_server.h"
+#include "appliance/storage/seal_manager.h"
+
+namespace cloister {
+
+struct ServerConfig {
+  // appliance
+  std::string appliance_name;  // default name at init; empty: the host name
+  std::vector<std::string> environments = {"dev", "test", "prod"};
+  // storage
+  StorageOptions storage{"/var/lib/cloister", 4, {}};
+  // listener
+  ListenerOptions listener;  // empty cert/key: generated under <data_dir>/tls
+  // limits
+  size_t max_body_bytes = 1 << 20;
+  // logging
+  LogOptions logging{LogLevel::kInfo, true, "/var/log/cloister/cloisterd.log", 10 << 20, 10};
+  // seal
+  bool auto_unseal = true;  // key-file seals unseal at start
+};
+
+extern const char kDefaultConfigYaml[];
+
+// Parses YAML text; `source` names it in errors ("/etc/cloister/cloister.yaml").
+Result<ServerConfig> ParseServerConfig(std::string_view yaml, const std::string& source);
+// Reads and parses a file.
+Result<ServerConfig> LoadServerConfig(const std::string& path);
+
+}  // namespace cloister

@@ -1,0 +1,156 @@
+// cloisterd: the appliance server. The only place that constructs concrete
+// types and wires them together.
+#include <csignal>
+#include <iostream>
+#include <optional>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "appliance/api/routes.h"
+#include "appliance/core/files.h"
+#include "appliance/http/https_server.h"
+#include "appliance/http/tls_certificate.h"
+#include "appliance/server/config.h"
+#include "appliance/storage/appliance_info.h"
+
+namespace cloister {
+namespace {
+
+struct Flags {
+  std::string config_path;
+  std::optional<std::string> data_dir;
+  std::optional<std::string> address;
+  std::optional<int> port;
+  std::optional<std::string> log_file;
+  std::string ready_file;
+};
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "cloister";
+  std::string name = buf;
+  return ValidateApplianceName(name).ok() ? name : "cloister";
+}
+
+Result<ServerConfig> ResolveConfig(const Flags& flags) {
+  ServerConfig config;
+  if (!flags.config_path.empty()) {
+    CL_ASSIGN_OR_RETURN(config, LoadServerConfig(flags.config_path));
+  } else {
+    CL_ASSIGN_OR_RETURN(config, ParseServerConfig(kDefaultConfigYaml, "<embedded default configuration>"));
+  }
+  if (flags.data_dir) config.storage.data_dir = *flags.data_dir;
+  if (flags.address) config.listener.host = *flags.address;
+  if (flags.port) config.listener.port = static_cast<uint16_t>(*flags.port);
+  if (flags.log_file) config.logging.file = *flags.log_file;
+  if (config.appliance_name.empty()) config.appliance_name = HostName();
+  if (config.listener.cert_file.empty()) {
+    config.listener.cert_file = config.storage.data_dir + "/tls/cert.pem";
+    config.listener.key_file = config.storage.data_dir + "/tls/key.pem";
+  }
+  return config;
+}
+
+int Fail(const Status& st) {
+  std::cerr << "cloisterd: " << st.message() << "\n";
+  return 1;
+}
+
+int Serve(const Flags& flags) {
+  // Block the stop signals in every thread; main waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto config = ResolveConfig(flags);
+  if (!config.ok()) return Fail(config.status());
+  if (Status st = InitLogging(config->logging); !st.ok()) return Fail(st);
+  const Logger log("cloisterd");
+
+  SystemClock clock;
+  SystemRandom random;
+  Metrics metrics;
+  DescribeApplianceMetrics(metrics);
+
+  if (Status st = MakeDirectories(config->storage.data_dir, 0700); !st.ok()) return Fail(st);
+  auto generated = EnsureSelfSignedCertificate(config->listener.cert_file, config->listener.key_file,
+                                               {config->appliance_name, HostName()}, clock, random);
+  if (!generated.ok()) return Fail(generated.status());
+  auto fingerprint = CertificateFingerprint(config->listener.cert_file);
+  if (!fingerprint.ok()) return Fail(fingerprint.status());
+  if (*generated) log.Info("generated a self-signed TLS certificate " + config->listener.cert_file);
+
+  SealManager seal(config->storage, clock, random, Logger("storage"), &metrics);
+  if (Status st = seal.Recover(); !st.ok()) return Fail(st);
+
+  ApiContext ctx{seal, clock, random, metrics, log, {}};
+  ctx.info.started = clock.Monotonic();
+  ctx.info.tls_fingerprint = *fingerprint;
+  ctx.info.default_appliance_name = config->appliance_name;
+  ctx.info.default_environments = config->environments;
+  const Router router = BuildRouter(ctx);
+  ApplianceGate gate(ctx);
+  Dispatcher dispatcher(router, gate, metrics, random, clock, Logger("http"), {config->max_body_bytes});
+  HttpsServer server(dispatcher, config->listener);
+  if (Status st = server.Start(); !st.ok()) return Fail(st);
+
+  const SealStatus status = seal.CurrentStatus();
+  if (status.initialized && status.seal_type == SealType::kKeyFile && config->auto_unseal) {
+    auto unsealed = seal.UnsealWithKeyFile();
+    if (!unsealed.ok()) log.Warning("automatic unseal with the key file failed: " + unsealed.status().message());
+  }
+
+  const std::string host = config->listener.host == "0.0.0.0" ? "127.0.0.1" : config->listener.host;
+  log.Info("listening on https://" + host + ":" + std::to_string(server.port()) + " (TLS certificate SHA-256 " +
+           *fingerprint + ")");
+  if (server.plain_port()) {
+    log.Warning("plain HTTP enabled on http://" + config->listener.plain_host + ":" +
+                std::to_string(server.plain_port()) + " (loopback only)");
+  }
+  const SealStatus now = seal.CurrentStatus();
+  log.Info(!now.initialized ? "not initialized: POST /v1/sys/init (cloisterctl operator init)"
+           : now.sealed     ? "sealed: POST /v1/sys/unseal (cloisterctl operator unseal)"
+                            : "unsealed and serving");
+  if (!flags.ready_file.empty()) {
+    const Json ready = {{"port", server.port()},
+                        {"plain_port", server.plain_port()},
+                        {"tls_fingerprint", *fingerprint},
+                        {"cert_file", config->listener.cert_file},
+                        {"pid", getpid()}};
+    if (Status st = WriteFileAtomic(flags.ready_file, ready.dump() + "\n", 0600); !st.ok()) return Fail(st);
+  }
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  log.Info(std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
+  server.Stop();
+  seal.Seal();  // drains the writer before the process exits
+  return 0;
+}
+
+}  // namespace
+}  // namespace cloister
+
+int main(int argc, char** argv) {
+  cloister::Flags flags;
+  CLI::App app{"cloisterd: the Cloister appliance server"};
+  app.set_version_flag("--version", std::string("cloisterd ") + CLOISTER_VERSION);
+  bool print_default = false;
+  app.add_option("-c,--config", flags.config_path, "Path to cloister.yaml (default: the embedded defaults)");
+  app.add_option("--data-dir", flags.data_dir, "Override storage.data_dir");
+  app.add_option("--address", flags.address, "Override listener.address");
+  app.add_option("--port", flags.port, "Override listener.port (0 picks a free port)")->check(CLI::Range(0, 65535));
+  app.add_option("--log-file", flags.log_file, "Override logging.file (\"\" for none)");
+  app.add_option("--ready-file", flags.ready_file, "Write the bound port and TLS fingerprint here once serving");
+  app.add_flag("--print-default-config", print_default, "Print the embedded default configuration and exit");
+  CLI11_PARSE(app, argc, argv);
+  if (print_default) {
+    std::cout << cloister::kDefaultConfigYaml;
+    return 0;
+  }
+  return cloister::Serve(flags);
+}

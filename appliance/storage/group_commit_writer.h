@@ -1,0 +1,70 @@
+// GroupCommitWriter: the Writer on one SQLCipher connection and one thread.
+//
+// The thread takes whatever units are queued (up to max_batch), opens one
+// transaction, runs each unit in a savepoint, commits, then resolves every
+// unit's future. While it commits, new units queue up, so the batch size
+// adapts to load: one unit per commit when idle, hundreds under contention.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "appliance/core/clock.h"
+#include "appliance/core/metrics.h"
+#include "appliance/storage/writer.h"
+
+namespace cloister {
+
+struct WriterOptions {
+  size_t max_batch = 1024;  // units per transaction at most
+};
+
+class GroupCommitWriter final : public Writer {
+ public:
+  // Takes ownership of `conn` (a migrated writer connection) and starts the
+  // thread. `metrics` may be null; when set, it must outlive the writer and
+  // have the families of DescribeWriterMetrics.
+  GroupCommitWriter(std::unique_ptr<Connection> conn, WriterOptions options, const Clock& clock,
+                    Metrics* metrics);
+  // Stops after running every unit already queued.
+  ~GroupCommitWriter() override;
+
+  std::future<Status> Submit(Unit unit) override;
+
+  // Runs the queued units, then stops the thread; later submits fail with
+  // unavailable. Idempotent.
+  void Stop();
+
+ private:
+  struct Pending {
+    Unit unit;
+    std::promise<Status> done;
+  };
+
+  void Loop();
+  void RunBatch(std::vector<Pending>& batch);
+  // Runs one unit in its savepoint and stores its outcome in *outcome.
+  // Returns an error only when the savepoint itself failed: then the unit
+  // cannot be isolated and the whole batch must be abandoned.
+  Status RunUnit(Pending& p, Statement* savepoint, Statement* release, Statement* rollback_to,
+                 Status* outcome, std::vector<std::function<void()>>& hooks);
+
+  std::unique_ptr<Connection> conn_;
+  const WriterOptions options_;
+  const Clock& clock_;
+  Metrics* metrics_;
+
+  std::mutex mu_;  // guards queue_ and stopping_
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// Declares the writer's metric families on `metrics`.
+void DescribeWriterMetrics(Metrics& metrics);
+
+}  // namespace cloister

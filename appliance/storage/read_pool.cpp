@@ -1,0 +1,31 @@
+#include "appliance/storage/read_pool.h"
+
+namespace cloister {
+
+Result<std::unique_ptr<ReadPool>> ReadPool::Open(const std::string& path, const SecureBytes& key, int size) {
+  auto pool = std::make_unique<ReadPool>();
+  ConnectionOptions options;
+  options.read_only = true;
+  for (int i = 0; i < size; ++i) {
+    CL_ASSIGN_OR_RETURN(auto conn, Connection::Open(path, key, options));
+    pool->idle_.push_back(std::move(conn));
+  }
+  return pool;
+}
+
+ReadPool::Lease::Lease(ReadPool& p) : pool(p) {
+  std::unique_lock lock(pool.mu_);
+  pool.cv_.wait(lock, [&] { return !pool.idle_.empty(); });
+  conn = std::move(pool.idle_.back());
+  pool.idle_.pop_back();
+}
+
+ReadPool::Lease::~Lease() {
+  {
+    std::lock_guard lock(pool.mu_);
+    pool.idle_.push_back(std::move(conn));
+  }
+  pool.cv_.notify_one();
+}
+
+}  // namespace cloister

@@ -1,0 +1,139 @@
+// SealManager owns the appliance's encrypted storage and its seal state:
+// not initialized -> sealed <-> unsealed.
+//
+// Initialize creates the data key, the key-encryption key (KEK) and the
+// database, and stores the data key only wrapped by the KEK in the keyring.
+// Unsealing rebuilds the KEK (from Shamir shares or the key file), unwraps
+// the data key, opens the database, applies pending migrations and starts
+// the single writer; the data key is then zeroed (the open connections hold
+// it inside SQLCipher). Sealing drops the Store; the last request holding it
+// finishes, then the writer drains and the connections close.
+//
+// Nothing half-made survives a failure: an initialization builds the
+// database under a temporary name and renames it only after the keyring is
+// durable (Recover() rolls an interrupted one forward or back), and a share
+// that is malformed, mistyped, from another appliance, already given, or not
+// issued by this keyring is refused without changing unseal progress.
+//
+// Thread-safe: every method may be called from any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "appliance/core/clock.h"
+#include "appliance/core/logging.h"
+#include "appliance/core/metrics.h"
+#include "appliance/core/random.h"
+#include "appliance/storage/group_commit_writer.h"
+#include "appliance/storage/keyring.h"
+#include "appliance/storage/migrator.h"
+#include "appliance/storage/read_pool.h"
+
+namespace cloister {
+
+struct StorageOptions {
+  std::string data_dir;  // holds cloister.db and keyring.json
+  int read_connections = 4;
+  WriterOptions writer;
+};
+
+struct InitRequest {
+  SealType seal_type = SealType::kShamir;
+  int shares = 5;        // shamir
+  int threshold = 3;     // shamir
+  std::string key_file;  // key_file: where to create it (must not exist)
+};
+
+struct InitResult {
+  std::string appliance_id;
+  std::vector<std::string> shares;  // printable; shown once, never stored
+  std::string key_file;
+};
+
+// Fills the new database in its first transaction, given the appliance id.
+using Bootstrap = std::function<Status(Transaction&, const std::string& appliance_id)>;
+
+struct SealStatus {
+  bool initialized = false;
+  bool sealed = true;
+  SealType seal_type = SealType::kShamir;
+  int shares = 0;
+  int threshold = 0;
+  int progress = 0;  // shares accepted toward the threshold
+  std::string appliance_id;
+};
+
+// What exists while the appliance is unsealed. Thread-safe.
+class Store {
+ public:
+  Store(std::string appliance_id, std::unique_ptr<GroupCommitWriter> writer, std::unique_ptr<ReadPool> reads)
+      : appliance_id_(std::move(appliance_id)), writer_(std::move(writer)), reads_(std::move(reads)) {}
+
+  Writer& writer() { return *writer_; }
+  ReadPool& reads() { return *reads_; }
+  const std::string& appliance_id() const { return appliance_id_; }
+
+ private:
+  std::string appliance_id_;
+  std::unique_ptr<GroupCommitWriter> writer_;
+  std::unique_ptr<ReadPool> reads_;
+};
+
+class SealManager {
+ public:
+  // `clock`, `random`, `logger` and `metrics` (may be null) must outlive this.
+  SealManager(StorageOptions options, const Clock& clock, Random& random, const Logger& logger, Metrics* metrics);
+  ~SealManager();
+
+  // Finishes or discards an initialization interrupted by a crash. Call once
+  // before serving.
+  Status Recover();
+
+  SealStatus CurrentStatus() const;
+
+  // Creates the keyring and the database; `bootstrap` runs in the database's
+  // first transaction (the initial admin token, environments, keys). The
+  // appliance stays sealed. already_exists when initialized.
+  Result<InitResult> Initialize(const InitRequest& request, const Bootstrap& bootstrap);
+
+  // Adds one Shamir share; unseals when the threshold is reached.
+  Result<SealStatus> SubmitShare(std::string_view share);
+  // Unseals with the key file recorded at init.
+  Result<SealStatus> UnsealWithKeyFile();
+  // Forgets the shares given so far.
+  SealStatus ResetProgress();
+  // Seals: drops the store. OK if already sealed.
+  Status Seal();
+
+  // The open store, or null while sealed.
+  std::shared_ptr<Store> store() const;
+
+  std::string database_path() const { return options_.data_dir + "/cloister.db"; }
+  std::string keyring_path() const { return options_.data_dir + "/keyring.json"; }
+
+ private:
+  std::string init_path() const { return database_path() + ".init"; }
+  SealStatus StatusLocked() const;
+  Result<SealStatus> UnsealWithKek(SecureBytes kek);
+  Status OpenStore(const SecureBytes& data_key);
+  Status CreateDatabase(const SecureBytes& data_key, const std::string& appliance_id, const Bootstrap& bootstrap);
+
+  const StorageOptions options_;
+  const Clock& clock_;
+  Random& random_;
+  Logger logger_;
+  Metrics* metrics_;
+
+  mutable std::mutex mu_;  // guards everything below
+  std::optional<Keyring> keyring_;
+  std::vector<ShamirShare> progress_;
+  std::shared_ptr<Store> store_;
+};
+
+}  // namespace cloister

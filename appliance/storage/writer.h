@@ -1,0 +1,71 @@
+// The single writer. Every change to the database is a unit of work: a
+// function that receives the open Transaction and returns a Status. The
+// writer runs many units in one SQLite transaction, each inside its own
+// savepoint, and commits once (group commit). A unit that returns an error
+// (or throws) is rolled back to its savepoint alone; the others in its batch
+// still commit. A unit's future resolves only after the commit is durable
+// (WAL, synchronous=FULL), with the unit's own Status, or with unavailable
+// when the commit itself failed (then no unit of the batch took effect).
+//
+// A unit must keep no state outside the transaction that it relies on after
+// failing: it may run again in a later batch if its caller retries. Audit
+// events are appended from inside the same unit as the change they record,
+// so a change never exists without its event.
+#pragma once
+
+#include <functional>
+#include <future>
+#include <string_view>
+#include <vector>
+
+#include "appliance/core/status.h"
+#include "appliance/storage/connection.h"
+
+namespace cloister {
+
+// The writer's connection during one unit. Not thread-safe: valid only
+// inside the unit, on the writer thread.
+class Transaction {
+ public:
+  explicit Transaction(Connection& conn) : conn_(conn) {}
+
+  // A cached prepared statement, reset and ready to bind. Statements left
+  // mid-step by the unit are reset when the unit ends.
+  Result<Statement*> Prepare(std::string_view sql) {
+    Result<Statement*> stmt = conn_.Cached(sql);
+    if (stmt.ok()) used_.push_back(*stmt);
+    return stmt;
+  }
+  Status Exec(std::string_view sql) { return conn_.Exec(sql); }
+  int64_t LastInsertRowId() const { return conn_.LastInsertRowId(); }
+  int64_t Changes() const { return conn_.Changes(); }
+
+  // Runs `fn` on the writer thread after the batch holding this unit commits,
+  // and only if this unit committed. For notifications, never for writes.
+  void OnCommit(std::function<void()> fn) { on_commit_.push_back(std::move(fn)); }
+
+  std::vector<std::function<void()>> TakeOnCommit() { return std::move(on_commit_); }
+  void ResetStatements() {
+    for (Statement* s : used_) s->Reset();
+    used_.clear();
+  }
+
+ private:
+  Connection& conn_;
+  std::vector<Statement*> used_;
+  std::vector<std::function<void()>> on_commit_;
+};
+
+using Unit = std::function<Status(Transaction&)>;
+
+// Thread-safe: Submit may be called from any thread.
+class Writer {
+ public:
+  virtual ~Writer() = default;
+  // Queues `unit`; the future resolves once it is durable or has failed.
+  virtual std::future<Status> Submit(Unit unit) = 0;
+  // Submit and wait.
+  Status Write(Unit unit) { return Submit(std::move(unit)).get(); }
+};
+
+}  // namespace cloister
