@@ -116,6 +116,7 @@ Result<HttpResponse> Unseal(ApiContext& ctx, HttpRequest& http) {
     return Status::FailedPrecondition("the appliance is not initialized (POST /v1/sys/init)")
         .WithReason("not_initialized");
   }
+  if (!now.sealed) return HttpResponse::FromJson(200, SealStatusJson(now, ctx.info));  // as Vault: status only
   Result<SealStatus> after = Status::Internal("unreachable");
   if (now.seal_type == SealType::kKeyFile) {
     if (share) return Status::InvalidArgument("this appliance unseals with its key file; send no share");

@@ -10,7 +10,8 @@ std::string HttpRequest::Header(const std::string& name) const {
 HttpResponse HttpResponse::FromJson(int status, const Json& body) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump() + "\n";
+  // Replace rather than throw on invalid UTF-8 (e.g. echoed from a bad request).
+  r.body = body.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   return r;
 }
 

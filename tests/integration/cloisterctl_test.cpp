@@ -1,0 +1,85 @@
+// cloisterctl operator init|unseal|seal|status against the real cloisterd.
+#include <gtest/gtest.h>
+
+#include "tests/integration/appliance_server.h"
+
+namespace cloister {
+namespace {
+
+using testing::ApplianceServer;
+using testing::RunCloisterctl;
+
+class CloisterctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_.Start()); }
+  testing::TempDir dir_;
+  ApplianceServer server_{dir_.File("data")};
+};
+
+TEST_F(CloisterctlTest, StatusExitCodesFollowTheSealState) {
+  auto r = RunCloisterctl(server_, {"operator", "status"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.out.find("Initialized:  false"), std::string::npos) << r.out;
+}
+
+TEST_F(CloisterctlTest, ShamirInitThenUnsealShareByShare) {
+  auto init = RunCloisterctl(server_, {"--json", "operator", "init", "--shares", "3", "--threshold", "2"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  const Json j = Json::parse(init.out);
+  const std::string token = j["initial_admin_token"];
+
+  // A share typed at the prompt (standard input), then one as an argument.
+  auto first = RunCloisterctl(server_, {"operator", "unseal"}, "", j["shares"][0].get<std::string>() + "\n");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("Progress:     1/2"), std::string::npos) << first.out;
+
+  std::string typo = j["shares"][1];
+  typo[30] = typo[30] == '1' ? '2' : '1';
+  auto bad = RunCloisterctl(server_, {"operator", "unseal", typo});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("invalid_share: unseal share fails its checksum"), std::string::npos) << bad.err;
+
+  auto second = RunCloisterctl(server_, {"operator", "unseal", j["shares"][1]});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.out.find("Sealed:       false"), std::string::npos) << second.out;
+  EXPECT_EQ(RunCloisterctl(server_, {"operator", "status"}).exit_code, 0);
+
+  EXPECT_EQ(RunCloisterctl(server_, {"operator", "seal"}).exit_code, 1);  // no token
+  auto sealed = RunCloisterctl(server_, {"operator", "seal"}, token);
+  EXPECT_EQ(sealed.exit_code, 0) << sealed.err;
+  EXPECT_EQ(RunCloisterctl(server_, {"operator", "status"}).exit_code, 2);
+}
+
+TEST_F(CloisterctlTest, KeyFileInitPrintsGuidanceAndUnsealsWithoutAShare) {
+  auto init = RunCloisterctl(server_, {"operator", "init", "--key-file", dir_.File("k.key"), "--name", "lab-1"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_NE(init.out.find("Initial admin token: cloister_"), std::string::npos) << init.out;
+  EXPECT_NE(init.out.find("Appliance:           lab-1"), std::string::npos);
+  auto unseal = RunCloisterctl(server_, {"operator", "unseal"});
+  EXPECT_EQ(unseal.exit_code, 0) << unseal.err;
+  EXPECT_EQ(RunCloisterctl(server_, {"operator", "status"}).exit_code, 0);
+}
+
+TEST_F(CloisterctlTest, ConflictingInitFlagsAreRefusedLocally) {
+  auto r = RunCloisterctl(server_, {"operator", "init", "--shares", "3", "--key-file", "/tmp/x.key"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(RunCloisterctl(server_, {"operator", "status"}).exit_code, 2);
+}
+
+TEST_F(CloisterctlTest, UntrustedCertificateIsRefused) {
+  testing::TempDir other;
+  ApplianceServer impostor(other.File("data"));
+  ASSERT_TRUE(impostor.Start());
+  // Our CA file does not vouch for the impostor's certificate.
+  ApiClient client([&] {
+    ClientOptions o = server_.Client();
+    o.address = impostor.address();
+    return o;
+  }());
+  auto r = client.Get("/v1/sys/health");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("certificate verify failed"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace cloister

@@ -1,0 +1,86 @@
+#include "appliance/server/config.h"
+
+#include <gtest/gtest.h>
+
+namespace cloister {
+namespace {
+
+TEST(ConfigTest, EmbeddedDefaultsParseToTheStructDefaults) {
+  auto parsed = ParseServerConfig(kDefaultConfigYaml, "default");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  const ServerConfig d;
+  EXPECT_EQ(parsed->storage.data_dir, d.storage.data_dir);
+  EXPECT_EQ(parsed->storage.read_connections, d.storage.read_connections);
+  EXPECT_EQ(parsed->storage.writer.max_batch, d.storage.writer.max_batch);
+  EXPECT_EQ(parsed->listener.host, d.listener.host);
+  EXPECT_EQ(parsed->listener.port, d.listener.port);
+  EXPECT_EQ(parsed->listener.max_threads, d.listener.max_threads);
+  EXPECT_EQ(parsed->listener.plain_http, d.listener.plain_http);
+  EXPECT_EQ(parsed->max_body_bytes, d.max_body_bytes);
+  EXPECT_EQ(parsed->logging.file, d.logging.file);
+  EXPECT_EQ(parsed->logging.rotate_bytes, d.logging.rotate_bytes);
+  EXPECT_EQ(parsed->environments, d.environments);
+  EXPECT_EQ(parsed->auto_unseal, d.auto_unseal);
+}
+
+TEST(ConfigTest, EmptyFileMeansAllDefaults) {
+  auto parsed = ParseServerConfig("", "empty.yaml");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->listener.port, 8443);
+}
+
+TEST(ConfigTest, ReadsEverySection) {
+  auto c = ParseServerConfig(R"(
+appliance: {name: dc1-appliance, environments: [dev, staging, prod]}
+storage: {data_dir: /srv/cloister, read_connections: 8, writer_max_batch: 64}
+listener:
+  address: 127.0.0.1
+  port: 9443
+  tls_cert_file: /etc/c.pem
+  tls_key_file: /etc/k.pem
+  plain_http: {enabled: true, address: "::1", port: 9080}
+limits: {max_body_bytes: 2048}
+logging: {level: debug, console: false, file: "", rotate_bytes: 4096, max_files: 3}
+seal: {auto_unseal: false}
+)", "full.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->appliance_name, "dc1-appliance");
+  EXPECT_EQ(c->environments[1], "staging");
+  EXPECT_EQ(c->storage.read_connections, 8);
+  EXPECT_EQ(c->listener.port, 9443);
+  EXPECT_TRUE(c->listener.plain_http);
+  EXPECT_EQ(c->listener.plain_port, 9080);
+  EXPECT_EQ(c->max_body_bytes, 2048u);
+  EXPECT_EQ(c->logging.level, LogLevel::kDebug);
+  EXPECT_FALSE(c->auto_unseal);
+}
+
+void ExpectError(const std::string& yaml, const std::string& fragment) {
+  auto c = ParseServerConfig(yaml, "cloister.yaml");
+  ASSERT_FALSE(c.ok()) << yaml;
+  EXPECT_NE(c.status().message().find(fragment), std::string::npos) << c.status().message();
+}
+
+TEST(ConfigTest, ErrorsNameTheKeyAndLine) {
+  ExpectError("listener:\n  prot: 1\n", "cloister.yaml:2:3: unknown key \"listener.prot\"");
+  ExpectError("storage: {}\nlistner: {}\n", "cloister.yaml:2:1: unknown key \"listner\"");
+  ExpectError("listener:\n  port: high\n", "cloister.yaml:2:9: listener.port: expected an integer");
+  ExpectError("listener:\n  port: 70000\n", "listener.port: must be between 0 and 65535");
+  ExpectError("logging:\n  level: loud\n", "cloister.yaml:2:10: logging.level: unknown log level");
+  ExpectError("seal:\n  auto_unseal: maybe\n", "seal.auto_unseal: expected true or false");
+  ExpectError("listener:\n  port: 1\n  port: 2\n", "cloister.yaml:3:3: duplicate key \"port\"");
+  ExpectError("listener: [1, 2]\n", "listener: expected a mapping");
+  ExpectError("limits:\n  max_body_bytes: 10\n", "limits.max_body_bytes: must be between");
+  ExpectError("listener:\n  tls_cert_file: /c.pem\n", "must be set together");
+  ExpectError("storage:\n  data_dir: \"\"\n", "storage.data_dir: must not be empty");
+}
+
+TEST(ConfigTest, PlainHttpOnlyOnLoopback) {
+  ExpectError("listener:\n  plain_http:\n    enabled: true\n    address: 0.0.0.0\n",
+              "cloister.yaml:4:14: listener.plain_http.address: plain HTTP may only listen on a loopback");
+  ExpectError("listener:\n  plain_http:\n    address: 10.1.2.3\n", "loopback");
+  EXPECT_TRUE(ParseServerConfig("listener:\n  plain_http:\n    address: localhost\n", "c").ok());
+}
+
+}  // namespace
+}  // namespace cloister

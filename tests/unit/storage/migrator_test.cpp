@@ -1,0 +1,112 @@
+#include "appliance/storage/migrator.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/test_support.h"
+
+namespace cloister {
+namespace {
+
+class MigratorTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Connection> OpenDb() {
+    ConnectionOptions options;
+    options.create = true;
+    auto conn = Connection::Open(dir_.File("m.db"), key_, options);
+    EXPECT_TRUE(conn.ok()) << conn.status().ToString();
+    return std::move(conn).value();
+  }
+  bool TableExists(Connection& conn, const std::string& name) {
+    auto stmt = *conn.Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+    stmt->Bind(1, name);
+    EXPECT_TRUE(*stmt->Step());
+    return stmt->ColumnInt(0) == 1;
+  }
+
+  testing::TempDir dir_;
+  SystemRandom random_;
+  SecureBytes key_ = *SecureBytes::Generate(random_, 32);
+  testing::ManualClock clock_;
+  std::vector<Migration> two_ = {{1, "first", "CREATE TABLE a (x);"}, {2, "second", "CREATE TABLE b (y);"}};
+};
+
+TEST_F(MigratorTest, FreshDatabaseGetsEveryMigrationRecorded) {
+  auto conn = OpenDb();
+  auto applied = Migrate(*conn, two_, clock_);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  ASSERT_EQ(applied->size(), 2u);
+  EXPECT_EQ((*applied)[1].name, "second");
+  EXPECT_TRUE(TableExists(*conn, "a"));
+  EXPECT_TRUE(TableExists(*conn, "b"));
+  EXPECT_EQ(*SchemaVersion(*conn), 2);
+  auto rows = *conn->Prepare("SELECT name, length(checksum), applied_at FROM schema_migrations ORDER BY version");
+  ASSERT_TRUE(*rows->Step());
+  EXPECT_EQ(rows->ColumnText(0), "first");
+  EXPECT_EQ(rows->ColumnInt(1), 64);
+  EXPECT_EQ(rows->ColumnText(2), "2026-11-21T00:00:00.000000Z");
+}
+
+TEST_F(MigratorTest, ExistingDatabaseOnlyGetsNewMigrations) {
+  {
+    auto conn = OpenDb();
+    ASSERT_TRUE(Migrate(*conn, {two_[0]}, clock_).ok());
+    ASSERT_TRUE(conn->Exec("INSERT INTO a VALUES (42)").ok());
+  }
+  auto conn = OpenDb();  // reopen
+  auto applied = Migrate(*conn, two_, clock_);
+  ASSERT_TRUE(applied.ok());
+  ASSERT_EQ(applied->size(), 1u);
+  EXPECT_EQ((*applied)[0].version, 2);
+  auto again = Migrate(*conn, two_, clock_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+  auto stmt = *conn->Prepare("SELECT x FROM a");
+  ASSERT_TRUE(*stmt->Step());
+  EXPECT_EQ(stmt->ColumnInt(0), 42);
+}
+
+TEST_F(MigratorTest, FailingMigrationLeavesNothingBehind) {
+  auto conn = OpenDb();
+  std::vector<Migration> broken = {two_[0], {2, "broken", "CREATE TABLE c (z); INSERT INTO nowhere VALUES (1);"}};
+  auto r = Migrate(*conn, broken, clock_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("migration 2 (broken)"), std::string::npos) << r.status().message();
+  EXPECT_TRUE(TableExists(*conn, "a"));   // migration 1 committed on its own
+  EXPECT_FALSE(TableExists(*conn, "c"));  // migration 2 rolled back whole
+  EXPECT_EQ(*SchemaVersion(*conn), 1);
+}
+
+TEST_F(MigratorTest, RefusesANewerSchema) {
+  {
+    auto conn = OpenDb();
+    ASSERT_TRUE(Migrate(*conn, two_, clock_).ok());
+  }
+  auto conn = OpenDb();
+  auto r = Migrate(*conn, {two_[0]}, clock_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().reason(), "schema_too_new");
+}
+
+TEST_F(MigratorTest, RefusesAnEditedMigration) {
+  {
+    auto conn = OpenDb();
+    ASSERT_TRUE(Migrate(*conn, two_, clock_).ok());
+  }
+  auto conn = OpenDb();
+  std::vector<Migration> edited = two_;
+  edited[1].sql = "CREATE TABLE b (y, extra);";
+  auto r = Migrate(*conn, edited, clock_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kCorruption);
+}
+
+TEST_F(MigratorTest, ApplianceSchemaAppliesToAFreshDatabase) {
+  auto conn = OpenDb();
+  auto applied = Migrate(*conn, SchemaMigrations(), clock_);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(applied->size(), SchemaMigrations().size());
+  EXPECT_TRUE(TableExists(*conn, "api_tokens"));
+}
+
+}  // namespace
+}  // namespace cloister
