@@ -60,15 +60,14 @@ class PocoHandler final : public Poco::Net::HTTPRequestHandler {
     if (!has_body) {
       // nothing to read
     } else if (in.getContentLength64() > static_cast<int64_t>(limit)) {
-      request.body_too_large = true;  // not read: the connection is closed instead
+      request.body_too_large = true;
+      Discard(in.stream(), kDrainFactor * limit);
     } else {
       request.body = ReadBody(in.stream(), limit + 1);
       if (request.body.size() > limit) {
         request.body.clear();
         request.body_too_large = true;
-        // Drain a moderate excess so the client reads our 413 instead of a
-        // connection reset; anything larger is cut off by closing.
-        Discard(in.stream(), 4 * limit);
+        Discard(in.stream(), kDrainFactor * limit);
       }
     }
     HttpResponse response = readable ? dispatcher_.Handle(request)
@@ -91,6 +90,11 @@ class PocoHandler final : public Poco::Net::HTTPRequestHandler {
     body.append(buf, static_cast<size_t>(in.gcount()));
     return body;
   }
+
+  // An oversized body is read and dropped up to this many times the limit,
+  // so the client reads our 413 instead of a connection reset; anything
+  // larger is cut off by closing the connection.
+  static constexpr size_t kDrainFactor = 4;
 
   static void Discard(std::istream& in, size_t max) {
     char buf[16384];

@@ -117,7 +117,11 @@ Status Connection::ApplyPragmas(const ConnectionOptions& options) {
       "PRAGMA journal_mode = WAL;"
       "PRAGMA synchronous = FULL;"
       "PRAGMA secure_delete = ON;"
-      "PRAGMA foreign_keys = ON;"));
+      "PRAGMA foreign_keys = ON;"
+      // Temporary tables, sorts and savepoint journals stay in memory: they
+      // are not encrypted, so they must never reach a file. It also keeps
+      // per-unit savepoints cheap.
+      "PRAGMA temp_store = MEMORY;"));
   if (options.read_only) CL_RETURN_IF_ERROR(Exec("PRAGMA query_only = ON;"));
   return Status::Ok();
 }

@@ -1,5 +1,6 @@
 #include "appliance/storage/group_commit_writer.h"
 
+#include <algorithm>
 #include <exception>
 
 namespace cloister {
@@ -14,11 +15,18 @@ void DescribeWriterMetrics(Metrics& metrics) {
 
 GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> conn, WriterOptions options,
                                      const Clock& clock, Metrics* metrics)
-    : conn_(std::move(conn)), options_(options), clock_(clock), metrics_(metrics) {
+    : conn_(std::move(conn)), options_(options), clock_(clock), metrics_(metrics), open_(NewBatch()) {
   thread_ = std::thread([this] { Loop(); });
 }
 
 GroupCommitWriter::~GroupCommitWriter() { Stop(); }
+
+GroupCommitWriter::Batch GroupCommitWriter::NewBatch() const {
+  Batch b;
+  b.units.reserve(std::min<size_t>(options_.max_batch, 64));
+  b.completion = std::make_shared<BatchCompletion>(b.units.capacity());
+  return b;
+}
 
 void GroupCommitWriter::Stop() {
   {
@@ -29,55 +37,67 @@ void GroupCommitWriter::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::future<Status> GroupCommitWriter::Submit(Unit unit) {
-  Pending p{std::move(unit), {}};
-  std::future<Status> f = p.done.get_future();
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) {
-      p.done.set_value(Status::Unavailable("the writer is stopped (the appliance is sealing or shutting down)")
-                           .WithReason("sealed"));
-      return f;
-    }
-    queue_.push_back(std::move(p));
+WriteTicket GroupCommitWriter::Submit(Unit unit) {
+  std::unique_lock lock(mu_);
+  if (stopping_) {
+    return WriteTicket::Failed(
+        Status::Unavailable("the writer is stopped (the appliance is sealing or shutting down)").WithReason("sealed"));
   }
-  cv_.notify_one();
-  return f;
+  if (open_.units.size() >= options_.max_batch) {
+    full_.push_back(std::move(open_));
+    open_ = NewBatch();
+  }
+  WriteTicket ticket(open_.completion, open_.units.size());
+  open_.units.push_back(std::move(unit));
+  // A busy writer looks at the queue again before it waits: wake it only when idle.
+  const bool wake = writer_idle_;
+  writer_idle_ = false;
+  lock.unlock();
+  if (wake) cv_.notify_one();
+  return ticket;
 }
 
 void GroupCommitWriter::Loop() {
-  std::vector<Pending> batch;
   for (;;) {
+    Batch batch;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      const size_t n = std::min(queue_.size(), options_.max_batch);
-      for (size_t i = 0; i < n; ++i) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      writer_idle_ = true;
+      cv_.wait(lock, [this] { return stopping_ || !full_.empty() || !open_.units.empty(); });
+      writer_idle_ = false;
+      if (!full_.empty()) {
+        batch = std::move(full_.front());
+        full_.pop_front();
+      } else if (!open_.units.empty()) {
+        batch = std::move(open_);
+        open_ = NewBatch();
+      } else {
+        return;  // stopping and drained
       }
     }
     RunBatch(batch);
-    batch.clear();
   }
 }
 
-Status GroupCommitWriter::RunUnit(Pending& p, Statement* savepoint, Statement* release,
+Status GroupCommitWriter::RunUnit(Unit& unit, Statement* savepoint, Statement* release,
                                   Statement* rollback_to, Status* outcome,
                                   std::vector<std::function<void()>>& hooks) {
-  savepoint->Reset();
-  CL_RETURN_IF_ERROR(savepoint->Run());
+  if (savepoint) {
+    savepoint->Reset();
+    CL_RETURN_IF_ERROR(savepoint->Run());
+  }
   Transaction tx(*conn_);
   try {
-    *outcome = p.unit(tx);
+    *outcome = unit(tx);
   } catch (const std::exception& e) {
     *outcome = Status::Internal(std::string("unit of work threw: ") + e.what());
   }
   tx.ResetStatements();
   if (outcome->ok()) {
     for (auto& h : tx.TakeOnCommit()) hooks.push_back(std::move(h));
-  } else {
+  }
+  if (!savepoint) return Status::Ok();
+  if (!outcome->ok()) {
     rollback_to->Reset();
     CL_RETURN_IF_ERROR(rollback_to->Run());
   }
@@ -85,33 +105,51 @@ Status GroupCommitWriter::RunUnit(Pending& p, Statement* savepoint, Statement* r
   return release->Run();
 }
 
-void GroupCommitWriter::RunBatch(std::vector<Pending>& batch) {
+// Runs every unit without savepoints first: a savepoint makes SQLCipher
+// encrypt each touched page into the statement journal, which costs more
+// than the insert itself. Only when a unit fails is the transaction rolled
+// back and the batch replayed with one savepoint per unit, so the failing
+// unit rolls back alone and the rest commit (docs/adr/0001-group-commit.md).
+void GroupCommitWriter::RunBatch(Batch& batch) {
   const auto started = clock_.Monotonic();
-  std::vector<Status> results(batch.size());
+  const size_t n = batch.units.size();
+  std::vector<Status> results(n);
   std::vector<std::function<void()>> hooks;
 
   auto fail_all = [&](const Status& why) {
     conn_->Exec("ROLLBACK");  // best effort; `why` is what callers need
-    for (auto& p : batch) p.done.set_value(why);
-    if (metrics_) metrics_->Increment("cloister_writer_units_total", {{"outcome", "failed"}}, batch.size());
+    batch.completion->Finish(std::vector<Status>(n, why));
+    if (metrics_) metrics_->Increment("cloister_writer_units_total", {{"outcome", "failed"}}, static_cast<double>(n));
   };
 
   auto begin = conn_->Cached("BEGIN IMMEDIATE");
+  auto rollback = conn_->Cached("ROLLBACK");
   auto savepoint = conn_->Cached("SAVEPOINT unit");
   auto release = conn_->Cached("RELEASE unit");
   auto rollback_to = conn_->Cached("ROLLBACK TO unit");
   auto commit = conn_->Cached("COMMIT");
-  for (const Status* st : {&begin.status(), &savepoint.status(), &release.status(), &rollback_to.status(),
-                           &commit.status()}) {
+  for (const Status* st : {&begin.status(), &rollback.status(), &savepoint.status(), &release.status(),
+                           &rollback_to.status(), &commit.status()}) {
     if (!st->ok()) return fail_all(st->Annotate("preparing the write transaction"));
   }
   if (Status st = (*begin)->Run(); !st.ok()) return fail_all(st.Annotate("beginning the write transaction"));
 
+  bool all_ok = true;
+  for (size_t i = 0; i < n && all_ok; ++i) {
+    all_ok = RunUnit(batch.units[i], nullptr, nullptr, nullptr, &results[i], hooks).ok() && results[i].ok();
+  }
   size_t failed = 0;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Status fatal = RunUnit(batch[i], *savepoint, *release, *rollback_to, &results[i], hooks);
-    if (!fatal.ok()) return fail_all(fatal.Annotate("isolating a unit of work"));
-    if (!results[i].ok()) ++failed;
+  if (!all_ok) {
+    hooks.clear();
+    (*rollback)->Reset();
+    if (Status st = (*rollback)->Run(); !st.ok()) return fail_all(st.Annotate("rolling back for replay"));
+    (*begin)->Reset();
+    if (Status st = (*begin)->Run(); !st.ok()) return fail_all(st.Annotate("beginning the replay"));
+    for (size_t i = 0; i < n; ++i) {
+      Status fatal = RunUnit(batch.units[i], *savepoint, *release, *rollback_to, &results[i], hooks);
+      if (!fatal.ok()) return fail_all(fatal.Annotate("isolating a unit of work"));
+      if (!results[i].ok()) ++failed;
+    }
   }
   if (Status st = (*commit)->Run(); !st.ok()) {
     return fail_all(Status::Unavailable("committing the write transaction failed; nothing in it was saved: " +
@@ -119,12 +157,13 @@ void GroupCommitWriter::RunBatch(std::vector<Pending>& batch) {
   }
   const double seconds = std::chrono::duration<double>(clock_.Monotonic() - started).count();
   for (auto& h : hooks) h();
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].done.set_value(std::move(results[i]));
+  batch.units.clear();  // release captured state before waking the submitters
+  batch.completion->Finish(std::move(results));
   if (metrics_) {
-    metrics_->Observe("cloister_writer_batch_units", static_cast<double>(batch.size()));
+    metrics_->Observe("cloister_writer_batch_units", static_cast<double>(n));
     metrics_->Observe("cloister_writer_commit_seconds", seconds);
-    metrics_->Increment("cloister_writer_units_total", {{"outcome", "committed"}}, batch.size() - failed);
-    if (failed) metrics_->Increment("cloister_writer_units_total", {{"outcome", "failed"}}, failed);
+    metrics_->Increment("cloister_writer_units_total", {{"outcome", "committed"}}, static_cast<double>(n - failed));
+    if (failed) metrics_->Increment("cloister_writer_units_total", {{"outcome", "failed"}}, static_cast<double>(failed));
   }
 }
 

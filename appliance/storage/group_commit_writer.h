@@ -1,8 +1,9 @@
 // GroupCommitWriter: the Writer on one SQLCipher connection and one thread.
 //
 // The thread takes whatever units are queued (up to max_batch), opens one
-// transaction, runs each unit in a savepoint, commits, then resolves every
-// unit's future. While it commits, new units queue up, so the batch size
+// transaction, runs the units, commits, then resolves the batch's tickets.
+// If a unit fails, the batch is rolled back and replayed with a savepoint
+// per unit, so that unit alone is undone. While it commits, new units queue up, so the batch size
 // adapts to load: one unit per commit when idle, hundreds under contention.
 #pragma once
 
@@ -32,24 +33,26 @@ class GroupCommitWriter final : public Writer {
   // Stops after running every unit already queued.
   ~GroupCommitWriter() override;
 
-  std::future<Status> Submit(Unit unit) override;
+  WriteTicket Submit(Unit unit) override;
 
   // Runs the queued units, then stops the thread; later submits fail with
   // unavailable. Idempotent.
   void Stop();
 
  private:
-  struct Pending {
-    Unit unit;
-    std::promise<Status> done;
+  // Units queued together; they run and commit as one transaction.
+  struct Batch {
+    std::vector<Unit> units;
+    std::shared_ptr<BatchCompletion> completion;
   };
 
+  Batch NewBatch() const;
   void Loop();
-  void RunBatch(std::vector<Pending>& batch);
-  // Runs one unit in its savepoint and stores its outcome in *outcome.
-  // Returns an error only when the savepoint itself failed: then the unit
-  // cannot be isolated and the whole batch must be abandoned.
-  Status RunUnit(Pending& p, Statement* savepoint, Statement* release, Statement* rollback_to,
+  void RunBatch(Batch& batch);
+  // Runs one unit, in its own savepoint when `savepoint` is not null, and
+  // stores its outcome in *outcome. Returns an error only when the savepoint
+  // itself failed: then the unit cannot be isolated and the batch is abandoned.
+  Status RunUnit(Unit& unit, Statement* savepoint, Statement* release, Statement* rollback_to,
                  Status* outcome, std::vector<std::function<void()>>& hooks);
 
   std::unique_ptr<Connection> conn_;
@@ -57,9 +60,11 @@ class GroupCommitWriter final : public Writer {
   const Clock& clock_;
   Metrics* metrics_;
 
-  std::mutex mu_;  // guards queue_ and stopping_
+  std::mutex mu_;  // guards everything below
   std::condition_variable cv_;
-  std::deque<Pending> queue_;
+  Batch open_;              // filling; the writer takes it when idle
+  std::deque<Batch> full_;  // reached max_batch while the writer was busy
+  bool writer_idle_ = false;
   bool stopping_ = false;
   std::thread thread_;
 };

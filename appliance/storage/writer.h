@@ -7,14 +7,18 @@
 // (WAL, synchronous=FULL), with the unit's own Status, or with unavailable
 // when the commit itself failed (then no unit of the batch took effect).
 //
-// A unit must keep no state outside the transaction that it relies on after
-// failing: it may run again in a later batch if its caller retries. Audit
+// A unit may run more than once: when another unit of its batch fails, the
+// batch is rolled back and replayed. So a unit acts only through the
+// transaction and its own captured outputs (which a replay overwrites), and
+// never keeps state from an earlier run. Audit
 // events are appended from inside the same unit as the change they record,
 // so a change never exists without its event.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
-#include <future>
+#include <memory>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
@@ -58,14 +62,47 @@ class Transaction {
 
 using Unit = std::function<Status(Transaction&)>;
 
+// The outcome of one batch, shared by the tickets of its units. Completing
+// a batch wakes its waiters once (not once per unit), which is what keeps
+// acknowledgements cheap under load. Thread-safe.
+class BatchCompletion {
+ public:
+  explicit BatchCompletion(size_t expected = 0) { results_.reserve(expected); }
+  // Publishes every unit's Status; called once, by the writer.
+  void Finish(std::vector<Status> results);
+  // Blocks until Finish, then returns unit `index`'s Status.
+  Status Wait(size_t index);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::vector<Status> results_;
+};
+
+// What Submit returns: Wait() blocks until the unit is durable (OK) or has
+// failed (its error). May be waited on from any thread, more than once.
+class WriteTicket {
+ public:
+  WriteTicket(std::shared_ptr<BatchCompletion> completion, size_t index)
+      : completion_(std::move(completion)), index_(index) {}
+  // A ticket that has already failed with `status`.
+  static WriteTicket Failed(Status status);
+  Status Wait() const { return completion_->Wait(index_); }
+
+ private:
+  std::shared_ptr<BatchCompletion> completion_;
+  size_t index_;
+};
+
 // Thread-safe: Submit may be called from any thread.
 class Writer {
  public:
   virtual ~Writer() = default;
-  // Queues `unit`; the future resolves once it is durable or has failed.
-  virtual std::future<Status> Submit(Unit unit) = 0;
+  // Queues `unit`; its ticket resolves once it is durable or has failed.
+  virtual WriteTicket Submit(Unit unit) = 0;
   // Submit and wait.
-  Status Write(Unit unit) { return Submit(std::move(unit)).get(); }
+  Status Write(Unit unit) { return Submit(std::move(unit)).Wait(); }
 };
 
 }  // namespace cloister

@@ -83,12 +83,12 @@ TEST_F(GroupCommitWriterTest, EightThreadsTenThousandUnitsEachAllDurable) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       // Keep a window of units in flight, as concurrent requests would.
-      std::deque<std::pair<int64_t, std::future<Status>>> in_flight;
+      std::deque<std::pair<int64_t, WriteTicket>> in_flight;
       for (int i = 0; i < kUnits; ++i) {
         in_flight.emplace_back(i, writer_->Submit(Insert(t, i)));
         if (in_flight.size() >= 32 || i == kUnits - 1) {
           while (!in_flight.empty()) {
-            if (in_flight.front().second.get().ok()) acked[t].push_back({t, in_flight.front().first});
+            if (in_flight.front().second.Wait().ok()) acked[t].push_back({t, in_flight.front().first});
             in_flight.pop_front();
           }
         }
@@ -114,7 +114,7 @@ TEST_F(GroupCommitWriterTest, FailingUnitRollsBackAloneInItsBatch) {
   Gate gate;
   auto held = writer_->Submit(gate.Hold());
   gate.WaitEntered();
-  std::vector<std::future<Status>> results;
+  std::vector<WriteTicket> results;
   for (int i = 0; i < 10; ++i) {
     if (i == 4) {
       // Writes a row, then fails: the row must vanish with it.
@@ -129,9 +129,9 @@ TEST_F(GroupCommitWriterTest, FailingUnitRollsBackAloneInItsBatch) {
     }
   }
   gate.Release();
-  ASSERT_TRUE(held.get().ok());
+  ASSERT_TRUE(held.Wait().ok());
   for (int i = 0; i < 10; ++i) {
-    const Status st = results[i].get();
+    const Status st = results[i].Wait();
     if (i == 4) {
       EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
     } else if (i == 7) {
@@ -158,8 +158,8 @@ TEST_F(GroupCommitWriterTest, ConstraintViolationFailsOnlyThatUnit) {
   auto dup = writer_->Submit(Insert(5, 5));
   auto fresh = writer_->Submit(Insert(5, 6));
   gate.Release();
-  EXPECT_EQ(dup.get().code(), StatusCode::kConflict);
-  EXPECT_TRUE(fresh.get().ok());
+  EXPECT_EQ(dup.Wait().code(), StatusCode::kConflict);
+  EXPECT_TRUE(fresh.Wait().ok());
   writer_.reset();
   EXPECT_EQ(Rows().size(), 2u);
 }
@@ -177,16 +177,37 @@ TEST_F(GroupCommitWriterTest, OnCommitHooksRunOnlyForCommittedUnits) {
   EXPECT_EQ(ran.load(), 1);
 }
 
+TEST_F(GroupCommitWriterTest, ReplayedBatchCommitsEachSurvivorOnceAndRunsItsHooksOnce) {
+  std::atomic<int> hooks{0};
+  std::atomic<int> runs{0};
+  Gate gate;
+  auto held = writer_->Submit(gate.Hold());
+  gate.WaitEntered();
+  auto survivor = writer_->Submit([&](Transaction& tx) -> Status {
+    ++runs;
+    tx.OnCommit([&] { ++hooks; });
+    return Insert(8, 1)(tx);
+  });
+  auto failing = writer_->Submit([](Transaction&) { return Status::FailedPrecondition("refused"); });
+  gate.Release();
+  EXPECT_TRUE(survivor.Wait().ok());
+  EXPECT_EQ(failing.Wait().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(runs.load(), 2);   // once optimistically, once in the replay
+  EXPECT_EQ(hooks.load(), 1);  // but its effects and hooks happen once
+  writer_.reset();
+  EXPECT_EQ(Rows().size(), 1u);
+}
+
 TEST_F(GroupCommitWriterTest, StopDrainsQueuedUnitsThenRefusesNewOnes) {
   Gate gate;
   auto held = writer_->Submit(gate.Hold());
   gate.WaitEntered();
-  std::vector<std::future<Status>> queued;
+  std::vector<WriteTicket> queued;
   for (int i = 0; i < 50; ++i) queued.push_back(writer_->Submit(Insert(2, i)));
   std::thread stopper([&] { writer_->Stop(); });
   gate.Release();
   stopper.join();
-  for (auto& f : queued) EXPECT_TRUE(f.get().ok());
+  for (auto& f : queued) EXPECT_TRUE(f.Wait().ok());
   const Status late = writer_->Write(Insert(3, 0));
   EXPECT_EQ(late.code(), StatusCode::kUnavailable);
   writer_.reset();
