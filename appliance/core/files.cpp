@@ -28,8 +28,8 @@ Status WriteAll(int fd, std::string_view data, const std::string& path) {
 }
 
 Status SyncDirectoryOf(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Status::Unavailable("opening directory " + dir + ": " + ErrnoText());
   const int rc = ::fsync(fd);
