@@ -14,6 +14,23 @@ constexpr size_t kTagSize = 16;
 
 Status OpenSslError(const char* step) { return Status::Internal(std::string("AES-256-GCM: ") + step + " failed"); }
 
+// A cipher context keyed for AES-256-GCM with `nonce`, with `aad` absorbed;
+// `encrypt` picks the direction.
+Result<CipherCtx> GcmContext(const SecureBytes& kek, const Bytes& nonce, std::string_view aad, bool encrypt) {
+  CipherCtx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+  int len = 0;
+  const int enc = encrypt ? 1 : 0;
+  if (!ctx) return OpenSslError("EVP_CIPHER_CTX_new");
+  if (EVP_CipherInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr, enc) != 1) return OpenSslError("init");
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) != 1) return OpenSslError("ivlen");
+  if (EVP_CipherInit_ex(ctx.get(), nullptr, nullptr, kek.data(), nonce.data(), enc) != 1) return OpenSslError("key");
+  if (EVP_CipherUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
+                       static_cast<int>(aad.size())) != 1) {
+    return OpenSslError("aad");
+  }
+  return ctx;
+}
+
 }  // namespace
 
 Result<WrappedKey> WrapKey(const SecureBytes& kek, const SecureBytes& key, std::string_view aad, Random& random) {
@@ -23,21 +40,12 @@ Result<WrappedKey> WrapKey(const SecureBytes& kek, const SecureBytes& key, std::
   CL_RETURN_IF_ERROR(random.Fill(out.nonce.data(), out.nonce.size()));
   out.ciphertext.resize(key.size());
   out.tag.resize(kTagSize);
-
-  CipherCtx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+  CL_ASSIGN_OR_RETURN(CipherCtx ctx, GcmContext(kek, out.nonce, aad, true));
   int len = 0;
-  if (!ctx) return OpenSslError("EVP_CIPHER_CTX_new");
-  if (EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1) return OpenSslError("init");
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) != 1) return OpenSslError("ivlen");
-  if (EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, kek.data(), out.nonce.data()) != 1) return OpenSslError("key");
-  if (EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
-                        static_cast<int>(aad.size())) != 1) {
-    return OpenSslError("aad");
-  }
-  if (EVP_EncryptUpdate(ctx.get(), out.ciphertext.data(), &len, key.data(), static_cast<int>(key.size())) != 1) {
+  if (EVP_CipherUpdate(ctx.get(), out.ciphertext.data(), &len, key.data(), static_cast<int>(key.size())) != 1) {
     return OpenSslError("encrypt");
   }
-  if (EVP_EncryptFinal_ex(ctx.get(), out.ciphertext.data() + len, &len) != 1) return OpenSslError("final");
+  if (EVP_CipherFinal_ex(ctx.get(), out.ciphertext.data() + len, &len) != 1) return OpenSslError("final");
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagSize, out.tag.data()) != 1) return OpenSslError("tag");
   return out;
 }
@@ -48,24 +56,16 @@ Result<SecureBytes> UnwrapKey(const SecureBytes& kek, const WrappedKey& wrapped,
     return Status::Corruption("wrapped key has the wrong layout (nonce 12 bytes, tag 16 bytes expected)");
   }
   SecureBytes out(wrapped.ciphertext.size());
-  CipherCtx ctx(EVP_CIPHER_CTX_new(), &EVP_CIPHER_CTX_free);
+  CL_ASSIGN_OR_RETURN(CipherCtx ctx, GcmContext(kek, wrapped.nonce, aad, false));
   int len = 0;
-  if (!ctx) return OpenSslError("EVP_CIPHER_CTX_new");
-  if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1) return OpenSslError("init");
-  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr) != 1) return OpenSslError("ivlen");
-  if (EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, kek.data(), wrapped.nonce.data()) != 1) return OpenSslError("key");
-  if (EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const uint8_t*>(aad.data()),
-                        static_cast<int>(aad.size())) != 1) {
-    return OpenSslError("aad");
-  }
-  if (EVP_DecryptUpdate(ctx.get(), out.data(), &len, wrapped.ciphertext.data(),
-                        static_cast<int>(wrapped.ciphertext.size())) != 1) {
+  if (EVP_CipherUpdate(ctx.get(), out.data(), &len, wrapped.ciphertext.data(),
+                       static_cast<int>(wrapped.ciphertext.size())) != 1) {
     return OpenSslError("decrypt");
   }
   if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagSize, const_cast<uint8_t*>(wrapped.tag.data())) != 1) {
     return OpenSslError("set tag");
   }
-  if (EVP_DecryptFinal_ex(ctx.get(), out.data() + len, &len) != 1) {
+  if (EVP_CipherFinal_ex(ctx.get(), out.data() + len, &len) != 1) {
     return Status::PermissionDenied("the key does not unwrap the data key (wrong key, or the keyring was altered)")
         .WithReason("key_mismatch");
   }

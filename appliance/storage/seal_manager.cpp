@@ -166,14 +166,21 @@ Status SealManager::CreateDatabase(const SecureBytes& data_key, const std::strin
   return st;
 }
 
-Result<SealStatus> SealManager::SubmitShare(std::string_view text) {
-  std::lock_guard lock(mu_);
+std::optional<Result<SealStatus>> SealManager::UnsealPreconditions(SealType method) const {
   if (!keyring_) return Status::FailedPrecondition("the appliance is not initialized").WithReason("not_initialized");
   if (store_) return StatusLocked();
-  if (keyring_->seal_type != SealType::kShamir) {
-    return Status::FailedPrecondition("this appliance unseals with its key file, not with shares")
+  if (keyring_->seal_type != method) {
+    return Status::FailedPrecondition(method == SealType::kShamir
+                                          ? "this appliance unseals with its key file, not with shares"
+                                          : "this appliance unseals with Shamir shares, not a key file")
         .WithReason("wrong_seal_type");
   }
+  return std::nullopt;
+}
+
+Result<SealStatus> SealManager::SubmitShare(std::string_view text) {
+  std::lock_guard lock(mu_);
+  if (auto answer = UnsealPreconditions(SealType::kShamir)) return std::move(*answer);
   CL_ASSIGN_OR_RETURN(DecodedShare decoded, DecodeShare(text));
   const std::string own_tag = keyring_->appliance_id.substr(0, 8);
   if (decoded.appliance_tag != own_tag) {
@@ -207,12 +214,7 @@ Result<SealStatus> SealManager::SubmitShare(std::string_view text) {
 
 Result<SealStatus> SealManager::UnsealWithKeyFile() {
   std::lock_guard lock(mu_);
-  if (!keyring_) return Status::FailedPrecondition("the appliance is not initialized").WithReason("not_initialized");
-  if (store_) return StatusLocked();
-  if (keyring_->seal_type != SealType::kKeyFile) {
-    return Status::FailedPrecondition("this appliance unseals with Shamir shares, not a key file")
-        .WithReason("wrong_seal_type");
-  }
+  if (auto answer = UnsealPreconditions(SealType::kKeyFile)) return std::move(*answer);
   CL_ASSIGN_OR_RETURN(SecureBytes kek, ReadKeyFile(keyring_->key_file));
   auto status = UnsealWithKek(std::move(kek));
   if (!status.ok() && status.status().reason() == "key_mismatch") {

@@ -120,6 +120,9 @@ class SealManager {
  private:
   std::string init_path() const { return database_path() + ".init"; }
   SealStatus StatusLocked() const;
+  // The answer when an unseal by `method` cannot proceed (not initialized,
+  // already unsealed, other seal type); nullopt when it can.
+  std::optional<Result<SealStatus>> UnsealPreconditions(SealType method) const;
   Result<SealStatus> UnsealWithKek(SecureBytes kek);
   Status OpenStore(const SecureBytes& data_key);
   Status CreateDatabase(const SecureBytes& data_key, const std::string& appliance_id, const Bootstrap& bootstrap);
