@@ -26,6 +26,9 @@ for _ in $(seq 1 100); do
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "cloisterd failed to start:" >&2
     cat "$demo/console.log" >&2
+    if grep -q "in use" "$demo/console.log"; then
+      echo "Port $port is taken; choose another: make demo PORT=9443" >&2
+    fi
     trap - EXIT
     exit 1
   fi

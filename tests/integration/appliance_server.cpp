@@ -48,9 +48,10 @@ int WaitExit(pid_t pid) {
 
 }  // namespace
 
-ApplianceServer::ApplianceServer(std::string data_dir, std::string config_path)
+ApplianceServer::ApplianceServer(std::string data_dir, std::string config_path, std::string log_file)
     : data_dir_(std::move(data_dir)),
       config_path_(std::move(config_path)),
+      log_file_(std::move(log_file)),
       ready_file_(data_dir_ + ".ready.json"),
       console_file_(data_dir_ + ".console.log") {}
 
@@ -60,7 +61,7 @@ ApplianceServer::~ApplianceServer() {
 
 std::vector<std::string> ApplianceServer::Args() const {
   std::vector<std::string> args = {CLOISTERD_PATH, "--data-dir", data_dir_, "--address", "127.0.0.1",
-                                   "--port", "0", "--log-file", "", "--ready-file", ready_file_};
+                                   "--port", "0", "--log-file", log_file_, "--ready-file", ready_file_};
   if (!config_path_.empty()) {
     args.push_back("--config");
     args.push_back(config_path_);

@@ -16,7 +16,7 @@ namespace cloister::testing {
 class ApplianceServer {
  public:
   // `data_dir` persists across Start/Stop so a test can restart the server.
-  explicit ApplianceServer(std::string data_dir, std::string config_path = "");
+  explicit ApplianceServer(std::string data_dir, std::string config_path = "", std::string log_file = "");
   ~ApplianceServer();
 
   // Starts cloisterd and waits until it serves; false (with the console log
@@ -39,6 +39,7 @@ class ApplianceServer {
 
   std::string data_dir_;
   std::string config_path_;
+  std::string log_file_;
   std::string ready_file_;
   std::string console_file_;
   pid_t pid_ = -1;

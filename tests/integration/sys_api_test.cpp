@@ -152,5 +152,25 @@ TEST_F(SysApiTest, DatabaseThatDoesNotDecryptIsReportedWhileTheServerStaysUp) {
   EXPECT_EQ(Call("GET", "/v1/sys/health").status, 503);
 }
 
+TEST(RequestLogTest, OneLinePerRequestWithItsRequestIdAndNoSecrets) {
+  testing::TempDir dir;
+  ApplianceServer server(dir.File("data"), "", dir.File("log/cloisterd.log"));
+  ASSERT_TRUE(server.Start());
+  ApiClient client(server.Client());
+  auto init = client.PostJson("/v1/sys/init", {{"shares", 2}, {"threshold", 2}});
+  ASSERT_TRUE(init.ok());
+  auto health = client.Send("GET", "/v1/sys/health", "", "", {{"X-Request-Id", "trace-4711"}});
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(server.Stop(), 0);
+
+  const std::string log = testing::Slurp(dir.File("log/cloisterd.log"));
+  EXPECT_NE(log.find("http: rid=trace-4711 127.0.0.1 GET /v1/sys/health 503 "), std::string::npos) << log;
+  EXPECT_NE(log.find("rid=" + init->headers["x-request-id"] + " 127.0.0.1 POST /v1/sys/init 200 "),
+            std::string::npos) << log;
+  const Json j = init->json();
+  EXPECT_EQ(log.find(j["initial_admin_token"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(log.find(j["shares"][0].get<std::string>()), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cloister
