@@ -40,6 +40,22 @@ std::string BearerToken(const std::string& authorization) {
   return authorization.substr(kScheme.size());
 }
 
+// The decoded path as it may appear in a log line: control characters (an
+// encoded newline could forge a line) become \xNN.
+std::string LoggablePath(const std::string& path) {
+  std::string out;
+  for (unsigned char c : path.substr(0, 512)) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void DescribeHttpMetrics(Metrics& metrics) {
@@ -73,7 +89,7 @@ HttpResponse Dispatcher::Handle(HttpRequest& request) {
   metrics_.Observe("cloister_http_request_duration_seconds", seconds, {{"route", route_label}});
   char line[128];
   std::snprintf(line, sizeof line, " %d %zuB %.3fms", response.status, response.body.size(), seconds * 1000);
-  logger_.Info("rid=" + request.request_id + " " + request.remote_ip + " " + request.method + " " + request.path +
+  logger_.Info("rid=" + request.request_id + " " + request.remote_ip + " " + request.method + " " + LoggablePath(request.path) +
                line + (request.principal ? " by=" + request.principal->id : ""));
   return response;
 }

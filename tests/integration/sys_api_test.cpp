@@ -161,12 +161,16 @@ TEST(RequestLogTest, OneLinePerRequestWithItsRequestIdAndNoSecrets) {
   ASSERT_TRUE(init.ok());
   auto health = client.Send("GET", "/v1/sys/health", "", "", {{"X-Request-Id", "trace-4711"}});
   ASSERT_TRUE(health.ok());
+  auto forged = client.Get("/v1/x%0a2026-01-01T00:00:00.000000Z%20info%20%20http:%20forged");
+  ASSERT_TRUE(forged.ok());
   EXPECT_EQ(server.Stop(), 0);
 
   const std::string log = testing::Slurp(dir.File("log/cloisterd.log"));
   EXPECT_NE(log.find("http: rid=trace-4711 127.0.0.1 GET /v1/sys/health 503 "), std::string::npos) << log;
   EXPECT_NE(log.find("rid=" + init->headers["x-request-id"] + " 127.0.0.1 POST /v1/sys/init 200 "),
             std::string::npos) << log;
+  EXPECT_NE(log.find("GET /v1/x\\x0a2026-01-01"), std::string::npos) << log;
+  EXPECT_EQ(log.find("\n2026-01-01T00:00:00.000000Z"), std::string::npos) << "a request forged a log line";
   const Json j = init->json();
   EXPECT_EQ(log.find(j["initial_admin_token"].get<std::string>()), std::string::npos);
   EXPECT_EQ(log.find(j["shares"][0].get<std::string>()), std::string::npos);
