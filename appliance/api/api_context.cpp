@@ -4,17 +4,36 @@
 
 namespace cloister {
 
-bool ApplianceGate::Sealed() const { return ctx_.seal.store() == nullptr; }
+bool ApplianceGate::Sealed() const { return ctx_.appliance.session() == nullptr; }
 
-Result<Principal> ApplianceGate::Authenticate(std::string_view bearer_token) {
-  CL_ASSIGN_OR_RETURN(auto store, RequireStore(ctx_));
-  return AuthenticateToken(store->reads(), bearer_token, ctx_.clock);
+Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, std::string_view bearer_token) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx_));
+  auto principal = AuthenticateToken(session->store->reads(), bearer_token, ctx_.clock);
+  AuditRecord attempt = RecordFor(RequesterOf(request), "auth.token", principal.ok() ? "success" : "denied");
+  if (principal.ok()) {
+    attempt.actor = {"token", principal->id, principal->name};
+  } else {
+    attempt.reason = principal.status().message();
+    attempt.details = {{"token", session->audit->Hmac(bearer_token)}};
+  }
+  attempt.details["method"] = request.method;
+  attempt.details["path"] = request.path;
+  CL_RETURN_IF_ERROR(session->audit->Record(attempt));
+  return principal;
 }
 
-Result<std::shared_ptr<Store>> RequireStore(ApiContext& ctx) {
-  std::shared_ptr<Store> store = ctx.seal.store();
-  if (!store) return Status::Unavailable("the appliance is sealed; unseal it first").WithReason("sealed");
-  return store;
+Result<std::shared_ptr<Session>> RequireSession(ApiContext& ctx) {
+  std::shared_ptr<Session> session = ctx.appliance.session();
+  if (!session) return Status::Unavailable("the appliance is sealed; unseal it first").WithReason("sealed");
+  return session;
+}
+
+Requester RequesterOf(const HttpRequest& request) {
+  Requester who;
+  if (request.principal) who.actor = {request.principal->kind, request.principal->id, request.principal->name};
+  who.request_id = request.request_id;
+  who.ip = request.remote_ip;
+  return who;
 }
 
 Result<Json> JsonBody(const HttpRequest& request) {

@@ -12,7 +12,7 @@
 #include "appliance/core/metrics.h"
 #include "appliance/core/random.h"
 #include "appliance/http/dispatcher.h"
-#include "appliance/storage/seal_manager.h"
+#include "appliance/api/appliance.h"
 
 namespace cloister {
 
@@ -25,7 +25,7 @@ struct ServerInfo {
 };
 
 struct ApiContext {
-  SealManager& seal;
+  Appliance& appliance;
   const Clock& clock;
   Random& random;
   Metrics& metrics;
@@ -33,20 +33,24 @@ struct ApiContext {
   ServerInfo info;
 };
 
-// The RequestGate of the running appliance: sealed unless a store is open;
-// tokens checked against the database.
+// The RequestGate of the running appliance: sealed unless a session is open;
+// tokens checked against the database. Every authentication attempt is an
+// audit event; when it cannot be recorded the request fails (fail closed).
 class ApplianceGate final : public RequestGate {
  public:
   explicit ApplianceGate(ApiContext& ctx) : ctx_(ctx) {}
   bool Sealed() const override;
-  Result<Principal> Authenticate(std::string_view bearer_token) override;
+  Result<Principal> Authenticate(const HttpRequest& request, std::string_view bearer_token) override;
 
  private:
   ApiContext& ctx_;
 };
 
-// The open store, or unavailable "sealed" (the appliance sealed mid-request).
-Result<std::shared_ptr<Store>> RequireStore(ApiContext& ctx);
+// The open session, or unavailable "sealed" (the appliance sealed mid-request).
+Result<std::shared_ptr<Session>> RequireSession(ApiContext& ctx);
+
+// The requester of an HTTP request, for audit events.
+Requester RequesterOf(const HttpRequest& request);
 
 // A handler's JSON request body: {} when empty, an object otherwise.
 Result<Json> JsonBody(const HttpRequest& request);

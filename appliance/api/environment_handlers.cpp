@@ -6,8 +6,8 @@ namespace cloister {
 
 void AddEnvironmentRoutes(Router& router, ApiContext& ctx) {
   router.Add({"GET", "/v1/environments", Access::kAuthenticated, false, [&ctx](HttpRequest&) -> Result<HttpResponse> {
-                CL_ASSIGN_OR_RETURN(auto store, RequireStore(ctx));
-                CL_ASSIGN_OR_RETURN(auto envs, store->reads().Read<std::vector<Environment>>(ListEnvironments));
+                CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+                CL_ASSIGN_OR_RETURN(auto envs, session->store->reads().Read<std::vector<Environment>>(ListEnvironments));
                 Json list = Json::array();
                 for (const auto& e : envs) list.push_back({{"name", e.name}, {"position", e.position}});
                 return HttpResponse::FromJson(200, {{"environments", list}});

@@ -9,6 +9,7 @@ Router BuildRouter(ApiContext& ctx) {
   AddSysRoutes(router, ctx);
   AddEnvironmentRoutes(router, ctx);
   AddMetricsRoutes(router, ctx);
+  AddAuditRoutes(router, ctx);
   return router;
 }
 
@@ -18,6 +19,8 @@ void DescribeApplianceMetrics(Metrics& metrics) {
   metrics.DescribeGauge("cloister_sealed", "1 while the appliance is sealed (or not initialized), 0 when unsealed.");
   metrics.DescribeGauge("cloister_initialized", "1 once the appliance is initialized.");
   metrics.DescribeGauge("cloister_uptime_seconds", "Seconds since cloisterd started.");
+  metrics.DescribeGauge("cloister_audit_ledger_intact",
+                        "0 when the audit ledger failed verification (writes are refused), 1 otherwise.");
 }
 
 }  // namespace cloister

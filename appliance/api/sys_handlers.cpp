@@ -5,6 +5,7 @@
 #include "appliance/api/routes.h"
 #include "appliance/identity/token_store.h"
 #include "appliance/storage/appliance_info.h"
+#include "audit/audit_keys.h"
 #include "governance/environments/environment_store.h"
 
 namespace cloister {
@@ -23,13 +24,17 @@ Json SealStatusJson(const SealStatus& s, const ServerInfo& info) {
 }
 
 Result<HttpResponse> Health(ApiContext& ctx) {
-  const SealStatus s = ctx.seal.CurrentStatus();
+  const SealStatus s = ctx.appliance.seal_status();
+  const auto session = ctx.appliance.session();
   const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(ctx.clock.Monotonic() - ctx.info.started);
-  const Json body = {{"initialized", s.initialized},
+  Json body = {{"initialized", s.initialized},
                      {"sealed", s.sealed},
                      {"version", ctx.info.version},
                      {"uptime_seconds", uptime.count()},
                      {"server_time", FormatTimestamp(ctx.clock.Now())}};
+  if (session && session->audit->ledger().compromised()) {
+    body["ledger_integrity"] = {{"ok", false}, {"problem", session->audit->ledger().integrity_failure()}};
+  }
   // As Vault: 200 unsealed, 503 sealed, 501 not initialized.
   const int status = !s.initialized ? 501 : s.sealed ? 503 : 200;
   return HttpResponse::FromJson(status, body);
@@ -79,14 +84,30 @@ Result<InitBody> ParseInitBody(const HttpRequest& http, const ApiContext& ctx) {
 Result<HttpResponse> Init(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(InitBody body, ParseInitBody(http, ctx));
   IssuedToken token;
+  // The database's first transaction: identity, environments, the initial
+  // admin token, the audit keys, and the ledger's first event recording it all.
   const Bootstrap bootstrap = [&](Transaction& tx, const std::string& appliance_id) -> Status {
     CL_RETURN_IF_ERROR(WriteApplianceInfo(
         tx, {appliance_id, body.appliance_name, FormatTimestamp(ctx.clock.Now()), ctx.info.version}));
     CL_RETURN_IF_ERROR(CreateEnvironments(tx, body.environments, ctx.clock));
     CL_ASSIGN_OR_RETURN(token, CreateToken(tx, ctx.random, ctx.clock, "initial admin token", "admin", "*"));
-    return Status::Ok();
+    CL_RETURN_IF_ERROR(EnsureAuditKeys(tx, ctx.random, ctx.clock));
+    CL_ASSIGN_OR_RETURN(AuditKeys keys, LoadAuditKeys(tx.connection()));
+    AuditRecord event = RecordFor(RequesterOf(http), "system.init");
+    event.details = {{"appliance_id", appliance_id},
+                     {"appliance_name", body.appliance_name},
+                     {"seal_type", SealTypeName(body.request.seal_type)},
+                     {"environments", body.environments},
+                     {"initial_admin_token_id", AuditHmac(keys.hmac_key, token.id)},
+                     {"version", ctx.info.version}};
+    if (body.request.seal_type == SealType::kShamir) {
+      event.details["shares"] = body.request.shares;
+      event.details["threshold"] = body.request.threshold;
+    }
+    AuditLedger ledger(ctx.clock);
+    return ledger.Append(tx, event).status();
   };
-  CL_ASSIGN_OR_RETURN(InitResult result, ctx.seal.Initialize(body.request, bootstrap));
+  CL_ASSIGN_OR_RETURN(InitResult result, ctx.appliance.seal_manager().Initialize(body.request, bootstrap));
   Json out = {{"appliance_id", result.appliance_id},
               {"appliance_name", body.appliance_name},
               {"seal_type", SealTypeName(body.request.seal_type)},
@@ -110,8 +131,8 @@ Result<HttpResponse> Unseal(ApiContext& ctx, HttpRequest& http) {
   CL_RETURN_IF_ERROR(CheckKnownFields(body, {"share", "reset"}));
   CL_ASSIGN_OR_RETURN(auto reset, OptionalBool(body, "reset"));
   CL_ASSIGN_OR_RETURN(auto share, OptionalString(body, "share"));
-  if (reset.value_or(false)) return HttpResponse::FromJson(200, SealStatusJson(ctx.seal.ResetProgress(), ctx.info));
-  const SealStatus now = ctx.seal.CurrentStatus();
+  if (reset.value_or(false)) return HttpResponse::FromJson(200, SealStatusJson(ctx.appliance.ResetProgress(), ctx.info));
+  const SealStatus now = ctx.appliance.seal_status();
   if (!now.initialized) {
     return Status::FailedPrecondition("the appliance is not initialized (POST /v1/sys/init)")
         .WithReason("not_initialized");
@@ -120,16 +141,16 @@ Result<HttpResponse> Unseal(ApiContext& ctx, HttpRequest& http) {
   Result<SealStatus> after = Status::Internal("unreachable");
   if (now.seal_type == SealType::kKeyFile) {
     if (share) return Status::InvalidArgument("this appliance unseals with its key file; send no share");
-    after = ctx.seal.UnsealWithKeyFile();
+    after = ctx.appliance.UnsealWithKeyFile(RequesterOf(http));
   } else {
     if (!share || share->empty()) {
       return Status::InvalidArgument("field \"share\" is required: one unseal share per request");
     }
-    after = ctx.seal.SubmitShare(*share);
+    after = ctx.appliance.SubmitShare(*share, RequesterOf(http));
   }
   if (!after.ok()) {
     ctx.logger.Warning("rid=" + http.request_id + " unseal attempt refused: " + after.status().reason());
-    const SealStatus s = ctx.seal.CurrentStatus();
+    const SealStatus s = ctx.appliance.seal_status();
     Json details = after.status().details().is_object() ? after.status().details() : Json::object();
     details["progress"] = s.progress;
     details["threshold"] = s.threshold;
@@ -141,9 +162,9 @@ Result<HttpResponse> Unseal(ApiContext& ctx, HttpRequest& http) {
 Result<HttpResponse> Seal(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
   CL_RETURN_IF_ERROR(CheckKnownFields(body, {}));
-  CL_RETURN_IF_ERROR(ctx.seal.Seal());
+  CL_RETURN_IF_ERROR(ctx.appliance.Seal(RequesterOf(http)));
   ctx.logger.Info("rid=" + http.request_id + " sealed by " + http.principal->id);
-  return HttpResponse::FromJson(200, SealStatusJson(ctx.seal.CurrentStatus(), ctx.info));
+  return HttpResponse::FromJson(200, SealStatusJson(ctx.appliance.seal_status(), ctx.info));
 }
 
 }  // namespace
@@ -151,7 +172,7 @@ Result<HttpResponse> Seal(ApiContext& ctx, HttpRequest& http) {
 void AddSysRoutes(Router& router, ApiContext& ctx) {
   router.Add({"GET", "/v1/sys/health", Access::kPublic, true, [&ctx](HttpRequest&) { return Health(ctx); }});
   router.Add({"GET", "/v1/sys/seal-status", Access::kPublic, true, [&ctx](HttpRequest&) -> Result<HttpResponse> {
-                return HttpResponse::FromJson(200, SealStatusJson(ctx.seal.CurrentStatus(), ctx.info));
+                return HttpResponse::FromJson(200, SealStatusJson(ctx.appliance.seal_status(), ctx.info));
               }});
   router.Add({"POST", "/v1/sys/init", Access::kPublic, true, [&ctx](HttpRequest& r) { return Init(ctx, r); }});
   router.Add({"POST", "/v1/sys/unseal", Access::kPublic, true, [&ctx](HttpRequest& r) { return Unseal(ctx, r); }});

@@ -127,7 +127,7 @@ HttpResponse Dispatcher::Process(HttpRequest& request, std::string& route_label)
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       return r;
     }
-    auto principal = gate_.Authenticate(token);
+    auto principal = gate_.Authenticate(request, token);
     if (!principal.ok()) {
       HttpResponse r = ErrorResponse(principal.status());
       if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");

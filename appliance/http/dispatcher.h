@@ -23,8 +23,8 @@ class RequestGate {
   virtual ~RequestGate() = default;
   // True while the appliance cannot serve data (sealed or not initialized).
   virtual bool Sealed() const = 0;
-  // The principal for a bearer token, or unauthenticated.
-  virtual Result<Principal> Authenticate(std::string_view bearer_token) = 0;
+  // The principal for a bearer token presented with `request`, or unauthenticated.
+  virtual Result<Principal> Authenticate(const HttpRequest& request, std::string_view bearer_token) = 0;
 };
 
 struct DispatcherOptions {

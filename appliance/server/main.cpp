@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "appliance/api/routes.h"
+#include "appliance/core/encoding.h"
 #include "appliance/core/files.h"
 #include "appliance/http/https_server.h"
 #include "appliance/http/tls_certificate.h"
@@ -87,7 +88,10 @@ int Serve(const Flags& flags) {
   SealManager seal(config->storage, clock, random, Logger("storage"), &metrics);
   if (Status st = seal.Recover(); !st.ok()) return Fail(st);
 
-  ApiContext ctx{seal, clock, random, metrics, log, {}};
+  const std::string config_digest =
+      flags.config_path.empty() ? Sha256Hex(kDefaultConfigYaml) : Sha256Hex(ReadFile(flags.config_path).value());
+  Appliance appliance(seal, random, clock, Logger("audit"), {}, config_digest);
+  ApiContext ctx{appliance, clock, random, metrics, log, {}};
   ctx.info.started = clock.Monotonic();
   ctx.info.tls_fingerprint = *fingerprint;
   ctx.info.default_appliance_name = config->appliance_name;
@@ -98,9 +102,9 @@ int Serve(const Flags& flags) {
   HttpsServer server(dispatcher, config->listener);
   if (Status st = server.Start(); !st.ok()) return Fail(st);
 
-  const SealStatus status = seal.CurrentStatus();
+  const SealStatus status = appliance.seal_status();
   if (status.initialized && status.seal_type == SealType::kKeyFile && config->auto_unseal) {
-    auto unsealed = seal.UnsealWithKeyFile();
+    auto unsealed = appliance.UnsealWithKeyFile(Requester{{"system", "cloisterd", "automatic unseal"}, "", ""});
     if (!unsealed.ok()) log.Warning("automatic unseal with the key file failed: " + unsealed.status().message());
   }
 
@@ -128,7 +132,7 @@ int Serve(const Flags& flags) {
   sigwait(&stop_signals, &signal_number);
   log.Info(std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
   server.Stop();
-  seal.Seal();  // drains the writer before the process exits
+  appliance.Seal(Requester{{"system", "cloisterd", "shutdown"}, "", ""});  // drains the writer before exit
   return 0;
 }
 

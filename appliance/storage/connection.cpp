@@ -162,6 +162,12 @@ Result<Statement*> Connection::Cached(std::string_view sql) {
   return it->second.get();
 }
 
+void Connection::ResetBusyStatements() {
+  for (sqlite3_stmt* s = sqlite3_next_stmt(db_, nullptr); s; s = sqlite3_next_stmt(db_, s)) {
+    if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
+  }
+}
+
 int64_t Connection::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
 int64_t Connection::Changes() const { return sqlite3_changes(db_); }
 

@@ -84,6 +84,10 @@ class Connection {
   // and ready to bind. Valid until the connection closes.
   Result<Statement*> Cached(std::string_view sql);
 
+  // Resets every statement left mid-step, ending the read transaction it
+  // holds (in WAL mode an open read keeps its snapshot and sees no later commit).
+  void ResetBusyStatements();
+
   int64_t LastInsertRowId() const;
   int64_t Changes() const;
   const std::string& path() const { return path_; }

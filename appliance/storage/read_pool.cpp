@@ -21,6 +21,7 @@ ReadPool::Lease::Lease(ReadPool& p) : pool(p) {
 }
 
 ReadPool::Lease::~Lease() {
+  conn->ResetBusyStatements();
   {
     std::lock_guard lock(pool.mu_);
     pool.idle_.push_back(std::move(conn));

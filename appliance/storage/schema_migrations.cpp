@@ -31,6 +31,36 @@ CREATE TABLE api_tokens (
   last_used_at TEXT
 );
 )sql"},
+      {2, "audit_ledger", R"sql(
+CREATE TABLE audit_events (
+  seq INTEGER PRIMARY KEY,
+  time TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  env TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  data BLOB NOT NULL,
+  leaf_hash BLOB NOT NULL,
+  chain_hash BLOB NOT NULL
+);
+CREATE TABLE audit_nodes (
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE audit_checkpoints (
+  size INTEGER PRIMARY KEY,
+  root BLOB NOT NULL,
+  note TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE appliance_keys (
+  name TEXT PRIMARY KEY,
+  material BLOB NOT NULL,
+  created_at TEXT NOT NULL
+);
+)sql"},
   };
   return kMigrations;
 }

@@ -72,17 +72,24 @@ struct SealStatus {
 // What exists while the appliance is unsealed. Thread-safe.
 class Store {
  public:
-  Store(std::string appliance_id, std::unique_ptr<GroupCommitWriter> writer, std::unique_ptr<ReadPool> reads)
-      : appliance_id_(std::move(appliance_id)), writer_(std::move(writer)), reads_(std::move(reads)) {}
+  Store(std::string appliance_id, std::unique_ptr<GroupCommitWriter> writer, std::unique_ptr<ReadPool> reads,
+        std::vector<AppliedMigration> migrations)
+      : appliance_id_(std::move(appliance_id)),
+        writer_(std::move(writer)),
+        reads_(std::move(reads)),
+        migrations_(std::move(migrations)) {}
 
   Writer& writer() { return *writer_; }
   ReadPool& reads() { return *reads_; }
   const std::string& appliance_id() const { return appliance_id_; }
+  // The schema migrations this unseal applied.
+  const std::vector<AppliedMigration>& migrations() const { return migrations_; }
 
  private:
   std::string appliance_id_;
   std::unique_ptr<GroupCommitWriter> writer_;
   std::unique_ptr<ReadPool> reads_;
+  std::vector<AppliedMigration> migrations_;
 };
 
 class SealManager {

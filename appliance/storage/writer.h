@@ -42,6 +42,9 @@ class Transaction {
   }
   Status Exec(std::string_view sql) { return conn_.Exec(sql); }
   int64_t LastInsertRowId() const { return conn_.LastInsertRowId(); }
+  // The connection itself, for read helpers written against Connection (they
+  // use its cached statements and reset them).
+  Connection& connection() { return conn_; }
   int64_t Changes() const { return conn_.Changes(); }
 
   // Runs `fn` on the writer thread after the batch holding this unit commits,

@@ -11,7 +11,7 @@ class FakeGate final : public RequestGate {
  public:
   bool sealed = false;
   bool Sealed() const override { return sealed; }
-  Result<Principal> Authenticate(std::string_view token) override {
+  Result<Principal> Authenticate(const HttpRequest&, std::string_view token) override {
     if (token == "good") return Principal{"token", "tok_1", "test", "admin", "*"};
     return Status::Unauthenticated("bad token").WithReason("invalid_token");
   }

@@ -1,4 +1,5 @@
 #include "appliance/storage/connection.h"
+#include "appliance/storage/read_pool.h"
 
 #include <gtest/gtest.h>
 
@@ -95,6 +96,33 @@ TEST_F(ConnectionTest, SqlErrorsNameTheStatement) {
   ASSERT_TRUE((*conn)->Exec("CREATE TABLE u (id INTEGER PRIMARY KEY)").ok());
   ASSERT_TRUE((*conn)->Exec("INSERT INTO u VALUES (1)").ok());
   EXPECT_EQ((*conn)->Exec("INSERT INTO u VALUES (1)").code(), StatusCode::kConflict);
+}
+
+}  // namespace
+}  // namespace cloister
+
+namespace cloister {
+namespace {
+
+TEST(ReadPoolTest, AReadLeftMidStepDoesNotFreezeTheNextReadsSnapshot) {
+  testing::TempDir dir;
+  SystemRandom random;
+  const SecureBytes key = *SecureBytes::Generate(random, 32);
+  ConnectionOptions create;
+  create.create = true;
+  auto writer = *Connection::Open(dir.File("r.db"), key, create);
+  ASSERT_TRUE(writer->Exec("CREATE TABLE t (v INTEGER); INSERT INTO t VALUES (1), (2);").ok());
+  auto pool = *ReadPool::Open(dir.File("r.db"), key, 1);
+  auto count = [&] {
+    return *pool->Read<int64_t>([](Connection& c) -> Result<int64_t> {
+      CL_ASSIGN_OR_RETURN(Statement * s, c.Cached("SELECT count(*) FROM t"));
+      CL_ASSIGN_OR_RETURN(bool row, s->Step());
+      return row ? s->ColumnInt(0) : -1;  // left mid-step on purpose
+    });
+  };
+  EXPECT_EQ(count(), 2);
+  ASSERT_TRUE(writer->Exec("INSERT INTO t VALUES (3)").ok());
+  EXPECT_EQ(count(), 3);
 }
 
 }  // namespace

@@ -1,0 +1,258 @@
+#include "audit/audit_ledger.h"
+
+#include <cstring>
+
+#include "audit/verify/jcs.h"
+
+namespace cloister {
+namespace {
+
+Hash HashFromBlob(const std::string& blob) {
+  Hash h{};
+  if (blob.size() == h.size()) std::memcpy(h.data(), blob.data(), h.size());
+  return h;
+}
+
+std::string_view Blob(const Hash& h) { return {reinterpret_cast<const char*>(h.data()), h.size()}; }
+
+Result<Hash> Node(Connection& conn, int level, uint64_t index) {
+  if (level == 0) return AuditLedger::LeafHash(conn, index);
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?"));
+  s->Bind(1, int64_t{level}).Bind(2, static_cast<int64_t>(index));
+  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+  if (!row) {
+    return Status::Corruption("audit ledger node " + std::to_string(level) + "/" + std::to_string(index) + " is missing");
+  }
+  const Hash h = HashFromBlob(s->ColumnBlob(0));
+  s->Reset();
+  return h;
+}
+
+StoredEvent ReadEventRow(Statement& s) {
+  return {static_cast<uint64_t>(s.ColumnInt(0)), s.ColumnText(1), s.ColumnBlob(2), HashFromBlob(s.ColumnBlob(3)),
+          HashFromBlob(s.ColumnBlob(4))};
+}
+
+StoredCheckpoint ReadCheckpointRow(Statement& s) {
+  return {static_cast<uint64_t>(s.ColumnInt(0)), HashFromBlob(s.ColumnBlob(1)), s.ColumnText(2), s.ColumnText(3)};
+}
+
+}  // namespace
+
+Result<LedgerHead> AuditLedger::Head(Connection& conn) {
+  CL_ASSIGN_OR_RETURN(Statement * s,
+                      conn.Cached("SELECT seq, chain_hash, time FROM audit_events ORDER BY seq DESC LIMIT 1"));
+  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+  LedgerHead head;
+  if (row) {
+    head.size = static_cast<uint64_t>(s->ColumnInt(0)) + 1;
+    head.chain = HashFromBlob(s->ColumnBlob(1));
+    head.last_time = s->ColumnText(2);
+  }
+  s->Reset();
+  return head;
+}
+
+Result<Hash> AuditLedger::LeafHash(Connection& conn, uint64_t seq) {
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT leaf_hash FROM audit_events WHERE seq = ?"));
+  s->Bind(1, static_cast<int64_t>(seq));
+  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+  if (!row) return Status::NotFound("audit event " + std::to_string(seq) + " does not exist");
+  const Hash h = HashFromBlob(s->ColumnBlob(0));
+  s->Reset();
+  return h;
+}
+
+Result<Hash> AuditLedger::SubtreeHash(Connection& conn, uint64_t begin, uint64_t end) {
+  const uint64_t n = end - begin;
+  if ((n & (n - 1)) == 0 && begin % n == 0) {  // a complete, aligned subtree: stored
+    int level = 0;
+    while ((uint64_t{1} << level) < n) ++level;
+    return Node(conn, level, begin >> level);
+  }
+  const uint64_t k = verify::SplitPoint(n);
+  CL_ASSIGN_OR_RETURN(const Hash left, SubtreeHash(conn, begin, begin + k));
+  CL_ASSIGN_OR_RETURN(const Hash right, SubtreeHash(conn, begin + k, end));
+  return verify::NodeHash(left, right);
+}
+
+Result<Hash> AuditLedger::Root(Connection& conn, uint64_t size) {
+  if (size == 0) return verify::EmptyRoot();
+  return SubtreeHash(conn, 0, size);
+}
+
+Status AuditLedger::LoadTip(Connection& conn, const LedgerHead& head) {
+  Tip tip;
+  tip.head = head;
+  uint64_t start = 0;
+  for (int level = 63; level >= 0; --level) {
+    if (!(head.size >> level & 1)) continue;
+    if (tip.frontier.size() <= static_cast<size_t>(level)) tip.frontier.resize(level + 1);
+    CL_ASSIGN_OR_RETURN(tip.frontier[level], Node(conn, level, start >> level));
+    start += uint64_t{1} << level;
+  }
+  tip_ = std::move(tip);
+  return Status::Ok();
+}
+
+Result<uint64_t> AuditLedger::Append(Transaction& tx, const AuditRecord& record) {
+  if (compromised_) {
+    return Status::Unavailable("the audit ledger failed verification (" + integrity_failure() +
+                               "); changes are refused until it is repaired")
+        .WithReason("ledger_integrity");
+  }
+  CL_RETURN_IF_ERROR(record.Validate());
+  std::lock_guard lock(mu_);
+  Connection& conn = tx.connection();
+  CL_ASSIGN_OR_RETURN(const LedgerHead head, Head(conn));
+  if (!tip_ || tip_->head.size != head.size || tip_->head.chain != head.chain) CL_RETURN_IF_ERROR(LoadTip(conn, head));
+
+  const uint64_t seq = head.size;
+  // Times never go backwards, even if the clock does. Fixed-width RFC 3339
+  // UTC strings order as times do.
+  std::string time = FormatTimestamp(clock_.Now());
+  if (time < head.last_time) time = head.last_time;
+  const std::string data = verify::Canonicalize(record.ToEvent(seq, time));
+  const Hash leaf = verify::LeafHash(data);
+  const Hash chain = verify::ChainHash(head.chain, leaf);
+
+  CL_ASSIGN_OR_RETURN(Statement * insert, tx.Prepare(
+      "INSERT INTO audit_events (seq, time, actor_id, action, env, outcome, data, leaf_hash, chain_hash) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  CL_RETURN_IF_ERROR(insert->Bind(1, static_cast<int64_t>(seq)).Bind(2, time).Bind(3, record.actor.id)
+                         .Bind(4, record.action).Bind(5, record.env).Bind(6, record.outcome).BindBlob(7, data)
+                         .BindBlob(8, Blob(leaf)).BindBlob(9, Blob(chain)).Run());
+
+  // Carry the new leaf up the right edge, storing each subtree it completes.
+  std::vector<std::optional<Hash>> frontier = tip_->frontier;
+  Hash carry = leaf;
+  int level = 0;
+  for (; seq >> level & 1; ++level) {
+    carry = verify::NodeHash(*frontier[level], carry);
+    frontier[level].reset();
+    CL_ASSIGN_OR_RETURN(Statement * node, tx.Prepare("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)"));
+    CL_RETURN_IF_ERROR(node->Bind(1, int64_t{level + 1}).Bind(2, static_cast<int64_t>(seq >> (level + 1)))
+                           .BindBlob(3, Blob(carry)).Run());
+  }
+  if (frontier.size() <= static_cast<size_t>(level)) frontier.resize(level + 1);
+  frontier[level] = carry;
+  tip_ = Tip{{seq + 1, chain, time}, std::move(frontier)};
+  return seq;
+}
+
+void AuditLedger::MarkCompromised(uint64_t first_bad_seq, const std::string& why) {
+  std::lock_guard lock(failure_mu_);
+  failure_ = "seq " + std::to_string(first_bad_seq) + ": " + why;
+  compromised_ = true;
+}
+
+std::string AuditLedger::integrity_failure() const {
+  std::lock_guard lock(failure_mu_);
+  return failure_;
+}
+
+Result<std::vector<StoredEvent>> AuditLedger::Events(Connection& conn, uint64_t from, uint64_t to, size_t limit) {
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
+      "SELECT seq, time, data, leaf_hash, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"));
+  s->Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)))
+      .Bind(3, static_cast<int64_t>(limit));
+  std::vector<StoredEvent> out;
+  for (;;) {
+    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+    if (!row) break;
+    out.push_back(ReadEventRow(*s));
+  }
+  return out;
+}
+
+Result<uint64_t> AuditLedger::FirstSeqAtOrAfter(Connection& conn, const std::string& time) {
+  CL_ASSIGN_OR_RETURN(const LedgerHead head, Head(conn));
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT time FROM audit_events WHERE seq = ?"));
+  uint64_t lo = 0, hi = head.size;  // answer in [lo, hi]
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    s->Reset();
+    s->Bind(1, static_cast<int64_t>(mid));
+    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+    if (!row) return Status::Corruption("audit event " + std::to_string(mid) + " is missing");
+    if (s->ColumnText(0) < time) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  s->Reset();
+  return lo;
+}
+
+Result<std::vector<StoredEvent>> AuditLedger::Query(Connection& conn, const EventFilter& f, uint64_t cursor,
+                                                    size_t limit) {
+  uint64_t from = std::max(cursor, f.from_seq);
+  uint64_t to = f.to_seq;
+  if (!f.since.empty()) {
+    CL_ASSIGN_OR_RETURN(const uint64_t first, FirstSeqAtOrAfter(conn, f.since));
+    from = std::max(from, first);
+  }
+  if (!f.until.empty()) {
+    // Last seq with time <= until: one before the first seq with time > until.
+    CL_ASSIGN_OR_RETURN(const uint64_t after, FirstSeqAtOrAfter(conn, f.until + "\x7f"));
+    if (after == 0) return std::vector<StoredEvent>{};
+    to = std::min(to, after - 1);
+  }
+  if (from > to) return std::vector<StoredEvent>{};
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
+      "SELECT seq, time, data, leaf_hash, chain_hash FROM audit_events WHERE seq >= ?1 AND seq <= ?2 "
+      "AND (?3 = '' OR actor_id = ?3) AND (?4 = '' OR action = ?4) AND (?5 = '' OR env = ?5) "
+      "AND (?6 = '' OR outcome = ?6) ORDER BY seq LIMIT ?7"));
+  s->Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)))
+      .Bind(3, f.actor).Bind(4, f.action).Bind(5, f.env).Bind(6, f.outcome).Bind(7, static_cast<int64_t>(limit));
+  std::vector<StoredEvent> out;
+  for (;;) {
+    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+    if (!row) break;
+    out.push_back(ReadEventRow(*s));
+  }
+  return out;
+}
+
+Status AuditLedger::StoreCheckpoint(Transaction& tx, const StoredCheckpoint& c) {
+  CL_ASSIGN_OR_RETURN(Statement * s,
+                      tx.Prepare("INSERT INTO audit_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)"));
+  return s->Bind(1, static_cast<int64_t>(c.size)).BindBlob(2, Blob(c.root)).Bind(3, c.note).Bind(4, c.created_at).Run();
+}
+
+Result<std::optional<StoredCheckpoint>> AuditLedger::LatestCheckpoint(Connection& conn) {
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
+      "SELECT size, root, note, created_at FROM audit_checkpoints ORDER BY size DESC LIMIT 1"));
+  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+  std::optional<StoredCheckpoint> out;
+  if (row) out = ReadCheckpointRow(*s);
+  s->Reset();
+  return out;
+}
+
+Result<std::optional<StoredCheckpoint>> AuditLedger::CheckpointAtLeast(Connection& conn, uint64_t min_size) {
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
+      "SELECT size, root, note, created_at FROM audit_checkpoints WHERE size >= ? ORDER BY size LIMIT 1"));
+  s->Bind(1, static_cast<int64_t>(min_size));
+  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+  std::optional<StoredCheckpoint> out;
+  if (row) out = ReadCheckpointRow(*s);
+  s->Reset();
+  return out;
+}
+
+Result<std::vector<StoredCheckpoint>> AuditLedger::Checkpoints(Connection& conn, uint64_t after, size_t limit) {
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
+      "SELECT size, root, note, created_at FROM audit_checkpoints WHERE size > ? ORDER BY size LIMIT ?"));
+  s->Bind(1, static_cast<int64_t>(std::min<uint64_t>(after, INT64_MAX))).Bind(2, static_cast<int64_t>(limit));
+  std::vector<StoredCheckpoint> out;
+  for (;;) {
+    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+    if (!row) break;
+    out.push_back(ReadCheckpointRow(*s));
+  }
+  return out;
+}
+
+}  // namespace cloister

@@ -1,0 +1,123 @@
+#include "appliance/core/status.h"
+#include "audit/audit_record.h"
+
+namespace cloister {
+namespace {
+
+constexpr int64_t kMaxSafeInteger = (int64_t{1} << 53) - 1;
+
+bool ValidAction(const std::string& a) {
+  if (a.empty() || a.size() > 128 || a.front() == '.' || a.back() == '.' || a.find('.') == std::string::npos) {
+    return false;
+  }
+  char prev = '.';
+  for (char c : a) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9' && prev != '.') || c == '_' || (c == '.' && prev != '.');
+    if (!ok) return false;
+    prev = c;
+  }
+  return true;
+}
+
+Status CheckDetails(const Json& v, const std::string& path) {
+  switch (v.type()) {
+    case Json::value_t::number_float:
+      return Status::InvalidArgument("audit details " + path + ": floating-point numbers are not allowed");
+    case Json::value_t::number_integer:
+      if (v.get<int64_t>() > kMaxSafeInteger || v.get<int64_t>() < -kMaxSafeInteger) {
+        return Status::InvalidArgument("audit details " + path + ": integer beyond +/-(2^53 - 1)");
+      }
+      return Status::Ok();
+    case Json::value_t::number_unsigned:
+      if (v.get<uint64_t>() > static_cast<uint64_t>(kMaxSafeInteger)) {
+        return Status::InvalidArgument("audit details " + path + ": integer beyond 2^53 - 1");
+      }
+      return Status::Ok();
+    case Json::value_t::string:
+      if (!IsValidUtf8(v.get_ref<const std::string&>())) {
+        return Status::InvalidArgument("audit details " + path + ": string is not valid UTF-8");
+      }
+      return Status::Ok();
+    case Json::value_t::array:
+      for (size_t i = 0; i < v.size(); ++i) CL_RETURN_IF_ERROR(CheckDetails(v[i], path + "[" + std::to_string(i) + "]"));
+      return Status::Ok();
+    case Json::value_t::object:
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!IsValidUtf8(it.key())) return Status::InvalidArgument("audit details " + path + ": key is not valid UTF-8");
+        CL_RETURN_IF_ERROR(CheckDetails(it.value(), path + "." + it.key()));
+      }
+      return Status::Ok();
+    case Json::value_t::null:
+    case Json::value_t::boolean: return Status::Ok();
+    default: return Status::InvalidArgument("audit details " + path + ": unsupported value");
+  }
+}
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      len = 2, cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3, cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (cc & 0x3f);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += len;
+  }
+  return true;
+}
+
+Status AuditRecord::Validate() const {
+  if (!ValidAction(action)) {
+    return Status::InvalidArgument("audit action \"" + action + "\" must be lowercase dotted words, e.g. system.unseal");
+  }
+  if (actor.kind != "user" && actor.kind != "token" && actor.kind != "system" && actor.kind != "anonymous") {
+    return Status::InvalidArgument("audit actor kind \"" + actor.kind + "\" is not user, token, system or anonymous");
+  }
+  if (outcome != "success" && outcome != "denied" && outcome != "error") {
+    return Status::InvalidArgument("audit outcome \"" + outcome + "\" is not success, denied or error");
+  }
+  if (target_kind.empty() != target_id.empty()) return Status::InvalidArgument("audit target needs both kind and id");
+  if (request_id.empty() != request_ip.empty()) return Status::InvalidArgument("audit request needs both id and ip");
+  for (const std::string* s : {&action, &actor.id, &actor.name, &target_kind, &target_id, &env, &reason, &request_id,
+                               &request_ip}) {
+    if (!IsValidUtf8(*s)) return Status::InvalidArgument("audit event field is not valid UTF-8");
+  }
+  if (!details.is_null() && !details.is_object()) return Status::InvalidArgument("audit details must be an object");
+  return details.is_null() ? Status::Ok() : CheckDetails(details, "details");
+}
+
+Json AuditRecord::ToEvent(uint64_t seq, const std::string& time) const {
+  Json e = {{"v", 1},
+            {"seq", seq},
+            {"time", time},
+            {"actor", {{"kind", actor.kind}, {"id", actor.id}, {"name", actor.name}}},
+            {"action", action},
+            {"outcome", outcome}};
+  if (!target_kind.empty()) e["target"] = {{"kind", target_kind}, {"id", target_id}};
+  if (!env.empty()) e["env"] = env;
+  if (!reason.empty()) e["reason"] = reason;
+  if (!request_id.empty()) e["request"] = {{"id", request_id}, {"ip", request_ip}};
+  if (!details.is_null()) e["details"] = details;
+  return e;
+}
+
+}  // namespace cloister
