@@ -18,6 +18,17 @@ Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, std::s
   }
   attempt.details["method"] = request.method;
   attempt.details["path"] = request.path;
+  if (session->audit->ledger().compromised()) {
+    // Nothing can be recorded. Reads (to diagnose, verify and export) and
+    // sealing go on; every other request is refused.
+    const bool allowed = request.method == "GET" || request.path == "/v1/sys/seal";
+    if (!allowed) {
+      return Status::Unavailable("the audit ledger failed verification (" + session->audit->ledger().integrity_failure() +
+                                 "); changes are refused")
+          .WithReason("ledger_integrity");
+    }
+    return principal;
+  }
   CL_RETURN_IF_ERROR(session->audit->Record(attempt));
   return principal;
 }

@@ -36,6 +36,9 @@ struct ApiContext {
 // The RequestGate of the running appliance: sealed unless a session is open;
 // tokens checked against the database. Every authentication attempt is an
 // audit event; when it cannot be recorded the request fails (fail closed).
+// Once the ledger has failed verification, only reads and sealing proceed
+// (unrecorded: nothing can be appended) and everything else gets 503
+// "ledger_integrity".
 class ApplianceGate final : public RequestGate {
  public:
   explicit ApplianceGate(ApiContext& ctx) : ctx_(ctx) {}

@@ -17,5 +17,7 @@ struct GlobalOptions {
 
 // Exit codes: 0 success, 1 error, 2 (status only) sealed.
 void AddOperatorCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
+// Exit codes: 0 success (verify: the ledger verifies), 1 otherwise.
+void AddAuditCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace cloister

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--token", global.client.token, "API token (env CLOISTER_TOKEN)");
   app.add_flag("--json", global.json, "Print the API's JSON responses");
   cloister::AddOperatorCommands(app, global, exit_code);
+  cloister::AddAuditCommands(app, global, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -1,0 +1,315 @@
+// The ledger on a real SQLCipher database through the real writer: appends,
+// stored subtrees, proofs, checkpoints, and the self-check against tampering.
+#include "audit/audit_ledger.h"
+
+#include <gtest/gtest.h>
+
+#include "appliance/storage/group_commit_writer.h"
+#include "appliance/storage/migrator.h"
+#include "appliance/storage/read_pool.h"
+#include "audit/audit_keys.h"
+#include "audit/checkpointer.h"
+#include "audit/ledger_verifier.h"
+#include "audit/verify/jcs.h"
+#include "tests/support/test_support.h"
+
+namespace cloister {
+namespace {
+
+class AuditLedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ConnectionOptions create;
+    create.create = true;
+    auto conn = Connection::Open(path_, key_, create);
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(Migrate(**conn, SchemaMigrations(), clock_).ok());
+    writer_ = std::make_unique<GroupCommitWriter>(std::move(conn).value(), WriterOptions{}, clock_, nullptr);
+    reads_ = *ReadPool::Open(path_, key_, 2);
+    std::string error;
+    ASSERT_TRUE(signer_.Init("lab/audit", std::array<uint8_t, 32>{42}, &error));
+    ASSERT_TRUE(verify::ParseVerifierKey(signer_.verifier_key(), &vkey_, &error));
+  }
+
+  static AuditRecord Record(int i) {
+    AuditRecord r;
+    r.action = "test.event";
+    r.actor = {"user", "u" + std::to_string(i % 3), "User"};
+    r.outcome = i % 5 == 0 ? "denied" : "success";
+    r.env = i % 2 ? "prod" : "dev";
+    r.details = {{"i", i}};
+    return r;
+  }
+  void Append(int n) {
+    for (int i = 0; i < n; ++i) {
+      clock_.Advance(std::chrono::microseconds(10));
+      ASSERT_TRUE(writer_->Write([&](Transaction& tx) { return ledger_.Append(tx, Record(i)).status(); }).ok());
+    }
+  }
+  StoredCheckpoint Checkpoint() {
+    Checkpointer cp(*writer_, *reads_, ledger_, signer_, clock_, Logger("test"), {std::chrono::hours(1), std::chrono::hours(1)});
+    auto c = cp.SignNow();
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return *c;
+  }
+  LedgerReport Verify(bool from_latest = false) {
+    auto r = reads_->Read<LedgerReport>([&](Connection& c) { return VerifyLedger(c, vkey_, from_latest); });
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return *r;
+  }
+  // Direct SQL on the database, as someone holding the key could do.
+  void Tamper(const std::string& sql) {
+    writer_->Stop();
+    auto conn = *Connection::Open(path_, key_, ConnectionOptions{});
+    ASSERT_TRUE(conn->Exec(sql).ok()) << sql;
+  }
+  std::vector<Hash> Leaves(uint64_t n) {
+    std::vector<Hash> out;
+    for (uint64_t i = 0; i < n; ++i) {
+      out.push_back(*reads_->Read<Hash>([&](Connection& c) { return AuditLedger::LeafHash(c, i); }));
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+  std::string path_ = dir_.File("ledger.db");
+  SystemRandom random_;
+  SecureBytes key_ = *SecureBytes::Generate(random_, 32);
+  testing::ManualClock clock_;
+  AuditLedger ledger_{clock_};
+  std::unique_ptr<GroupCommitWriter> writer_;
+  std::unique_ptr<ReadPool> reads_;
+  verify::NoteSigner signer_;
+  verify::VerifierKey vkey_;
+};
+
+TEST_F(AuditLedgerTest, AppendsCanonicalEventsWithChainAndLeafHashes) {
+  Append(3);
+  auto events = *reads_->Read<std::vector<StoredEvent>>([](Connection& c) { return AuditLedger::Events(c, 0, 10, 10); });
+  ASSERT_EQ(events.size(), 3u);
+  Hash chain{};
+  for (const auto& e : events) {
+    std::string canonical, error;
+    ASSERT_TRUE(verify::CanonicalizeText(e.data, &canonical, &error));
+    EXPECT_EQ(canonical, e.data);
+    const Json j = Json::parse(e.data);
+    EXPECT_EQ(j["v"], 1);
+    EXPECT_EQ(j["seq"], e.seq);
+    EXPECT_EQ(j["time"], e.time);
+    EXPECT_EQ(e.leaf, verify::LeafHash(e.data));
+    chain = verify::ChainHash(chain, e.leaf);
+    EXPECT_EQ(e.chain, chain);
+  }
+}
+
+TEST_F(AuditLedgerTest, TimesNeverGoBackwardsEvenWhenTheClockDoes) {
+  Append(2);
+  clock_.Advance(-std::chrono::hours(5));
+  Append(1);
+  auto events = *reads_->Read<std::vector<StoredEvent>>([](Connection& c) { return AuditLedger::Events(c, 0, 10, 10); });
+  EXPECT_EQ(events[2].time, events[1].time);
+  EXPECT_EQ(events[2].time.size(), 27u);  // 2026-11-21T00:00:00.000020Z
+}
+
+TEST_F(AuditLedgerTest, InvalidRecordsAreRefusedAndWriteNothing) {
+  AuditRecord r = Record(1);
+  r.details = {{"ratio", 0.5}};
+  EXPECT_EQ(writer_->Write([&](Transaction& tx) { return ledger_.Append(tx, r).status(); }).code(),
+            StatusCode::kInvalidArgument);
+  r.details = {{"big", int64_t{1} << 53}};
+  EXPECT_FALSE(writer_->Write([&](Transaction& tx) { return ledger_.Append(tx, r).status(); }).ok());
+  r = Record(1);
+  r.action = "Not.Lowercase";
+  EXPECT_FALSE(r.Validate().ok());
+  r = Record(1);
+  r.reason = "\xc3\x28";
+  EXPECT_FALSE(r.Validate().ok());
+  r = Record(1);
+  r.outcome = "maybe";
+  EXPECT_FALSE(r.Validate().ok());
+  EXPECT_EQ(reads_->Read<LedgerHead>([](Connection& c) { return AuditLedger::Head(c); })->size, 0u);
+}
+
+TEST_F(AuditLedgerTest, StoredSubtreesGiveTheSameRootsAndProofsAsTheLeaves) {
+  Append(70);
+  const auto leaves = Leaves(70);
+  for (uint64_t n = 1; n <= 70; ++n) {
+    const std::vector<Hash> prefix(leaves.begin(), leaves.begin() + n);
+    const Hash root = *reads_->Read<Hash>([&](Connection& c) { return AuditLedger::Root(c, n); });
+    ASSERT_EQ(root, verify::RootFromLeaves(prefix)) << n;
+    reads_->Read([&](Connection& c) -> Status {
+      auto mth = [&](uint64_t b, uint64_t e) { return *AuditLedger::SubtreeHash(c, b, e); };
+      for (uint64_t i = 0; i < n; i += 7) {
+        EXPECT_TRUE(verify::VerifyInclusion(i, n, leaves[i], verify::InclusionProof(i, n, mth), root)) << i << "/" << n;
+      }
+      const Hash full = verify::RootFromLeaves(leaves);
+      EXPECT_TRUE(verify::VerifyConsistency(n, 70, root, full, verify::ConsistencyProof(n, 70, mth))) << n;
+      return Status::Ok();
+    });
+  }
+}
+
+TEST_F(AuditLedgerTest, FailedUnitLeavesNoEventAndTheNextAppendContinuesTheChain) {
+  Append(5);
+  // An append whose unit then fails is rolled back with it (fail closed).
+  EXPECT_FALSE(writer_->Write([&](Transaction& tx) -> Status {
+    CL_RETURN_IF_ERROR(ledger_.Append(tx, Record(99)).status());
+    return Status::Conflict("the change failed");
+  }).ok());
+  Append(5);
+  EXPECT_EQ(reads_->Read<LedgerHead>([](Connection& c) { return AuditLedger::Head(c); })->size, 10u);
+  EXPECT_TRUE(Verify().ok);
+}
+
+TEST_F(AuditLedgerTest, CheckpointsAreSignedAndStored) {
+  Append(9);
+  const StoredCheckpoint c = Checkpoint();
+  EXPECT_EQ(c.size, 9u);
+  std::string text, error;
+  ASSERT_TRUE(verify::VerifyNote(c.note, vkey_, &text, &error)) << error;
+  EXPECT_EQ(text, "lab/audit\n9\n" + verify::Base64(std::string_view(reinterpret_cast<const char*>(c.root.data()), 32)) + "\n");
+  EXPECT_EQ(Checkpoint().size, 9u);  // no new events: the same checkpoint
+  Append(3);
+  EXPECT_EQ(Checkpoint().size, 12u);
+  const LedgerReport report = Verify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.checkpoints_checked, 2u);
+}
+
+class LedgerTamperTest : public AuditLedgerTest {
+ protected:
+  void SetUp() override {
+    AuditLedgerTest::SetUp();
+    Append(20);
+    Checkpoint();
+    Append(12);
+    Checkpoint();
+  }
+  void ExpectBadAt(uint64_t seq, const std::string& fragment, bool from_latest = false) {
+    const LedgerReport r = Verify(from_latest);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.first_bad_seq, seq) << r.problem;
+    EXPECT_NE(r.problem.find(fragment), std::string::npos) << r.problem;
+  }
+};
+
+TEST_F(LedgerTamperTest, IntactLedgerVerifies) {
+  EXPECT_TRUE(Verify().ok);
+  EXPECT_TRUE(Verify(true).ok);
+}
+
+TEST_F(LedgerTamperTest, DetectsOneByteChangedInAnEvent) {
+  Tamper("UPDATE audit_events SET data = replace(data, '\"i\":7', '\"i\":8') WHERE seq = 7");
+  ExpectBadAt(7, "leaf hash");
+}
+
+TEST_F(LedgerTamperTest, DetectsAnEventRewrittenWithMatchingHashes) {
+  // Rewrite event 3 and recompute its leaf and every chain hash after it:
+  // the tree no longer hashes to the signed checkpoint.
+  writer_->Stop();
+  auto conn = *Connection::Open(path_, key_, ConnectionOptions{});
+  auto events = *AuditLedger::Events(*conn, 0, 100, 100);
+  Hash chain{};
+  for (auto& e : events) {
+    if (e.seq == 3) e.data.replace(e.data.find("\"i\":3"), 5, "\"i\":4");
+    const Hash leaf = verify::LeafHash(e.data);
+    chain = verify::ChainHash(chain, leaf);
+    auto s = *conn->Prepare("UPDATE audit_events SET data = ?, leaf_hash = ?, chain_hash = ? WHERE seq = ?");
+    s->BindBlob(1, e.data).BindBlob(2, std::string_view(reinterpret_cast<const char*>(leaf.data()), 32))
+        .BindBlob(3, std::string_view(reinterpret_cast<const char*>(chain.data()), 32)).Bind(4, static_cast<int64_t>(e.seq));
+    ASSERT_TRUE(s->Run().ok());
+  }
+  ExpectBadAt(3, "stored tree node");
+}
+
+TEST_F(LedgerTamperTest, DetectsAChangedHash) {
+  Tamper("UPDATE audit_events SET chain_hash = zeroblob(32) WHERE seq = 11");
+  ExpectBadAt(11, "chain hash");
+}
+
+TEST_F(LedgerTamperTest, DetectsAChangedSignature) {
+  Tamper("UPDATE audit_checkpoints SET note = replace(note, substr(note, -10, 4), 'AAAA') WHERE size = 20");
+  ExpectBadAt(19, "checkpoint 20");
+}
+
+TEST_F(LedgerTamperTest, DetectsADeletedEvent) {
+  Tamper("DELETE FROM audit_events WHERE seq = 5");
+  ExpectBadAt(5, "missing");
+}
+
+TEST_F(LedgerTamperTest, DetectsReorderedEvents) {
+  Tamper("UPDATE audit_events SET seq = -1 WHERE seq = 8; UPDATE audit_events SET seq = 8 WHERE seq = 9; "
+         "UPDATE audit_events SET seq = 9 WHERE seq = -1;");
+  ExpectBadAt(8, "seq");
+}
+
+TEST_F(LedgerTamperTest, DetectsADuplicatedEvent) {
+  Tamper("UPDATE audit_events SET data = (SELECT data FROM audit_events WHERE seq = 4), "
+         "leaf_hash = (SELECT leaf_hash FROM audit_events WHERE seq = 4) WHERE seq = 5");
+  ExpectBadAt(5, "seq 4");
+}
+
+TEST_F(LedgerTamperTest, DetectsTruncationAfterACheckpoint) {
+  Tamper("DELETE FROM audit_events WHERE seq >= 25");
+  ExpectBadAt(25, "events were removed", /*from_latest=*/true);
+  ExpectBadAt(25, "events were removed", /*from_latest=*/false);
+}
+
+TEST_F(LedgerTamperTest, DetectsTimesThatGoBackwards) {
+  Tamper("UPDATE audit_events SET time = '2000-01-01T00:00:00.000000Z', "
+         "data = replace(data, time, '2000-01-01T00:00:00.000000Z') WHERE seq = 10");
+  ExpectBadAt(10, "time goes backwards");
+}
+
+TEST_F(LedgerTamperTest, DetectsACheckpointFromAnotherKeyOrOrigin) {
+  verify::NoteSigner other;
+  std::string error;
+  ASSERT_TRUE(other.Init("lab/audit", std::array<uint8_t, 32>{9}, &error));
+  const Hash root = *reads_->Read<Hash>([](Connection& c) { return AuditLedger::Root(c, 32); });
+  const std::string forged = other.Sign(verify::FormatCheckpoint({"lab/audit", 32, root}));
+  Tamper("UPDATE audit_checkpoints SET note = '" + forged + "' WHERE size = 32");
+  ExpectBadAt(31, "no signature by key lab/audit");
+}
+
+TEST_F(LedgerTamperTest, SelfCheckFromTheLatestCheckpointCatchesChangesAfterIt) {
+  writer_->Stop();
+  auto conn = *Connection::Open(path_, key_, ConnectionOptions{});
+  ASSERT_TRUE(conn->Exec("UPDATE audit_events SET data = replace(data, '\"i\":2', '\"i\":3') WHERE seq = 2").ok());
+  // seq 2 is before the latest checkpoint: the quick check starts after it,
+  // the full one finds it.
+  const LedgerReport quick = Verify(true);
+  EXPECT_TRUE(quick.ok) << quick.problem;
+  ExpectBadAt(2, "leaf hash");
+}
+
+TEST_F(AuditLedgerTest, CompromisedLedgerRefusesAppends) {
+  Append(2);
+  ledger_.MarkCompromised(1, "test");
+  const Status st = writer_->Write([&](Transaction& tx) { return ledger_.Append(tx, Record(3)).status(); });
+  EXPECT_EQ(st.reason(), "ledger_integrity");
+}
+
+TEST_F(AuditLedgerTest, QueriesFilterAndResolveTimeRanges) {
+  Append(30);
+  auto q = [&](EventFilter f, uint64_t cursor = 0, size_t limit = 100) {
+    return *reads_->Read<std::vector<StoredEvent>>([&](Connection& c) { return AuditLedger::Query(c, f, cursor, limit); });
+  };
+  EventFilter by_outcome;
+  by_outcome.outcome = "denied";
+  EXPECT_EQ(q(by_outcome).size(), 6u);
+  EventFilter by_env_actor;
+  by_env_actor.env = "prod";
+  by_env_actor.actor = "u1";
+  for (const auto& e : q(by_env_actor)) EXPECT_EQ(Json::parse(e.data)["actor"]["id"], "u1");
+  const auto all = q({});
+  EventFilter window;
+  window.since = all[10].time;
+  window.until = all[19].time;
+  const auto in_window = q(window);
+  ASSERT_EQ(in_window.size(), 10u);
+  EXPECT_EQ(in_window.front().seq, 10u);
+  EXPECT_EQ(q({}, 25, 3).front().seq, 25u);
+}
+
+}  // namespace
+}  // namespace cloister
