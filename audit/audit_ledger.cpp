@@ -17,6 +17,22 @@ std::string_view Blob(const Hash& h) { return {reinterpret_cast<const char*>(h.d
 
 Result<Hash> Node(Connection& conn, int level, uint64_t index) {
   if (level == 0) return AuditLedger::LeafHash(conn, index);
+  if (level < kFirstStoredLevel) {  // not stored: hash its leaves, read in one range
+    const uint64_t begin = index << level, end = (index + 1) << level;
+    CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
+        "SELECT leaf_hash FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq"));
+    s->Bind(1, static_cast<int64_t>(begin)).Bind(2, static_cast<int64_t>(end));
+    std::vector<Hash> leaves;
+    for (;;) {
+      CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+      if (!row) break;
+      leaves.push_back(HashFromBlob(s->ColumnBlob(0)));
+    }
+    if (leaves.size() != end - begin) {
+      return Status::Corruption("audit events " + std::to_string(begin) + ".." + std::to_string(end - 1) + " are incomplete");
+    }
+    return verify::RootFromLeaves(leaves);
+  }
   CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?"));
   s->Bind(1, int64_t{level}).Bind(2, static_cast<int64_t>(index));
   CL_ASSIGN_OR_RETURN(const bool row, s->Step());
@@ -103,41 +119,62 @@ Result<uint64_t> AuditLedger::Append(Transaction& tx, const AuditRecord& record)
   }
   CL_RETURN_IF_ERROR(record.Validate());
   std::lock_guard lock(mu_);
-  Connection& conn = tx.connection();
-  CL_ASSIGN_OR_RETURN(const LedgerHead head, Head(conn));
-  if (!tip_ || tip_->head.size != head.size || tip_->head.chain != head.chain) CL_RETURN_IF_ERROR(LoadTip(conn, head));
+  uint64_t seq = 0;
+  Status st = AppendLocked(tx, record, &seq);
+  if (!st.ok()) {
+    tip_.reset();  // possibly half-updated: rebuild from the database next time
+    return st;
+  }
+  return seq;
+}
 
-  const uint64_t seq = head.size;
+Status AuditLedger::AppendLocked(Transaction& tx, const AuditRecord& record, uint64_t* out_seq) {
+  Connection& conn = tx.connection();
+  const std::optional<uint64_t> generation = tx.rollback_generation();
+  const bool trusted = tip_ && tip_->conn == &conn && generation && tip_->generation == generation;
+  if (!trusted) {
+    CL_ASSIGN_OR_RETURN(const LedgerHead head, Head(conn));
+    if (!tip_ || tip_->conn != &conn || tip_->head.size != head.size || tip_->head.chain != head.chain) {
+      CL_RETURN_IF_ERROR(LoadTip(conn, head));
+      CL_ASSIGN_OR_RETURN(insert_event_, conn.Cached(
+          "INSERT INTO audit_events (seq, time, actor_id, action, env, outcome, data, leaf_hash, chain_hash) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      CL_ASSIGN_OR_RETURN(insert_node_, conn.Cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)"));
+    }
+    tip_->conn = &conn;
+    tip_->generation = generation;
+  }
+  Tip& tip = *tip_;
+  const uint64_t seq = tip.head.size;
   // Times never go backwards, even if the clock does. Fixed-width RFC 3339
   // UTC strings order as times do.
   std::string time = FormatTimestamp(clock_.Now());
-  if (time < head.last_time) time = head.last_time;
-  const std::string data = verify::Canonicalize(record.ToEvent(seq, time));
+  if (time < tip.head.last_time) time = tip.head.last_time;
+  const std::string data = record.Canonical(seq, time);
   const Hash leaf = verify::LeafHash(data);
-  const Hash chain = verify::ChainHash(head.chain, leaf);
+  const Hash chain = verify::ChainHash(tip.head.chain, leaf);
 
-  CL_ASSIGN_OR_RETURN(Statement * insert, tx.Prepare(
-      "INSERT INTO audit_events (seq, time, actor_id, action, env, outcome, data, leaf_hash, chain_hash) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-  CL_RETURN_IF_ERROR(insert->Bind(1, static_cast<int64_t>(seq)).Bind(2, time).Bind(3, record.actor.id)
+  insert_event_->Reset();
+  CL_RETURN_IF_ERROR(insert_event_->Bind(1, static_cast<int64_t>(seq)).Bind(2, time).Bind(3, record.actor.id)
                          .Bind(4, record.action).Bind(5, record.env).Bind(6, record.outcome).BindBlob(7, data)
                          .BindBlob(8, Blob(leaf)).BindBlob(9, Blob(chain)).Run());
-
-  // Carry the new leaf up the right edge, storing each subtree it completes.
-  std::vector<std::optional<Hash>> frontier = tip_->frontier;
+  // Carry the new leaf up the right edge, storing each large subtree it completes.
   Hash carry = leaf;
   int level = 0;
   for (; seq >> level & 1; ++level) {
-    carry = verify::NodeHash(*frontier[level], carry);
-    frontier[level].reset();
-    CL_ASSIGN_OR_RETURN(Statement * node, tx.Prepare("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)"));
-    CL_RETURN_IF_ERROR(node->Bind(1, int64_t{level + 1}).Bind(2, static_cast<int64_t>(seq >> (level + 1)))
-                           .BindBlob(3, Blob(carry)).Run());
+    carry = verify::NodeHash(*tip.frontier[level], carry);
+    tip.frontier[level].reset();
+    if (level + 1 >= kFirstStoredLevel) {
+      insert_node_->Reset();
+      CL_RETURN_IF_ERROR(insert_node_->Bind(1, int64_t{level + 1}).Bind(2, static_cast<int64_t>(seq >> (level + 1)))
+                             .BindBlob(3, Blob(carry)).Run());
+    }
   }
-  if (frontier.size() <= static_cast<size_t>(level)) frontier.resize(level + 1);
-  frontier[level] = carry;
-  tip_ = Tip{{seq + 1, chain, time}, std::move(frontier)};
-  return seq;
+  if (tip.frontier.size() <= static_cast<size_t>(level)) tip.frontier.resize(level + 1);
+  tip.frontier[level] = carry;
+  tip.head = {seq + 1, chain, std::move(time)};
+  *out_seq = seq;
+  return Status::Ok();
 }
 
 void AuditLedger::MarkCompromised(uint64_t first_bad_seq, const std::string& why) {

@@ -1,12 +1,15 @@
 // The audit ledger (audit-format.md): events appended in the same
 // transaction as the change they record, each with its leaf hash and chain
-// hash, and the hashes of every complete subtree of the RFC 6962 tree
-// (level >= 1; level 0 is the leaf hash), so a proof costs O(log n) reads.
+// hash, and the hashes of every complete subtree of the RFC 6962 tree of
+// 16 leaves or more (level >= 4). A proof reads O(log n) stored hashes plus,
+// for its lowest subtrees, at most 16 leaf hashes in one range read; storing
+// the small subtrees would cost a row per append for no gain.
 //
 // Append runs only inside a writer unit. The ledger keeps the tree's right
-// edge (one hash per set bit of the size) cached between appends; the cache
-// is used only when the stored head (size and chain hash) matches it, so a
-// rolled-back or replayed batch can never leave it stale.
+// edge (one hash per set bit of the size) cached between appends. The cache
+// is trusted only while the writer reports no rollback since it was built;
+// after a rollback it is checked against the stored head (size and chain
+// hash) and rebuilt, so a rolled-back or replayed batch never leaves it stale.
 //
 // Thread safety: Append on the writer thread; the static readers on any
 // connection; the integrity flag from any thread.
@@ -61,6 +64,9 @@ struct EventFilter {
   std::string outcome;
 };
 
+// Subtrees of 2^kFirstStoredLevel leaves and more are stored.
+inline constexpr int kFirstStoredLevel = 4;
+
 class AuditLedger {
  public:
   explicit AuditLedger(const Clock& clock) : clock_(clock) {}
@@ -100,12 +106,17 @@ class AuditLedger {
   struct Tip {
     LedgerHead head;
     std::vector<std::optional<Hash>> frontier;  // by level: the right-edge subtree of 2^level leaves
+    const Connection* conn = nullptr;           // where it was built
+    std::optional<uint64_t> generation;         // the writer's rollback count then
   };
   Status LoadTip(Connection& conn, const LedgerHead& head);
+  Status AppendLocked(Transaction& tx, const AuditRecord& record, uint64_t* seq);
 
   const Clock& clock_;
   std::mutex mu_;  // guards tip_ (used by the writer thread only; cheap)
   std::optional<Tip> tip_;
+  Statement* insert_event_ = nullptr;  // cached on tip_->conn
+  Statement* insert_node_ = nullptr;
   std::atomic<bool> compromised_{false};
   mutable std::mutex failure_mu_;
   std::string failure_;

@@ -1,5 +1,6 @@
-#include "appliance/core/status.h"
 #include "audit/audit_record.h"
+
+#include "audit/verify/jcs.h"
 
 namespace cloister {
 namespace {
@@ -118,6 +119,56 @@ Json AuditRecord::ToEvent(uint64_t seq, const std::string& time) const {
   if (!request_id.empty()) e["request"] = {{"id", request_id}, {"ip", request_ip}};
   if (!details.is_null()) e["details"] = details;
   return e;
+}
+
+}  // namespace cloister
+
+namespace cloister {
+
+std::string AuditRecord::Canonical(uint64_t seq, const std::string& time) const {
+  using verify::AppendString;
+  // Member names in UTF-16 (here: ASCII) order, as RFC 8785 sorts them.
+  std::string out;
+  out.reserve(256);
+  out += "{\"action\":";
+  AppendString(action, out);
+  out += ",\"actor\":{\"id\":";
+  AppendString(actor.id, out);
+  out += ",\"kind\":";
+  AppendString(actor.kind, out);
+  out += ",\"name\":";
+  AppendString(actor.name, out);
+  out += '}';
+  if (!details.is_null()) out += ",\"details\":" + verify::Canonicalize(details);
+  if (!env.empty()) {
+    out += ",\"env\":";
+    AppendString(env, out);
+  }
+  out += ",\"outcome\":";
+  AppendString(outcome, out);
+  if (!reason.empty()) {
+    out += ",\"reason\":";
+    AppendString(reason, out);
+  }
+  if (!request_id.empty()) {
+    out += ",\"request\":{\"id\":";
+    AppendString(request_id, out);
+    out += ",\"ip\":";
+    AppendString(request_ip, out);
+    out += '}';
+  }
+  out += ",\"seq\":" + std::to_string(seq);
+  if (!target_kind.empty()) {
+    out += ",\"target\":{\"id\":";
+    AppendString(target_id, out);
+    out += ",\"kind\":";
+    AppendString(target_kind, out);
+    out += '}';
+  }
+  out += ",\"time\":";
+  AppendString(time, out);
+  out += ",\"v\":1}";
+  return out;
 }
 
 }  // namespace cloister

@@ -32,8 +32,12 @@ struct AuditRecord {
   Json details;  // an object, or null for none
 
   Status Validate() const;
-  // The event object with its seq and time, ready for canonicalization.
+  // The event object with its seq and time.
   Json ToEvent(uint64_t seq, const std::string& time) const;
+  // The canonical (RFC 8785) bytes of ToEvent(seq, time), written directly:
+  // the members of an event are known, so only details goes through the
+  // general canonicalizer.
+  std::string Canonical(uint64_t seq, const std::string& time) const;
 };
 
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF).

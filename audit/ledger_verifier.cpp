@@ -8,8 +8,6 @@
 namespace cloister {
 namespace {
 
-constexpr size_t kChunk = 8192;
-
 // The right edge of the tree being recomputed.
 struct Frontier {
   std::vector<std::optional<Hash>> levels;
@@ -22,6 +20,36 @@ struct Frontier {
     }
     return acc ? *acc : verify::EmptyRoot();
   }
+};
+
+// Reads stored subtree nodes in the order a streaming pass completes them:
+// on each level they complete in increasing index order, so one sequential
+// cursor per level replaces a point lookup per node.
+class NodeCursors {
+ public:
+  explicit NodeCursors(Connection& conn) : conn_(conn) {}
+
+  // The stored hash of node (level, idx), or a Status.
+  Result<Hash> Next(int level, uint64_t idx) {
+    if (cursors_.size() <= static_cast<size_t>(level)) cursors_.resize(level + 1);
+    auto& cursor = cursors_[level];
+    if (!cursor) {
+      CL_ASSIGN_OR_RETURN(cursor, conn_.Prepare("SELECT idx, hash FROM audit_nodes WHERE level = ? AND idx >= ? ORDER BY idx"));
+      cursor->Bind(1, int64_t{level}).Bind(2, static_cast<int64_t>(idx));
+    }
+    CL_ASSIGN_OR_RETURN(const bool row, cursor->Step());
+    if (!row || static_cast<uint64_t>(cursor->ColumnInt(0)) != idx) {
+      return Status::Corruption("stored tree node " + std::to_string(level) + "/" + std::to_string(idx) + " is missing");
+    }
+    const std::string blob = cursor->ColumnBlob(1);
+    Hash h{};
+    if (blob.size() == h.size()) std::copy(blob.begin(), blob.end(), h.begin());
+    return h;
+  }
+
+ private:
+  Connection& conn_;
+  std::vector<std::unique_ptr<Statement>> cursors_;
 };
 
 LedgerReport Bad(LedgerReport r, uint64_t seq, std::string problem) {
@@ -105,44 +133,65 @@ Result<LedgerReport> VerifyLedger(Connection& conn, const verify::VerifierKey& k
                                       " is beyond the ledger's " + std::to_string(head.size) + " events: events were removed");
   }
 
+  NodeCursors nodes(conn);
+  CL_ASSIGN_OR_RETURN(auto rows, conn.Prepare(
+      "SELECT seq, time, data, leaf_hash, chain_hash FROM audit_events WHERE seq >= ? ORDER BY seq"));
+  rows->Bind(1, static_cast<int64_t>(start));
   uint64_t expected = start;
+  std::string error;
   while (expected < head.size) {
-    CL_ASSIGN_OR_RETURN(auto events, AuditLedger::Events(conn, expected, head.size - 1, kChunk));
-    if (events.empty()) return Bad(report, expected, "event is missing");
-    for (const StoredEvent& e : events) {
-      if (e.seq != expected) return Bad(report, expected, "event is missing (next stored seq is " + std::to_string(e.seq) + ")");
-      uint64_t seq_field = 0;
-      std::string_view time_field;
-      std::string error;
-      if (!verify::ReadEventSeqAndTime(e.data, &seq_field, &time_field, &error)) return Bad(report, e.seq, error);
-      if (seq_field != e.seq) return Bad(report, e.seq, "event bytes carry seq " + std::to_string(seq_field));
-      if (time_field != e.time) return Bad(report, e.seq, "event bytes carry a different time than stored");
-      if (e.time < last_time) return Bad(report, e.seq, "time goes backwards (" + e.time + " < " + last_time + ")");
-      const Hash leaf = verify::LeafHash(e.data);
-      if (leaf != e.leaf) return Bad(report, e.seq, "leaf hash does not match the event bytes");
-      chain = verify::ChainHash(chain, leaf);
-      if (chain != e.chain) return Bad(report, e.seq, "chain hash does not match");
-      // Carry into the tree, checking every stored node this leaf completes.
-      Hash carry = leaf;
-      int level = 0;
-      for (; e.seq >> level & 1; ++level) {
-        carry = verify::NodeHash(*frontier.levels[level], carry);
-        frontier.levels[level].reset();
-        auto stored = AuditLedger::SubtreeHash(conn, (e.seq >> (level + 1)) << (level + 1), e.seq + 1);
-        if (!stored.ok() || *stored != carry) return Bad(report, e.seq, "stored tree node does not match the events");
+    CL_ASSIGN_OR_RETURN(const bool row, rows->Step());
+    if (!row) return Bad(report, expected, "event is missing");
+    // Views into the row: no copies on this path, which runs per event.
+    const uint64_t seq = static_cast<uint64_t>(rows->ColumnInt(0));
+    const std::string_view time = rows->ColumnView(1);
+    const std::string_view data = rows->ColumnView(2);
+    const std::string_view stored_leaf = rows->ColumnView(3);
+    const std::string_view stored_chain = rows->ColumnView(4);
+    if (seq != expected) return Bad(report, expected, "event is missing (next stored seq is " + std::to_string(seq) + ")");
+    uint64_t seq_field = 0;
+    std::string_view time_field;
+    if (!verify::ReadEventSeqAndTime(data, &seq_field, &time_field, &error)) return Bad(report, seq, error);
+    if (seq_field != seq) return Bad(report, seq, "event bytes carry seq " + std::to_string(seq_field));
+    if (time_field != time) return Bad(report, seq, "event bytes carry a different time than stored");
+    if (time < last_time) {
+      return Bad(report, seq, "time goes backwards (" + std::string(time) + " < " + last_time + ")");
+    }
+    const Hash leaf = verify::LeafHash(data);
+    if (stored_leaf != std::string_view(reinterpret_cast<const char*>(leaf.data()), leaf.size())) {
+      return Bad(report, seq, "leaf hash does not match the event bytes");
+    }
+    chain = verify::ChainHash(chain, leaf);
+    if (stored_chain != std::string_view(reinterpret_cast<const char*>(chain.data()), chain.size())) {
+      return Bad(report, seq, "chain hash does not match");
+    }
+    // Carry into the tree, checking every stored node this leaf completes.
+    Hash carry = leaf;
+    int level = 0;
+    for (; seq >> level & 1; ++level) {
+      carry = verify::NodeHash(*frontier.levels[level], carry);
+      frontier.levels[level].reset();
+      if (level + 1 < kFirstStoredLevel) continue;
+      auto stored = nodes.Next(level + 1, seq >> (level + 1));
+      if (!stored.ok() || *stored != carry) {
+        // Events rewritten together with their own hashes: the change is
+        // somewhere in the subtree, so report where the subtree begins.
+        const uint64_t first = (seq >> (level + 1)) << (level + 1);
+        return Bad(report, first, "events " + std::to_string(first) + ".." + std::to_string(seq) +
+                                      " do not hash to their stored subtree");
       }
-      if (frontier.levels.size() <= static_cast<size_t>(level)) frontier.levels.resize(level + 1);
-      frontier.levels[level] = carry;
-      last_time = e.time;
-      ++expected;
-      ++report.events_checked;
-      while (next_checkpoint < checkpoints.size() && checkpoints[next_checkpoint].size == expected) {
-        if (std::string problem = CheckCheckpoint(checkpoints[next_checkpoint], key, frontier.Root()); !problem.empty()) {
-          return Bad(report, checkpoints[next_checkpoint].size - 1, problem);
-        }
-        ++report.checkpoints_checked;
-        ++next_checkpoint;
+    }
+    if (frontier.levels.size() <= static_cast<size_t>(level)) frontier.levels.resize(level + 1);
+    frontier.levels[level] = carry;
+    last_time.assign(time);
+    ++expected;
+    ++report.events_checked;
+    while (next_checkpoint < checkpoints.size() && checkpoints[next_checkpoint].size == expected) {
+      if (std::string problem = CheckCheckpoint(checkpoints[next_checkpoint], key, frontier.Root()); !problem.empty()) {
+        return Bad(report, checkpoints[next_checkpoint].size - 1, problem);
       }
+      ++report.checkpoints_checked;
+      ++next_checkpoint;
     }
   }
   return report;

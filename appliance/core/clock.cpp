@@ -1,7 +1,6 @@
 #include "appliance/core/clock.h"
 
 #include <ctime>
-#include <cstdio>
 
 namespace cloister {
 
@@ -24,10 +23,19 @@ std::string FormatTimestamp(std::chrono::system_clock::time_point t) {
   }
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
+  // Written digit by digit: this runs for every audit event.
+  char buf[28] = "0000-00-00T00:00:00.000000Z";
+  auto put = [&](int pos, long value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) buf[pos + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, tm.tm_year + 1900, 4);
+  put(5, tm.tm_mon + 1, 2);
+  put(8, tm.tm_mday, 2);
+  put(11, tm.tm_hour, 2);
+  put(14, tm.tm_min, 2);
+  put(17, tm.tm_sec, 2);
+  put(20, frac, 6);
+  return std::string(buf, 27);
 }
 
 }  // namespace cloister

@@ -70,6 +70,12 @@ std::string Statement::ColumnBlob(int col) const {
   return blob ? std::string(static_cast<const char*>(blob), sqlite3_column_bytes(stmt_, col)) : std::string();
 }
 
+std::string_view Statement::ColumnView(int col) const {
+  const void* blob = sqlite3_column_blob(stmt_, col);
+  return blob ? std::string_view(static_cast<const char*>(blob), static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+              : std::string_view();
+}
+
 bool Statement::ColumnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
 // ---- Connection ----

@@ -48,6 +48,8 @@ class Statement {
   int64_t ColumnInt(int col) const;
   std::string ColumnText(int col) const;
   std::string ColumnBlob(int col) const;
+  // The column's bytes without a copy; valid until the next Step or Reset.
+  std::string_view ColumnView(int col) const;
   bool ColumnIsNull(int col) const;
 
  private:

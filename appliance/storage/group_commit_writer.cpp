@@ -86,7 +86,7 @@ Status GroupCommitWriter::RunUnit(Unit& unit, Statement* savepoint, Statement* r
     savepoint->Reset();
     CL_RETURN_IF_ERROR(savepoint->Run());
   }
-  Transaction tx(*conn_);
+  Transaction tx(*conn_, &rollbacks_);
   try {
     *outcome = unit(tx);
   } catch (const std::exception& e) {
@@ -98,6 +98,7 @@ Status GroupCommitWriter::RunUnit(Unit& unit, Statement* savepoint, Statement* r
   }
   if (!savepoint) return Status::Ok();
   if (!outcome->ok()) {
+    ++rollbacks_;
     rollback_to->Reset();
     CL_RETURN_IF_ERROR(rollback_to->Run());
   }
@@ -117,6 +118,7 @@ void GroupCommitWriter::RunBatch(Batch& batch) {
   std::vector<std::function<void()>> hooks;
 
   auto fail_all = [&](const Status& why) {
+    ++rollbacks_;
     conn_->Exec("ROLLBACK");  // best effort; `why` is what callers need
     batch.completion->Finish(std::vector<Status>(n, why));
     if (metrics_) metrics_->Increment("cloister_writer_units_total", {{"outcome", "failed"}}, static_cast<double>(n));
@@ -141,6 +143,7 @@ void GroupCommitWriter::RunBatch(Batch& batch) {
   size_t failed = 0;
   if (!all_ok) {
     hooks.clear();
+    ++rollbacks_;
     (*rollback)->Reset();
     if (Status st = (*rollback)->Run(); !st.ok()) return fail_all(st.Annotate("rolling back for replay"));
     (*begin)->Reset();

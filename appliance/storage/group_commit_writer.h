@@ -56,6 +56,7 @@ class GroupCommitWriter final : public Writer {
                  Status* outcome, std::vector<std::function<void()>>& hooks);
 
   std::unique_ptr<Connection> conn_;
+  uint64_t rollbacks_ = 0;  // writer thread only; see Transaction::rollback_generation
   const WriterOptions options_;
   const Clock& clock_;
   Metrics* metrics_;

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -31,7 +32,16 @@ namespace cloister {
 // inside the unit, on the writer thread.
 class Transaction {
  public:
-  explicit Transaction(Connection& conn) : conn_(conn) {}
+  // `rollbacks`, when given, counts the rollbacks of this connection's
+  // transactions; it lets caches of database state notice that work they
+  // saw was undone (see rollback_generation()).
+  explicit Transaction(Connection& conn, const uint64_t* rollbacks = nullptr) : conn_(conn), rollbacks_(rollbacks) {}
+
+  // Changes whenever a transaction or savepoint on this connection rolls
+  // back; nullopt when unknown (then callers must re-read what they cached).
+  std::optional<uint64_t> rollback_generation() const {
+    return rollbacks_ ? std::optional<uint64_t>(*rollbacks_) : std::nullopt;
+  }
 
   // A cached prepared statement, reset and ready to bind. Statements left
   // mid-step by the unit are reset when the unit ends.
@@ -59,6 +69,7 @@ class Transaction {
 
  private:
   Connection& conn_;
+  const uint64_t* rollbacks_;
   std::vector<Statement*> used_;
   std::vector<std::function<void()>> on_commit_;
 };

@@ -38,29 +38,17 @@ std::u16string Utf16(const std::string& s) {
   return out;
 }
 
-void AppendString(const std::string& s, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
+// UTF-16 order differs from UTF-8 byte order only when a string holds a
+// byte >= 0xEE (U+E000 and above); otherwise bytes compare as UTF-16 does.
+bool Utf16Less(const std::string& a, const std::string& b) {
+  auto high = [](const std::string& s) {
+    for (unsigned char c : s) {
+      if (c >= 0xee) return true;
     }
-  }
-  out += '"';
+    return false;
+  };
+  if (!high(a) && !high(b)) return a < b;
+  return Utf16(a) < Utf16(b);
 }
 
 void Append(const nlohmann::json& v, std::string& out) {
@@ -83,18 +71,18 @@ void Append(const nlohmann::json& v, std::string& out) {
       break;
     }
     case nlohmann::json::value_t::object: {
-      std::vector<std::pair<std::u16string, const std::string*>> keys;
-      keys.reserve(v.size());
-      for (auto it = v.begin(); it != v.end(); ++it) keys.emplace_back(Utf16(it.key()), &it.key());
-      std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::vector<std::pair<const std::string*, const nlohmann::json*>> members;
+      members.reserve(v.size());
+      for (auto it = v.begin(); it != v.end(); ++it) members.emplace_back(&it.key(), &it.value());
+      std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return Utf16Less(*a.first, *b.first); });
       out += '{';
       bool first = true;
-      for (const auto& [utf16, key] : keys) {
+      for (const auto& [key, value] : members) {
         if (!first) out += ',';
         first = false;
         AppendString(*key, out);
         out += ':';
-        Append(v.at(*key), out);
+        Append(*value, out);
       }
       out += '}';
       break;
@@ -118,6 +106,33 @@ struct DuplicateGuard {
 };
 
 }  // namespace
+
+void AppendString(std::string_view s, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  size_t run = 0;  // start of the pending run of characters copied as they are
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
 
 std::string FormatNumber(double value) {
   if (value == 0) return "0";  // also -0

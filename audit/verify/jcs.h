@@ -23,6 +23,9 @@ std::string Canonicalize(const nlohmann::json& value);
 // canonicalizes it. False with a message in *error on bad input.
 bool CanonicalizeText(std::string_view text, std::string* out, std::string* error);
 
+// Appends `s` (valid UTF-8) as a JCS string literal, with its quotes.
+void AppendString(std::string_view s, std::string& out);
+
 // ECMAScript Number::toString for a finite double ("1e+21", "0.000001", "-0" -> "0").
 std::string FormatNumber(double value);
 

@@ -83,6 +83,26 @@ class AuditLedgerTest : public ::testing::Test {
   verify::VerifierKey vkey_;
 };
 
+TEST_F(AuditLedgerTest, DirectSerializationEqualsTheGeneralCanonicalForm) {
+  std::vector<AuditRecord> records = {Record(1), Record(2)};
+  AuditRecord full = Record(3);
+  full.target_kind = "automation";
+  full.target_id = "sha256:ab\u00e9";
+  full.reason = "quote \" backslash \\ tab \t \x01 \xe2\x82\xac \xf0\x9f\x98\x80";
+  full.request_id = "r-1";
+  full.request_ip = "::1";
+  full.details = {{"\xee\x80\x80", 1}, {"\xf0\x9f\x98\x80", {true, nullptr, -5}}, {"a", {{"b", "c"}}}};
+  records.push_back(full);
+  AuditRecord bare;
+  bare.action = "audit.heartbeat";
+  records.push_back(bare);
+  for (const auto& r : records) {
+    ASSERT_TRUE(r.Validate().ok());
+    EXPECT_EQ(r.Canonical(42, "2026-11-21T00:00:00.000000Z"),
+              verify::Canonicalize(r.ToEvent(42, "2026-11-21T00:00:00.000000Z")));
+  }
+}
+
 TEST_F(AuditLedgerTest, AppendsCanonicalEventsWithChainAndLeafHashes) {
   Append(3);
   auto events = *reads_->Read<std::vector<StoredEvent>>([](Connection& c) { return AuditLedger::Events(c, 0, 10, 10); });
@@ -219,7 +239,7 @@ TEST_F(LedgerTamperTest, DetectsAnEventRewrittenWithMatchingHashes) {
         .BindBlob(3, std::string_view(reinterpret_cast<const char*>(chain.data()), 32)).Bind(4, static_cast<int64_t>(e.seq));
     ASSERT_TRUE(s->Run().ok());
   }
-  ExpectBadAt(3, "stored tree node");
+  ExpectBadAt(0, "events 0..15 do not hash to their stored subtree");
 }
 
 TEST_F(LedgerTamperTest, DetectsAChangedHash) {
