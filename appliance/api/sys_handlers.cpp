@@ -5,6 +5,7 @@
 #include "appliance/api/routes.h"
 #include "appliance/identity/token_store.h"
 #include "appliance/storage/appliance_info.h"
+#include "appliance/storage/migrator.h"
 #include "audit/audit_keys.h"
 #include "governance/environments/environment_store.h"
 
@@ -99,7 +100,8 @@ Result<HttpResponse> Init(ApiContext& ctx, HttpRequest& http) {
                      {"seal_type", SealTypeName(body.request.seal_type)},
                      {"environments", body.environments},
                      {"initial_admin_token_id", AuditHmac(keys.hmac_key, token.id)},
-                     {"version", ctx.info.version}};
+                     {"version", ctx.info.version},
+                     {"schema_version", SchemaMigrations().size()}};
     if (body.request.seal_type == SealType::kShamir) {
       event.details["shares"] = body.request.shares;
       event.details["threshold"] = body.request.threshold;

@@ -35,6 +35,9 @@ logging:
   max_files: 10                     # rotated files kept
 seal:
   auto_unseal: true                 # key-file seals unseal at start
+audit:
+  checkpoint_interval_ms: 1000      # sign a checkpoint at most this often while events arrive
+  heartbeat_seconds: 3600           # append audit.heartbeat after this long without events
 )yaml";
 
 namespace {
@@ -114,6 +117,11 @@ Status ParseRest(const YamlMap& root, ServerConfig& c) {
   CL_ASSIGN_OR_RETURN(YamlMap seal, root.Map("seal"));
   CL_RETURN_IF_ERROR(seal.CheckKnownKeys({"auto_unseal"}));
   CL_ASSIGN_OR_RETURN(c.auto_unseal, seal.Bool("auto_unseal", c.auto_unseal));
+
+  CL_ASSIGN_OR_RETURN(YamlMap audit, root.Map("audit"));
+  CL_RETURN_IF_ERROR(audit.CheckKnownKeys({"checkpoint_interval_ms", "heartbeat_seconds"}));
+  CL_ASSIGN_OR_RETURN(c.checkpoint_interval_ms, audit.Int("checkpoint_interval_ms", c.checkpoint_interval_ms, 100, 60000));
+  CL_ASSIGN_OR_RETURN(c.heartbeat_seconds, audit.Int("heartbeat_seconds", c.heartbeat_seconds, 1, 3600));
   return Status::Ok();
 }
 
@@ -123,7 +131,7 @@ Result<ServerConfig> ParseServerConfig(std::string_view yaml, const std::string&
   CL_ASSIGN_OR_RETURN(YAML::Node node, LoadStrictYaml(yaml, source));
   const YamlMap root(node, source, "");
   CL_RETURN_IF_ERROR(root.CheckIsMap());
-  CL_RETURN_IF_ERROR(root.CheckKnownKeys({"appliance", "storage", "listener", "limits", "logging", "seal"}));
+  CL_RETURN_IF_ERROR(root.CheckKnownKeys({"appliance", "storage", "listener", "limits", "logging", "seal", "audit"}));
   ServerConfig c;
   CL_RETURN_IF_ERROR(ParseAppliance(root, c));
   CL_RETURN_IF_ERROR(ParseStorage(root, c));

@@ -12,6 +12,7 @@
 #include "appliance/core/status.h"
 #include "appliance/http/https_server.h"
 #include "appliance/storage/seal_manager.h"
+#include "audit/audit_service.h"
 
 namespace cloister {
 
@@ -29,6 +30,9 @@ struct ServerConfig {
   LogOptions logging{LogLevel::kInfo, true, "/var/log/cloister/cloisterd.log", 10 << 20, 10};
   // seal
   bool auto_unseal = true;  // key-file seals unseal at start
+  // audit
+  int64_t checkpoint_interval_ms = 1000;  // sign at most this often while events arrive
+  int64_t heartbeat_seconds = 3600;       // audit.heartbeat after this long without events
 };
 
 extern const char kDefaultConfigYaml[];

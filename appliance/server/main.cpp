@@ -90,7 +90,10 @@ int Serve(const Flags& flags) {
 
   const std::string config_digest =
       flags.config_path.empty() ? Sha256Hex(kDefaultConfigYaml) : Sha256Hex(ReadFile(flags.config_path).value());
-  Appliance appliance(seal, random, clock, Logger("audit"), {}, config_digest);
+  AuditOptions audit_options;
+  audit_options.checkpoints.interval = std::chrono::milliseconds(config->checkpoint_interval_ms);
+  audit_options.checkpoints.heartbeat = std::chrono::seconds(config->heartbeat_seconds);
+  Appliance appliance(seal, random, clock, Logger("audit"), audit_options, config_digest);
   ApiContext ctx{appliance, clock, random, metrics, log, {}};
   ctx.info.started = clock.Monotonic();
   ctx.info.tls_fingerprint = *fingerprint;

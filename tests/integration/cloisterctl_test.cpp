@@ -60,6 +60,34 @@ TEST_F(CloisterctlTest, KeyFileInitPrintsGuidanceAndUnsealsWithoutAShare) {
   EXPECT_EQ(RunCloisterctl(server_, {"operator", "status"}).exit_code, 0);
 }
 
+TEST_F(CloisterctlTest, AuditCommandsListExportVerifyAndPrintTheKey) {
+  auto init = RunCloisterctl(server_, {"--json", "operator", "init", "--key-file", dir_.File("k.key")});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  const std::string token = Json::parse(init.out)["initial_admin_token"];
+  ASSERT_EQ(RunCloisterctl(server_, {"operator", "unseal"}).exit_code, 0);
+
+  auto events = RunCloisterctl(server_, {"audit", "events", "--action", "system.init"}, token);
+  ASSERT_EQ(events.exit_code, 0) << events.err;
+  EXPECT_NE(events.out.find("0  "), std::string::npos);
+  EXPECT_NE(events.out.find("system.init"), std::string::npos) << events.out;
+
+  auto key = RunCloisterctl(server_, {"audit", "public-key"}, token);
+  ASSERT_EQ(key.exit_code, 0);
+  EXPECT_NE(key.out.find("/audit+"), std::string::npos) << key.out;
+
+  auto exported = RunCloisterctl(server_, {"audit", "export", "-o", dir_.File("e.tar.gz")}, token);
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  testing::WriteText(dir_.File("vkey"), key.out);
+  const std::string verify = std::string(CLOISTER_VERIFY_PATH) + " bundle " + dir_.File("e.tar.gz") + " --key " +
+                             dir_.File("vkey") + " > /dev/null";
+  EXPECT_EQ(std::system(verify.c_str()), 0);
+
+  auto check = RunCloisterctl(server_, {"audit", "verify"}, token);
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.out.find("Ledger verified"), std::string::npos) << check.out;
+  EXPECT_NE(RunCloisterctl(server_, {"audit", "events"}).exit_code, 0);  // no token
+}
+
 TEST_F(CloisterctlTest, ConflictingInitFlagsAreRefusedLocally) {
   auto r = RunCloisterctl(server_, {"operator", "init", "--shares", "3", "--key-file", "/tmp/x.key"});
   EXPECT_NE(r.exit_code, 0);

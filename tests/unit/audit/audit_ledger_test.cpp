@@ -2,6 +2,8 @@
 // stored subtrees, proofs, checkpoints, and the self-check against tampering.
 #include "audit/audit_ledger.h"
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "appliance/storage/group_commit_writer.h"
@@ -300,6 +302,29 @@ TEST_F(LedgerTamperTest, SelfCheckFromTheLatestCheckpointCatchesChangesAfterIt) 
   const LedgerReport quick = Verify(true);
   EXPECT_TRUE(quick.ok) << quick.problem;
   ExpectBadAt(2, "leaf hash");
+}
+
+TEST_F(AuditLedgerTest, CheckpointerSignsWhileEventsArriveAndBeatsWhenIdle) {
+  Append(3);
+  {
+    Checkpointer cp(*writer_, *reads_, ledger_, signer_, clock_, Logger("test"),
+                    {std::chrono::milliseconds(20), std::chrono::seconds(3600)});
+    auto wait_for = [&](const std::function<bool()>& done) {
+      for (int i = 0; i < 250 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      return done();
+    };
+    auto latest = [&] {
+      return *reads_->Read<std::optional<StoredCheckpoint>>([](Connection& c) { return AuditLedger::LatestCheckpoint(c); });
+    };
+    ASSERT_TRUE(wait_for([&] { return latest() && latest()->size == 3; }));
+    // An hour without events (by the injected clock): a heartbeat, then its checkpoint.
+    clock_.Advance(std::chrono::hours(1));
+    ASSERT_TRUE(wait_for([&] { return latest() && latest()->size == 4; }));
+  }
+  auto events = *reads_->Read<std::vector<StoredEvent>>([](Connection& c) { return AuditLedger::Events(c, 3, 3, 1); });
+  EXPECT_EQ(Json::parse(events[0].data)["action"], "audit.heartbeat");
+  EXPECT_EQ(Json::parse(events[0].data)["actor"]["kind"], "system");
+  EXPECT_TRUE(Verify().ok);
 }
 
 TEST_F(AuditLedgerTest, CompromisedLedgerRefusesAppends) {

@@ -21,6 +21,8 @@ TEST(ConfigTest, EmbeddedDefaultsParseToTheStructDefaults) {
   EXPECT_EQ(parsed->logging.rotate_bytes, d.logging.rotate_bytes);
   EXPECT_EQ(parsed->environments, d.environments);
   EXPECT_EQ(parsed->auto_unseal, d.auto_unseal);
+  EXPECT_EQ(parsed->heartbeat_seconds, d.heartbeat_seconds);
+  EXPECT_EQ(parsed->checkpoint_interval_ms, d.checkpoint_interval_ms);
 }
 
 TEST(ConfigTest, EmptyFileMeansAllDefaults) {
@@ -73,6 +75,7 @@ TEST(ConfigTest, ErrorsNameTheKeyAndLine) {
   ExpectError("limits:\n  max_body_bytes: 10\n", "limits.max_body_bytes: must be between");
   ExpectError("listener:\n  tls_cert_file: /c.pem\n", "must be set together");
   ExpectError("storage:\n  data_dir: \"\"\n", "storage.data_dir: must not be empty");
+  ExpectError("audit:\n  heartbeat_seconds: 7200\n", "audit.heartbeat_seconds: must be between 1 and 3600");
 }
 
 TEST(ConfigTest, PlainHttpOnlyOnLoopback) {
