@@ -7,6 +7,8 @@
 //   3. inclusion and consistency proof generation at 1M events (target < 1 ms).
 //
 // Usage: ledger_bench [events]   (default 1000000; build in Release)
+// BENCH_THREADS and BENCH_WINDOW change the submitting threads (8) and the
+// units each keeps in flight (64).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -25,8 +27,8 @@
 namespace cloister {
 namespace {
 
-constexpr int kThreads = 8;
-constexpr size_t kWindow = 64;
+static int kThreads = std::getenv("BENCH_THREADS") ? std::atoi(std::getenv("BENCH_THREADS")) : 8;
+static size_t kWindow = std::getenv("BENCH_WINDOW") ? std::strtoul(std::getenv("BENCH_WINDOW"), nullptr, 10) : 64;
 
 using Seconds = std::chrono::duration<double>;
 double Since(std::chrono::steady_clock::time_point t) { return Seconds(std::chrono::steady_clock::now() - t).count(); }
