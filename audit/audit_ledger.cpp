@@ -44,6 +44,17 @@ Result<Hash> Node(Connection& conn, int level, uint64_t index) {
   return h;
 }
 
+// Steps `s` to the end, turning each row into a T with `read`.
+template <typename T>
+Result<std::vector<T>> CollectRows(Statement& s, T (*read)(Statement&)) {
+  std::vector<T> out;
+  for (;;) {
+    CL_ASSIGN_OR_RETURN(const bool row, s.Step());
+    if (!row) return out;
+    out.push_back(read(s));
+  }
+}
+
 StoredEvent ReadEventRow(Statement& s) {
   return {static_cast<uint64_t>(s.ColumnInt(0)), s.ColumnText(1), s.ColumnBlob(2), HashFromBlob(s.ColumnBlob(3)),
           HashFromBlob(s.ColumnBlob(4))};
@@ -193,13 +204,7 @@ Result<std::vector<StoredEvent>> AuditLedger::Events(Connection& conn, uint64_t 
       "SELECT seq, time, data, leaf_hash, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"));
   s->Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)))
       .Bind(3, static_cast<int64_t>(limit));
-  std::vector<StoredEvent> out;
-  for (;;) {
-    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-    if (!row) break;
-    out.push_back(ReadEventRow(*s));
-  }
-  return out;
+  return CollectRows(*s, ReadEventRow);
 }
 
 Result<uint64_t> AuditLedger::FirstSeqAtOrAfter(Connection& conn, const std::string& time) {
@@ -243,13 +248,7 @@ Result<std::vector<StoredEvent>> AuditLedger::Query(Connection& conn, const Even
       "AND (?6 = '' OR outcome = ?6) ORDER BY seq LIMIT ?7"));
   s->Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)))
       .Bind(3, f.actor).Bind(4, f.action).Bind(5, f.env).Bind(6, f.outcome).Bind(7, static_cast<int64_t>(limit));
-  std::vector<StoredEvent> out;
-  for (;;) {
-    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-    if (!row) break;
-    out.push_back(ReadEventRow(*s));
-  }
-  return out;
+  return CollectRows(*s, ReadEventRow);
 }
 
 Status AuditLedger::StoreCheckpoint(Transaction& tx, const StoredCheckpoint& c) {
@@ -283,13 +282,7 @@ Result<std::vector<StoredCheckpoint>> AuditLedger::Checkpoints(Connection& conn,
   CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
       "SELECT size, root, note, created_at FROM audit_checkpoints WHERE size > ? ORDER BY size LIMIT ?"));
   s->Bind(1, static_cast<int64_t>(std::min<uint64_t>(after, INT64_MAX))).Bind(2, static_cast<int64_t>(limit));
-  std::vector<StoredCheckpoint> out;
-  for (;;) {
-    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-    if (!row) break;
-    out.push_back(ReadCheckpointRow(*s));
-  }
-  return out;
+  return CollectRows(*s, ReadCheckpointRow);
 }
 
 }  // namespace cloister

@@ -13,15 +13,6 @@
 namespace cloister::verify {
 namespace {
 
-bool ReadAll(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 std::string Hex(const Hash& h) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
@@ -85,9 +76,18 @@ bool ParseRedacted(std::string_view line, uint64_t* seq, Hash* leaf) {
 
 }  // namespace
 
+bool ReadWholeFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
 bool LoadState(const std::string& path, std::optional<AcceptedState>* out, std::string* error) {
   std::string text;
-  if (!ReadAll(path, &text)) {
+  if (!ReadWholeFile(path, &text)) {
     out->reset();  // no state yet: the first review
     return true;
   }
@@ -133,7 +133,7 @@ BundleReport VerifyBundle(const std::string& dir, const VerifierKey& key, const 
 
   // 1. The manifest and the hash of every file it names.
   std::string manifest_text;
-  if (!ReadAll(dir + "/manifest.json", &manifest_text)) return fail("manifest.json", std::nullopt, "missing");
+  if (!ReadWholeFile(dir + "/manifest.json", &manifest_text)) return fail("manifest.json", std::nullopt, "missing");
   nlohmann::json manifest;
   try {
     manifest = nlohmann::json::parse(manifest_text);
@@ -157,7 +157,7 @@ BundleReport VerifyBundle(const std::string& dir, const VerifierKey& key, const 
       return fail("manifest.json", std::nullopt, "names an unexpected file \"" + name + "\"");
     }
     std::string content;
-    if (!ReadAll(dir + "/" + name, &content)) return fail(name, std::nullopt, "missing");
+    if (!ReadWholeFile(dir + "/" + name, &content)) return fail(name, std::nullopt, "missing");
     if (!it.value().is_string() || Hex(Sha256(content)) != it.value().get<std::string>()) {
       return fail(name, std::nullopt, "SHA-256 does not match the manifest: the file was altered");
     }

@@ -45,6 +45,9 @@ struct BundleReport {
 // the last review (or none).
 BundleReport VerifyBundle(const std::string& dir, const VerifierKey& key, const std::optional<AcceptedState>& previous);
 
+// Reads a whole file; false when it cannot be read.
+bool ReadWholeFile(const std::string& path, std::string* out);
+
 // Verifies a C2SP tlog-proof file for one event's exact bytes.
 bool VerifyProofFile(const std::string& proof_text, const std::string& event_bytes, const VerifierKey& key,
                      std::string* error);

@@ -39,20 +39,11 @@ int Usage(const std::string& why) {
   return 2;
 }
 
-bool ReadAll(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 bool LoadKey(const std::string& arg, VerifierKey* key, std::string* error) {
   std::string text = arg;
   struct stat st;
   if (stat(arg.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    if (!ReadAll(arg, &text)) {
+    if (!ReadWholeFile(arg, &text)) {
       *error = "cannot read " + arg;
       return false;
     }
@@ -140,8 +131,8 @@ int Bundle(const std::string& path, const VerifierKey& key, const std::string& s
 
 int Proof(const std::string& file, const std::string& event_file, const VerifierKey& key, bool json) {
   std::string proof, event, error;
-  if (!ReadAll(file, &proof)) return Usage("cannot read " + file);
-  if (!ReadAll(event_file, &event)) return Usage("cannot read " + event_file);
+  if (!ReadWholeFile(file, &proof)) return Usage("cannot read " + file);
+  if (!ReadWholeFile(event_file, &event)) return Usage("cannot read " + event_file);
   const bool ok = VerifyProofFile(proof, event, key, &error);
   if (json) {
     std::cout << nlohmann::json{{"ok", ok}, {"file", file}, {"message", ok ? "verified" : error}}.dump(2) << "\n";
