@@ -183,35 +183,46 @@ bool VerifyNote(std::string_view note, const VerifierKey& key, std::string* text
     return Fail(error, "malformed signed note: no blank line between text and signatures");
   }
   const std::string_view body = note.substr(0, split + 1);
-  std::string_view sigs = note.substr(split + 2);
-  if (sigs.empty()) return Fail(error, "signed note has no signature lines");
-  bool found_name = false;
-  while (!sigs.empty()) {
-    const size_t eol = sigs.find('\n');
-    const std::string_view line = sigs.substr(0, eol);
-    sigs.remove_prefix(eol + 1);
+  std::string_view rest = note.substr(split + 2);
+  if (rest.empty()) return Fail(error, "signed note has no signature lines");
+  // Every signature line must be well-formed, even those by other keys
+  // (which are otherwise ignored), as in Go's note.Open.
+  struct Line {
+    std::string_view name;
+    uint32_t id;
+    std::string signature;
+  };
+  std::vector<Line> lines;
+  while (!rest.empty()) {
+    const size_t eol = rest.find('\n');
+    const std::string_view line = rest.substr(0, eol);
+    rest.remove_prefix(eol + 1);
     if (line.substr(0, kDash.size() + 1) != std::string(kDash) + " ") {
       return Fail(error, "malformed signature line (must start with an em dash and a space)");
     }
-    const std::string_view rest = line.substr(kDash.size() + 1);
-    const size_t space = rest.find(' ');
-    if (space == std::string_view::npos) return Fail(error, "malformed signature line");
-    if (rest.substr(0, space) != key.name) continue;
+    const std::string_view fields = line.substr(kDash.size() + 1);
+    const size_t space = fields.find(' ');
     std::string blob;
-    if (!FromBase64(rest.substr(space + 1), &blob) || blob.size() < 5) {
-      return Fail(error, "malformed signature line: bad base64");
+    if (space == std::string_view::npos || !ValidKeyName(fields.substr(0, space)) ||
+        !FromBase64(fields.substr(space + 1), &blob) || blob.size() < 5) {
+      return Fail(error, "malformed signature line: expected \"— <name> <base64>\"");
     }
     const uint32_t id = static_cast<uint32_t>(static_cast<uint8_t>(blob[0])) << 24 |
                         static_cast<uint32_t>(static_cast<uint8_t>(blob[1])) << 16 |
                         static_cast<uint32_t>(static_cast<uint8_t>(blob[2])) << 8 | static_cast<uint8_t>(blob[3]);
+    lines.push_back({fields.substr(0, space), id, blob.substr(4)});
+  }
+  bool found_name = false;
+  for (const Line& l : lines) {
+    if (l.name != key.name) continue;
     found_name = true;
-    if (id != key.id) continue;
-    if (blob.size() != 68) return Fail(error, "Ed25519 signature must be 64 bytes");
+    if (l.id != key.id) continue;
+    if (l.signature.size() != 64) return Fail(error, "Ed25519 signature must be 64 bytes");
     PkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, key.key.data(), key.key.size()),
                  &EVP_PKEY_free);
     MdCtxPtr ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
     const bool ok = pkey && ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey.get()) == 1 &&
-                    EVP_DigestVerify(ctx.get(), reinterpret_cast<const uint8_t*>(blob.data() + 4), 64,
+                    EVP_DigestVerify(ctx.get(), reinterpret_cast<const uint8_t*>(l.signature.data()), 64,
                                      reinterpret_cast<const uint8_t*>(body.data()), body.size()) == 1;
     if (!ok) return Fail(error, "signature by " + key.name + " does not verify: the note was altered or forged");
     *text = std::string(body);

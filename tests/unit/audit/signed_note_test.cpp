@@ -67,6 +67,19 @@ TEST_F(SignedNoteTest, AnotherKeyOrNameIsRefused) {
   EXPECT_NE(error.find("no signature by key appliance.example/audit"), std::string::npos) << error;
 }
 
+TEST_F(SignedNoteTest, ExtraMalformedSignatureLinesAreRefused) {
+  // Found by the mutation test: junk after a valid signature was ignored.
+  const std::string signed_note = note_["signed"];
+  std::string text, error;
+  EXPECT_FALSE(VerifyNote(signed_note + "QSOyUaegDgAM7azokbV9xwHTfg0=\n", key_, &text, &error));
+  EXPECT_FALSE(VerifyNote(signed_note + "\xe2\x80\x94 other name AAAA\n", key_, &text, &error));
+  // A well-formed signature by another key is ignored, as C2SP allows.
+  NoteSigner other;
+  ASSERT_TRUE(other.Init("witness.example", std::array<uint8_t, 32>{8}, &error));
+  const std::string cosigned = other.Sign(note_["text"].get<std::string>());
+  EXPECT_TRUE(VerifyNote(signed_note + cosigned.substr(cosigned.find("\xe2\x80\x94")), key_, &text, &error)) << error;
+}
+
 TEST_F(SignedNoteTest, MalformedInputIsRefused) {
   std::string text, error;
   VerifierKey k;
