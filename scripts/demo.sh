@@ -40,6 +40,7 @@ export CLOISTER_CACERT="$demo/data/tls/cert.pem"
 "$cloisterctl" --json operator init --key-file "$demo/unseal.key" --name demo >"$demo/init.json"
 "$cloisterctl" operator unseal >/dev/null
 token=$(sed -n 's/.*"initial_admin_token": "\([^"]*\)".*/\1/p' "$demo/init.json")
+verifier_key=$(CLOISTER_TOKEN="$token" "$cloisterctl" audit public-key)
 fingerprint=$(sed -n 's/.*"tls_fingerprint": "\([^"]*\)".*/\1/p' "$demo/init.json")
 
 cat <<MSG
@@ -51,12 +52,14 @@ cat <<MSG
   TLS certificate:     $CLOISTER_CACERT
   SHA-256 fingerprint: $fingerprint
   Environments:        dev, test, prod
+  Audit verifier key:  $verifier_key
   Unseal key file:     $demo/unseal.key
   Log:                 $demo/log/cloisterd.log
 
   Try, in another terminal:
     export CLOISTER_ADDR=$CLOISTER_ADDR CLOISTER_CACERT=$CLOISTER_CACERT CLOISTER_TOKEN=$token
     $build_dir/appliance/cli/cloisterctl operator status
+    $build_dir/appliance/cli/cloisterctl audit events
     curl --cacert \$CLOISTER_CACERT \$CLOISTER_ADDR/v1/sys/health
     curl --cacert \$CLOISTER_CACERT -H "Authorization: Bearer \$CLOISTER_TOKEN" \$CLOISTER_ADDR/v1/environments
 
