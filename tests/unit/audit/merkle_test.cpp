@@ -14,11 +14,14 @@ namespace {
 
 class MerkleVectorTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    vectors_ = new nlohmann::json(nlohmann::json::parse(
-        testing::Slurp(std::string(CLOISTER_SOURCE_DIR) + "/../shared/testdata/tlog/rfc6962-vectors.json")));
+  // Read once; every test fails (not skips) when the vectors are missing.
+  void SetUp() override {
+    static const nlohmann::json loaded = nlohmann::json::parse(
+        testing::Slurp(std::string(CLOISTER_SOURCE_DIR) + "/../shared/testdata/tlog/rfc6962-vectors.json"), nullptr,
+        /*allow_exceptions=*/false);
+    ASSERT_TRUE(loaded.is_object()) << "shared/testdata/tlog/rfc6962-vectors.json is missing or malformed";
+    vectors_ = &loaded;
   }
-  static void TearDownTestSuite() { delete vectors_; }
 
   static Hash H(const nlohmann::json& b64) {
     std::string raw;
@@ -48,10 +51,8 @@ class MerkleVectorTest : public ::testing::Test {
     };
   }
 
-  static nlohmann::json* vectors_;
+  const nlohmann::json* vectors_ = nullptr;
 };
-
-nlohmann::json* MerkleVectorTest::vectors_ = nullptr;
 
 TEST_F(MerkleVectorTest, LeafHashesMatch) {
   const auto expected = Hashes((*vectors_)["leaf_hashes"]);
