@@ -34,13 +34,23 @@ std::string HostName() {
   return ValidateApplianceName(name).ok() ? name : "cloister";
 }
 
-Result<ServerConfig> ResolveConfig(const Flags& flags) {
+// The configuration in force and the SHA-256 of the text it came from (the
+// digest is recorded in the audit ledger at every unseal).
+struct ResolvedConfig {
   ServerConfig config;
+  std::string digest;
+};
+
+Result<ResolvedConfig> ResolveConfig(const Flags& flags) {
+  std::string text = kDefaultConfigYaml;
+  std::string source = "<embedded default configuration>";
   if (!flags.config_path.empty()) {
-    CL_ASSIGN_OR_RETURN(config, LoadServerConfig(flags.config_path));
-  } else {
-    CL_ASSIGN_OR_RETURN(config, ParseServerConfig(kDefaultConfigYaml, "<embedded default configuration>"));
+    auto read = ReadFile(flags.config_path, 1 << 20);
+    if (!read.ok()) return read.status().Annotate("reading configuration");
+    text = std::move(read).value();
+    source = flags.config_path;
   }
+  CL_ASSIGN_OR_RETURN(ServerConfig config, ParseServerConfig(text, source));
   if (flags.data_dir) config.storage.data_dir = *flags.data_dir;
   if (flags.address) config.listener.host = *flags.address;
   if (flags.port) config.listener.port = static_cast<uint16_t>(*flags.port);
@@ -50,7 +60,7 @@ Result<ServerConfig> ResolveConfig(const Flags& flags) {
     config.listener.cert_file = config.storage.data_dir + "/tls/cert.pem";
     config.listener.key_file = config.storage.data_dir + "/tls/key.pem";
   }
-  return config;
+  return ResolvedConfig{std::move(config), Sha256Hex(text)};
 }
 
 int Fail(const Status& st) {
@@ -67,8 +77,9 @@ int Serve(const Flags& flags) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto config = ResolveConfig(flags);
-  if (!config.ok()) return Fail(config.status());
+  auto resolved = ResolveConfig(flags);
+  if (!resolved.ok()) return Fail(resolved.status());
+  ServerConfig* config = &resolved->config;
   if (Status st = InitLogging(config->logging); !st.ok()) return Fail(st);
   const Logger log("cloisterd");
 
@@ -88,12 +99,10 @@ int Serve(const Flags& flags) {
   SealManager seal(config->storage, clock, random, Logger("storage"), &metrics);
   if (Status st = seal.Recover(); !st.ok()) return Fail(st);
 
-  const std::string config_digest =
-      flags.config_path.empty() ? Sha256Hex(kDefaultConfigYaml) : Sha256Hex(ReadFile(flags.config_path).value());
   AuditOptions audit_options;
   audit_options.checkpoints.interval = std::chrono::milliseconds(config->checkpoint_interval_ms);
   audit_options.checkpoints.heartbeat = std::chrono::seconds(config->heartbeat_seconds);
-  Appliance appliance(seal, random, clock, Logger("audit"), audit_options, config_digest);
+  Appliance appliance(seal, random, clock, Logger("audit"), audit_options, resolved->digest);
   ApiContext ctx{appliance, clock, random, metrics, log, {}};
   ctx.info.started = clock.Monotonic();
   ctx.info.tls_fingerprint = *fingerprint;
