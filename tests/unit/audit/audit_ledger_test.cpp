@@ -244,6 +244,47 @@ TEST_F(LedgerTamperTest, DetectsAnEventRewrittenWithMatchingHashes) {
   ExpectBadAt(0, "events 0..15 do not hash to their stored subtree");
 }
 
+TEST_F(LedgerTamperTest, DetectsAnInsertedEvent) {
+  // A forged event is inserted at seq 10; everything after is renumbered and
+  // its bytes, leaf and chain hashes rewritten consistently. Only the tree
+  // and the signed checkpoints can tell.
+  writer_->Stop();
+  auto conn = *Connection::Open(path_, key_, ConnectionOptions{});
+  auto events = *AuditLedger::Events(*conn, 0, 100, 100);
+  ASSERT_TRUE(conn->Exec("DELETE FROM audit_events WHERE seq >= 10").ok());
+  AuditRecord forged = Record(1000);
+  forged.reason = "inserted";
+  std::vector<std::string> tail = {forged.Canonical(10, events[9].time)};
+  for (size_t i = 10; i < events.size(); ++i) {
+    Json e = Json::parse(events[i].data);
+    e["seq"] = i + 1;
+    tail.push_back(verify::Canonicalize(e));
+  }
+  Hash chain = events[9].chain;
+  for (size_t k = 0; k < tail.size(); ++k) {
+    const Hash leaf = verify::LeafHash(tail[k]);
+    chain = verify::ChainHash(chain, leaf);
+    const Json e = Json::parse(tail[k]);
+    auto s = *conn->Prepare("INSERT INTO audit_events (seq, time, actor_id, action, env, outcome, data, leaf_hash, "
+                            "chain_hash) VALUES (?, ?, '', '', '', '', ?, ?, ?)");
+    s->Bind(1, static_cast<int64_t>(10 + k)).Bind(2, e["time"].get<std::string>()).BindBlob(3, tail[k])
+        .BindBlob(4, std::string_view(reinterpret_cast<const char*>(leaf.data()), 32))
+        .BindBlob(5, std::string_view(reinterpret_cast<const char*>(chain.data()), 32));
+    ASSERT_TRUE(s->Run().ok());
+  }
+  ExpectBadAt(0, "do not hash to their stored subtree");
+}
+
+TEST_F(LedgerTamperTest, DetectsACheckpointFromAnotherOrigin) {
+  verify::NoteSigner other;
+  std::string error;
+  ASSERT_TRUE(other.Init("elsewhere/audit", std::array<uint8_t, 32>{42}, &error));
+  const Hash root = *reads_->Read<Hash>([](Connection& c) { return AuditLedger::Root(c, 32); });
+  Tamper("UPDATE audit_checkpoints SET note = '" + other.Sign(verify::FormatCheckpoint({"elsewhere/audit", 32, root})) +
+         "' WHERE size = 32");
+  ExpectBadAt(31, "no signature by key lab/audit");
+}
+
 TEST_F(LedgerTamperTest, DetectsAChangedHash) {
   Tamper("UPDATE audit_events SET chain_hash = zeroblob(32) WHERE seq = 11");
   ExpectBadAt(11, "chain hash");
