@@ -123,15 +123,19 @@ Status AuditLedger::LoadTip(Connection& conn, const LedgerHead& head) {
 }
 
 Result<uint64_t> AuditLedger::Append(Transaction& tx, const AuditRecord& record) {
+  CL_ASSIGN_OR_RETURN(PreparedEvent event, PreparedEvent::Prepare(record));
+  return Append(tx, event);
+}
+
+Result<uint64_t> AuditLedger::Append(Transaction& tx, const PreparedEvent& event) {
   if (compromised_) {
     return Status::Unavailable("the audit ledger failed verification (" + integrity_failure() +
                                "); changes are refused until it is repaired")
         .WithReason("ledger_integrity");
   }
-  CL_RETURN_IF_ERROR(record.Validate());
   std::lock_guard lock(mu_);
   uint64_t seq = 0;
-  Status st = AppendLocked(tx, record, &seq);
+  Status st = AppendLocked(tx, event, &seq);
   if (!st.ok()) {
     tip_.reset();  // possibly half-updated: rebuild from the database next time
     return st;
@@ -139,7 +143,8 @@ Result<uint64_t> AuditLedger::Append(Transaction& tx, const AuditRecord& record)
   return seq;
 }
 
-Status AuditLedger::AppendLocked(Transaction& tx, const AuditRecord& record, uint64_t* out_seq) {
+Status AuditLedger::AppendLocked(Transaction& tx, const PreparedEvent& event, uint64_t* out_seq) {
+  const AuditRecord& record = event.record();
   Connection& conn = tx.connection();
   const std::optional<uint64_t> generation = tx.rollback_generation();
   const bool trusted = tip_ && tip_->conn == &conn && generation && tip_->generation == generation;
@@ -161,8 +166,9 @@ Status AuditLedger::AppendLocked(Transaction& tx, const AuditRecord& record, uin
   // UTC strings order as times do.
   std::string time = FormatTimestamp(clock_.Now());
   if (time < tip.head.last_time) time = tip.head.last_time;
-  const std::string data = record.Canonical(seq, time);
-  const Hash leaf = verify::LeafHash(data);
+  const std::string suffix = record.CanonicalSuffix(seq, time);
+  const std::string data = event.prefix() + suffix;
+  const Hash leaf = event.Leaf(suffix);
   const Hash chain = verify::ChainHash(tip.head.chain, leaf);
 
   insert_event_->Reset();

@@ -75,6 +75,9 @@ class AuditLedger {
   // record that breaks the format; unavailable with reason "ledger_integrity"
   // once the ledger has failed a verification (nothing is written then).
   Result<uint64_t> Append(Transaction& tx, const AuditRecord& record);
+  // The same for an event prepared on the requester's thread (the cheaper
+  // path for the writer).
+  Result<uint64_t> Append(Transaction& tx, const PreparedEvent& event);
 
   // After a failed self-check: every later Append is refused.
   void MarkCompromised(uint64_t first_bad_seq, const std::string& why);
@@ -110,7 +113,7 @@ class AuditLedger {
     std::optional<uint64_t> generation;         // the writer's rollback count then
   };
   Status LoadTip(Connection& conn, const LedgerHead& head);
-  Status AppendLocked(Transaction& tx, const AuditRecord& record, uint64_t* seq);
+  Status AppendLocked(Transaction& tx, const PreparedEvent& event, uint64_t* seq);
 
   const Clock& clock_;
   std::mutex mu_;  // guards tip_ (used by the writer thread only; cheap)

@@ -125,7 +125,7 @@ Json AuditRecord::ToEvent(uint64_t seq, const std::string& time) const {
 
 namespace cloister {
 
-std::string AuditRecord::Canonical(uint64_t seq, const std::string& time) const {
+std::string AuditRecord::CanonicalPrefix() const {
   using verify::AppendString;
   // Member names in UTF-16 (here: ASCII) order, as RFC 8785 sorts them.
   std::string out;
@@ -157,7 +157,12 @@ std::string AuditRecord::Canonical(uint64_t seq, const std::string& time) const 
     AppendString(request_ip, out);
     out += '}';
   }
-  out += ",\"seq\":" + std::to_string(seq);
+  return out;
+}
+
+std::string AuditRecord::CanonicalSuffix(uint64_t seq, std::string_view time) const {
+  using verify::AppendString;
+  std::string out = ",\"seq\":" + std::to_string(seq);
   if (!target_kind.empty()) {
     out += ",\"target\":{\"id\":";
     AppendString(target_id, out);
@@ -169,6 +174,12 @@ std::string AuditRecord::Canonical(uint64_t seq, const std::string& time) const 
   AppendString(time, out);
   out += ",\"v\":1}";
   return out;
+}
+
+Result<PreparedEvent> PreparedEvent::Prepare(const AuditRecord& record) {
+  CL_RETURN_IF_ERROR(record.Validate());
+  std::string prefix = record.CanonicalPrefix();
+  return PreparedEvent(record, std::move(prefix));
 }
 
 }  // namespace cloister

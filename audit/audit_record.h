@@ -10,6 +10,7 @@
 
 #include "appliance/core/json.h"
 #include "appliance/core/status.h"
+#include "audit/verify/merkle.h"
 
 namespace cloister {
 
@@ -36,8 +37,36 @@ struct AuditRecord {
   Json ToEvent(uint64_t seq, const std::string& time) const;
   // The canonical (RFC 8785) bytes of ToEvent(seq, time), written directly:
   // the members of an event are known, so only details goes through the
-  // general canonicalizer.
-  std::string Canonical(uint64_t seq, const std::string& time) const;
+  // general canonicalizer. They split at "seq": CanonicalPrefix() is every
+  // member before it (independent of seq and time), CanonicalSuffix() the rest.
+  std::string Canonical(uint64_t seq, const std::string& time) const {
+    return CanonicalPrefix() + CanonicalSuffix(seq, time);
+  }
+  std::string CanonicalPrefix() const;
+  std::string CanonicalSuffix(uint64_t seq, std::string_view time) const;
+};
+
+// An event ready for the ledger but for its seq and time: validated, and the
+// canonical bytes before "seq" written and hashed. Preparing on the
+// requester's thread leaves the single writer only the short remainder.
+// Copyable; immutable once prepared.
+class PreparedEvent {
+ public:
+  static Result<PreparedEvent> Prepare(const AuditRecord& record);
+
+  const AuditRecord& record() const { return record_; }
+  const std::string& prefix() const { return prefix_; }
+  // The leaf hash of prefix() + suffix.
+  verify::Hash Leaf(std::string_view suffix) const { return hasher_.Finish(suffix); }
+
+ private:
+  PreparedEvent(AuditRecord record, std::string prefix) : record_(std::move(record)), prefix_(std::move(prefix)) {
+    hasher_.Update(prefix_);
+  }
+
+  AuditRecord record_;
+  std::string prefix_;
+  verify::LeafHasher hasher_;
 };
 
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF).

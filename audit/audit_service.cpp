@@ -24,7 +24,9 @@ Result<std::unique_ptr<AuditService>> AuditService::Open(Writer& writer, ReadPoo
 }
 
 Status AuditService::Record(const AuditRecord& record) {
-  return writer_.Write([&](Transaction& tx) { return ledger_.Append(tx, record).status(); });
+  // Prepared here, on the requester's thread: the writer only finishes it.
+  CL_ASSIGN_OR_RETURN(PreparedEvent event, PreparedEvent::Prepare(record));
+  return writer_.Write([&](Transaction& tx) { return ledger_.Append(tx, event).status(); });
 }
 
 Result<LedgerReport> AuditService::Verify(bool from_latest_checkpoint) {

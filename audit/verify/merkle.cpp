@@ -107,6 +107,40 @@ Hash Sha256(std::string_view bytes) {
 }
 
 Hash LeafHash(std::string_view data) { return Digest(0x00, data); }
+
+struct LeafHasher::Ctx {
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  ~Ctx() { EVP_MD_CTX_free(md); }
+};
+
+LeafHasher::LeafHasher() : ctx_(new Ctx) {
+  const uint8_t prefix = 0x00;
+  if (!ctx_->md || EVP_DigestInit_ex(ctx_->md, Sha256Md(), nullptr) != 1 || EVP_DigestUpdate(ctx_->md, &prefix, 1) != 1) {
+    std::abort();
+  }
+}
+
+LeafHasher::LeafHasher(const LeafHasher& other) : ctx_(new Ctx) {
+  if (!ctx_->md || EVP_MD_CTX_copy_ex(ctx_->md, other.ctx_->md) != 1) std::abort();
+}
+
+LeafHasher::~LeafHasher() { delete ctx_; }
+
+void LeafHasher::Update(std::string_view bytes) {
+  if (EVP_DigestUpdate(ctx_->md, bytes.data(), bytes.size()) != 1) std::abort();
+}
+
+Hash LeafHasher::Finish(std::string_view last_bytes) const {
+  thread_local EVP_MD_CTX* scratch = EVP_MD_CTX_new();
+  Hash out;
+  unsigned int len = 0;
+  if (!scratch || EVP_MD_CTX_copy_ex(scratch, ctx_->md) != 1 ||
+      EVP_DigestUpdate(scratch, last_bytes.data(), last_bytes.size()) != 1 ||
+      EVP_DigestFinal_ex(scratch, out.data(), &len) != 1) {
+    std::abort();
+  }
+  return out;
+}
 Hash NodeHash(const Hash& left, const Hash& right) { return Digest(0x01, View(left), View(right)); }
 Hash ChainHash(const Hash& previous, const Hash& leaf) { return Digest(0x02, View(previous), View(leaf)); }
 Hash EmptyRoot() { return Sha256(""); }

@@ -21,6 +21,23 @@ Hash Sha256(std::string_view bytes);
 Hash LeafHash(std::string_view data);
 // SHA-256(0x01 || left || right)
 Hash NodeHash(const Hash& left, const Hash& right);
+// A leaf hash computed in two steps, so that the bulk of an event's bytes can
+// be hashed on one thread and the rest appended on another.
+class LeafHasher {
+ public:
+  LeafHasher();  // absorbs the 0x00 prefix
+  ~LeafHasher();
+  LeafHasher(const LeafHasher& other);
+  LeafHasher& operator=(const LeafHasher&) = delete;
+  void Update(std::string_view bytes);
+  // The leaf hash of everything given so far; the hasher is unchanged.
+  Hash Finish(std::string_view last_bytes) const;
+
+ private:
+  struct Ctx;
+  Ctx* ctx_;
+};
+
 // SHA-256(0x02 || previous chain hash || leaf hash); the first previous is 32 zero bytes.
 Hash ChainHash(const Hash& previous, const Hash& leaf);
 // SHA-256("") — the root of the empty tree.
