@@ -13,11 +13,6 @@ struct AuditFlags {
   int64_t since_size = 0;
 };
 
-int Fail(const Result<ApiResponse>& r) {
-  std::cerr << "Error: " << (r.ok() ? r->ErrorText() : r.status().message()) << "\n";
-  return 1;
-}
-bool Good(const Result<ApiResponse>& r) { return r.ok() && r->status >= 200 && r->status < 300; }
 
 std::string EventsQuery(const AuditFlags& f) {
   std::string q;
@@ -47,7 +42,7 @@ void AddFilterOptions(CLI::App* cmd, AuditFlags& f) {
 int Events(GlobalOptions& g, const AuditFlags& f) {
   ApiClient client(g.client);
   auto r = client.Get("/v1/audit/events" + EventsQuery(f));
-  if (!Good(r)) return Fail(r);
+  if (!Succeeded(r)) return ReportFailure(r);
   const Json j = r->json();
   if (g.json) {
     std::cout << j.dump(2) << "\n";
@@ -88,7 +83,7 @@ int Export(GlobalOptions& g, const AuditFlags& f) {
   if (!filter.empty()) body["filter"] = filter;
   ApiClient client(g.client);
   auto r = client.PostJson("/v1/audit/exports", body);
-  if (!Good(r)) return Fail(r);
+  if (!Succeeded(r)) return ReportFailure(r);
   std::ofstream out(f.output, std::ios::binary | std::ios::trunc);
   out.write(r->body.data(), static_cast<std::streamsize>(r->body.size()));
   if (!out) {
@@ -132,8 +127,8 @@ void AddAuditCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   verify->callback([&g, &exit_code] {
     ApiClient client(g.client);
     auto r = client.Get("/v1/audit/verify");
-    if (!Good(r)) {
-      exit_code = Fail(r);
+    if (!Succeeded(r)) {
+      exit_code = ReportFailure(r);
       return;
     }
     const Json j = r->json();
@@ -152,8 +147,8 @@ void AddAuditCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   key->callback([&g, &exit_code] {
     ApiClient client(g.client);
     auto r = client.Get("/v1/audit/public-key");
-    if (!Good(r)) {
-      exit_code = Fail(r);
+    if (!Succeeded(r)) {
+      exit_code = ReportFailure(r);
       return;
     }
     std::cout << r->body;

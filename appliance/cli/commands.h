@@ -10,6 +10,11 @@
 
 namespace cloister {
 
+// True for a 2xx answer.
+bool Succeeded(const Result<ApiResponse>& r);
+// Prints why a call failed ("Error: <code>: <message>") and returns exit code 1.
+int ReportFailure(const Result<ApiResponse>& r);
+
 struct GlobalOptions {
   ClientOptions client;
   bool json = false;  // print the API's JSON instead of text

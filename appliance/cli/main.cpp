@@ -1,7 +1,19 @@
 // cloisterctl: the command-line client of the Cloister appliance.
 #include <cstdlib>
+#include <iostream>
 
 #include "appliance/cli/commands.h"
+
+namespace cloister {
+
+bool Succeeded(const Result<ApiResponse>& r) { return r.ok() && r->status >= 200 && r->status < 300; }
+
+int ReportFailure(const Result<ApiResponse>& r) {
+  std::cerr << "Error: " << (r.ok() ? r->ErrorText() : r.status().message()) << "\n";
+  return 1;
+}
+
+}  // namespace cloister
 
 namespace {
 

@@ -16,18 +16,6 @@ struct InitFlags {
   std::vector<std::string> environments;
 };
 
-// Prints a failed call's error and returns 1.
-int Report(const Result<ApiResponse>& r) {
-  if (!r.ok()) {
-    std::cerr << "Error: " << r.status().message() << "\n";
-  } else {
-    std::cerr << "Error: " << r->ErrorText() << "\n";
-  }
-  return 1;
-}
-
-bool Succeeded(const Result<ApiResponse>& r) { return r.ok() && r->status >= 200 && r->status < 300; }
-
 void PrintStatus(const Json& s) {
   std::cout << "Initialized:  " << (s.value("initialized", false) ? "true" : "false") << "\n"
             << "Sealed:       " << (s.value("sealed", true) ? "true" : "false") << "\n";
@@ -75,7 +63,7 @@ int Init(GlobalOptions& g, const InitFlags& f, bool key_file_given) {
   if (!f.environments.empty()) body["environments"] = f.environments;
   ApiClient client(g.client);
   auto r = client.PostJson("/v1/sys/init", body);
-  if (!Succeeded(r)) return Report(r);
+  if (!Succeeded(r)) return ReportFailure(r);
   const Json j = r->json();
   if (g.json) {
     std::cout << j.dump(2) << "\n";
@@ -111,14 +99,14 @@ int Unseal(GlobalOptions& g, std::string share, bool reset) {
     body["reset"] = true;
   } else {
     auto status = client.Get("/v1/sys/seal-status");
-    if (!Succeeded(status)) return Report(status);
+    if (!Succeeded(status)) return ReportFailure(status);
     if (status->json().value("type", "") == "shamir") {
       if (share.empty()) share = ReadShare();
       body["share"] = share;
     }
   }
   auto r = client.PostJson("/v1/sys/unseal", body);
-  if (!Succeeded(r)) return Report(r);
+  if (!Succeeded(r)) return ReportFailure(r);
   if (g.json) {
     std::cout << r->json().dump(2) << "\n";
   } else {
@@ -155,7 +143,7 @@ void AddOperatorCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     ApiClient client(g.client);
     auto r = client.Send("POST", "/v1/sys/seal");
     if (!Succeeded(r)) {
-      exit_code = Report(r);
+      exit_code = ReportFailure(r);
       return;
     }
     std::cout << (g.json ? r->json().dump(2) : "Sealed.") << "\n";
@@ -166,7 +154,7 @@ void AddOperatorCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     ApiClient client(g.client);
     auto r = client.Get("/v1/sys/seal-status");
     if (!Succeeded(r)) {
-      exit_code = Report(r);
+      exit_code = ReportFailure(r);
       return;
     }
     const Json j = r->json();

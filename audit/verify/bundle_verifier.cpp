@@ -13,16 +13,6 @@
 namespace cloister::verify {
 namespace {
 
-std::string Hex(const Hash& h) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : h) {
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
-
 std::string B64(const Hash& h) { return Base64(std::string_view(reinterpret_cast<const char*>(h.data()), h.size())); }
 
 bool ParseHash(std::string_view b64, Hash* out) {

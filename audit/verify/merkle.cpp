@@ -106,6 +106,17 @@ Hash Sha256(std::string_view bytes) {
   return out;
 }
 
+std::string Hex(const Hash& hash) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (uint8_t b : hash) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
 Hash LeafHash(std::string_view data) { return Digest(0x00, data); }
 
 struct LeafHasher::Ctx {

@@ -17,6 +17,8 @@ namespace cloister::verify {
 using Hash = std::array<uint8_t, 32>;
 
 Hash Sha256(std::string_view bytes);
+// Lowercase hex, as manifests write file hashes.
+std::string Hex(const Hash& hash);
 // SHA-256(0x00 || data)
 Hash LeafHash(std::string_view data);
 // SHA-256(0x01 || left || right)

@@ -17,12 +17,6 @@
 namespace cloister::verify {
 namespace {
 
-std::string HexOf(const Hash& h) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : h) out += std::string{kHex[b >> 4], kHex[b & 15]};
-  return out;
-}
 std::string B64(const Hash& h) { return Base64(std::string_view(reinterpret_cast<const char*>(h.data()), 32)); }
 
 class BundleTest : public ::testing::Test {
@@ -74,7 +68,7 @@ class BundleTest : public ::testing::Test {
     nlohmann::json hashes = nlohmann::json::object();
     for (const auto& [name, content] : files) {
       testing::WriteText(dir + "/" + name, content);
-      hashes[name] = HexOf(Sha256(content));
+      hashes[name] = Hex(Sha256(content));
     }
     if (rehash || !manifest_.contains("files")) manifest_["files"] = hashes;
     testing::WriteText(dir + "/manifest.json", manifest_.dump(2));

@@ -15,12 +15,6 @@
 namespace cloister::verify {
 namespace {
 
-std::string HexOf(const Hash& h) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : h) out += std::string{kHex[b >> 4], kHex[b & 15]};
-  return out;
-}
 
 class VerifierMutationTest : public ::testing::Test {
  protected:
@@ -50,7 +44,7 @@ class VerifierMutationTest : public ::testing::Test {
     nlohmann::json hashes = nlohmann::json::object();
     for (const auto& [name, content] : files) {
       testing::WriteText(dir + "/" + name, content);
-      hashes[name] = HexOf(Sha256(content));
+      hashes[name] = Hex(Sha256(content));
     }
     const nlohmann::json manifest = {{"format", "cloister-audit-export/v1"}, {"first_seq", 4}, {"last_seq", 17},
                                      {"tree_size", 24}, {"files", hashes}};
