@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "audit/verify/event_fields.h"
 #include "audit/verify/jcs.h"
 
 namespace cloister {
@@ -20,13 +21,13 @@ Result<Hash> Node(Connection& conn, int level, uint64_t index) {
   if (level < kFirstStoredLevel) {  // not stored: hash its leaves, read in one range
     const uint64_t begin = index << level, end = (index + 1) << level;
     CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-        "SELECT leaf_hash FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq"));
+        "SELECT data FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq"));
     s->Bind(1, static_cast<int64_t>(begin)).Bind(2, static_cast<int64_t>(end));
     std::vector<Hash> leaves;
     for (;;) {
       CL_ASSIGN_OR_RETURN(const bool row, s->Step());
       if (!row) break;
-      leaves.push_back(HashFromBlob(s->ColumnBlob(0)));
+      leaves.push_back(verify::LeafHash(s->ColumnView(0)));
     }
     if (leaves.size() != end - begin) {
       return Status::Corruption("audit events " + std::to_string(begin) + ".." + std::to_string(end - 1) + " are incomplete");
@@ -55,9 +56,31 @@ Result<std::vector<T>> CollectRows(Statement& s, T (*read)(Statement&)) {
   }
 }
 
+// The time an event's bytes carry ("" when they cannot be read: verification
+// reports such an event).
+std::string TimeOf(std::string_view data) {
+  uint64_t seq;
+  std::string_view time;
+  std::string error;
+  return verify::ReadEventSeqAndTime(data, &seq, &time, &error) ? std::string(time) : std::string();
+}
+
+// Rows of "SELECT seq, data, chain_hash".
 StoredEvent ReadEventRow(Statement& s) {
-  return {static_cast<uint64_t>(s.ColumnInt(0)), s.ColumnText(1), s.ColumnBlob(2), HashFromBlob(s.ColumnBlob(3)),
-          HashFromBlob(s.ColumnBlob(4))};
+  StoredEvent e;
+  e.seq = static_cast<uint64_t>(s.ColumnInt(0));
+  e.data = s.ColumnBlob(1);
+  e.time = TimeOf(e.data);
+  e.leaf = verify::LeafHash(e.data);
+  e.chain = HashFromBlob(s.ColumnBlob(2));
+  return e;
+}
+
+// A filter value as the JSON string literal it must equal in canonical bytes.
+std::string Literal(const std::string& value) {
+  std::string out;
+  verify::AppendString(value, out);
+  return out;
 }
 
 StoredCheckpoint ReadCheckpointRow(Statement& s) {
@@ -68,24 +91,24 @@ StoredCheckpoint ReadCheckpointRow(Statement& s) {
 
 Result<LedgerHead> AuditLedger::Head(Connection& conn) {
   CL_ASSIGN_OR_RETURN(Statement * s,
-                      conn.Cached("SELECT seq, chain_hash, time FROM audit_events ORDER BY seq DESC LIMIT 1"));
+                      conn.Cached("SELECT seq, chain_hash, data FROM audit_events ORDER BY seq DESC LIMIT 1"));
   CL_ASSIGN_OR_RETURN(const bool row, s->Step());
   LedgerHead head;
   if (row) {
     head.size = static_cast<uint64_t>(s->ColumnInt(0)) + 1;
     head.chain = HashFromBlob(s->ColumnBlob(1));
-    head.last_time = s->ColumnText(2);
+    head.last_time = TimeOf(s->ColumnView(2));
   }
   s->Reset();
   return head;
 }
 
 Result<Hash> AuditLedger::LeafHash(Connection& conn, uint64_t seq) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT leaf_hash FROM audit_events WHERE seq = ?"));
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT data FROM audit_events WHERE seq = ?"));
   s->Bind(1, static_cast<int64_t>(seq));
   CL_ASSIGN_OR_RETURN(const bool row, s->Step());
   if (!row) return Status::NotFound("audit event " + std::to_string(seq) + " does not exist");
-  const Hash h = HashFromBlob(s->ColumnBlob(0));
+  const Hash h = verify::LeafHash(s->ColumnView(0));
   s->Reset();
   return h;
 }
@@ -152,9 +175,8 @@ Status AuditLedger::AppendLocked(Transaction& tx, const PreparedEvent& event, ui
     CL_ASSIGN_OR_RETURN(const LedgerHead head, Head(conn));
     if (!tip_ || tip_->conn != &conn || tip_->head.size != head.size || tip_->head.chain != head.chain) {
       CL_RETURN_IF_ERROR(LoadTip(conn, head));
-      CL_ASSIGN_OR_RETURN(insert_event_, conn.Cached(
-          "INSERT INTO audit_events (seq, time, actor_id, action, env, outcome, data, leaf_hash, chain_hash) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      CL_ASSIGN_OR_RETURN(insert_event_,
+                          conn.Cached("INSERT INTO audit_events (seq, data, chain_hash) VALUES (?, ?, ?)"));
       CL_ASSIGN_OR_RETURN(insert_node_, conn.Cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)"));
     }
     tip_->conn = &conn;
@@ -172,9 +194,8 @@ Status AuditLedger::AppendLocked(Transaction& tx, const PreparedEvent& event, ui
   const Hash chain = verify::ChainHash(tip.head.chain, leaf);
 
   insert_event_->Reset();
-  CL_RETURN_IF_ERROR(insert_event_->Bind(1, static_cast<int64_t>(seq)).Bind(2, time).Bind(3, record.actor.id)
-                         .Bind(4, record.action).Bind(5, record.env).Bind(6, record.outcome).BindBlob(7, data)
-                         .BindBlob(8, Blob(leaf)).BindBlob(9, Blob(chain)).Run());
+  CL_RETURN_IF_ERROR(
+      insert_event_->Bind(1, static_cast<int64_t>(seq)).BindBlob(2, data).BindBlob(3, Blob(chain)).Run());
   // Carry the new leaf up the right edge, storing each large subtree it completes.
   Hash carry = leaf;
   int level = 0;
@@ -207,7 +228,7 @@ std::string AuditLedger::integrity_failure() const {
 
 Result<std::vector<StoredEvent>> AuditLedger::Events(Connection& conn, uint64_t from, uint64_t to, size_t limit) {
   CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT seq, time, data, leaf_hash, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"));
+      "SELECT seq, data, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"));
   s->Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)))
       .Bind(3, static_cast<int64_t>(limit));
   return CollectRows(*s, ReadEventRow);
@@ -215,7 +236,7 @@ Result<std::vector<StoredEvent>> AuditLedger::Events(Connection& conn, uint64_t 
 
 Result<uint64_t> AuditLedger::FirstSeqAtOrAfter(Connection& conn, const std::string& time) {
   CL_ASSIGN_OR_RETURN(const LedgerHead head, Head(conn));
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT time FROM audit_events WHERE seq = ?"));
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT data FROM audit_events WHERE seq = ?"));
   uint64_t lo = 0, hi = head.size;  // answer in [lo, hi]
   while (lo < hi) {
     const uint64_t mid = lo + (hi - lo) / 2;
@@ -223,7 +244,7 @@ Result<uint64_t> AuditLedger::FirstSeqAtOrAfter(Connection& conn, const std::str
     s->Bind(1, static_cast<int64_t>(mid));
     CL_ASSIGN_OR_RETURN(const bool row, s->Step());
     if (!row) return Status::Corruption("audit event " + std::to_string(mid) + " is missing");
-    if (s->ColumnText(0) < time) {
+    if (TimeOf(s->ColumnView(0)) < time) {
       lo = mid + 1;
     } else {
       hi = mid;
@@ -248,13 +269,29 @@ Result<std::vector<StoredEvent>> AuditLedger::Query(Connection& conn, const Even
     to = std::min(to, after - 1);
   }
   if (from > to) return std::vector<StoredEvent>{};
+  // The filters compare with the event's own bytes: the ledger keeps no
+  // second copy of any field.
+  const std::string actor = f.actor.empty() ? "" : Literal(f.actor);
+  const std::string action = f.action.empty() ? "" : Literal(f.action);
+  const std::string env = f.env.empty() ? "" : Literal(f.env);
+  const std::string outcome = f.outcome.empty() ? "" : Literal(f.outcome);
   CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT seq, time, data, leaf_hash, chain_hash FROM audit_events WHERE seq >= ?1 AND seq <= ?2 "
-      "AND (?3 = '' OR actor_id = ?3) AND (?4 = '' OR action = ?4) AND (?5 = '' OR env = ?5) "
-      "AND (?6 = '' OR outcome = ?6) ORDER BY seq LIMIT ?7"));
-  s->Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)))
-      .Bind(3, f.actor).Bind(4, f.action).Bind(5, f.env).Bind(6, f.outcome).Bind(7, static_cast<int64_t>(limit));
-  return CollectRows(*s, ReadEventRow);
+      "SELECT seq, data, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq"));
+  s->Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)));
+  std::vector<StoredEvent> out;
+  while (out.size() < limit) {
+    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+    if (!row) break;
+    verify::EventFilterFields fields;
+    if (!verify::ReadEventFilterFields(s->ColumnView(1), &fields)) continue;  // verification reports it
+    if ((!actor.empty() && fields.actor_id != actor) || (!action.empty() && fields.action != action) ||
+        (!env.empty() && fields.env != env) || (!outcome.empty() && fields.outcome != outcome)) {
+      continue;
+    }
+    out.push_back(ReadEventRow(*s));
+  }
+  s->Reset();
+  return out;
 }
 
 Status AuditLedger::StoreCheckpoint(Transaction& tx, const StoredCheckpoint& c) {

@@ -1,7 +1,9 @@
 // The audit ledger (audit-format.md): events appended in the same
-// transaction as the change they record, each with its leaf hash and chain
-// hash, and the hashes of every complete subtree of the RFC 6962 tree of
-// 16 leaves or more (level >= 4). A proof reads O(log n) stored hashes plus,
+// transaction as the change they record. A row holds the event's canonical
+// bytes and its chain hash, nothing else: times, filter fields and leaf
+// hashes are read from the bytes, so no field exists twice. The hashes of
+// every complete subtree of the RFC 6962 tree of 16 leaves or more
+// (level >= 4) are stored beside. A proof reads O(log n) stored hashes plus,
 // for its lowest subtrees, at most 16 leaf hashes in one range read; storing
 // the small subtrees would cost a row per append for no gain.
 //

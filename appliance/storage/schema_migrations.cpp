@@ -34,13 +34,7 @@ CREATE TABLE api_tokens (
       {2, "audit_ledger", R"sql(
 CREATE TABLE audit_events (
   seq INTEGER PRIMARY KEY,
-  time TEXT NOT NULL,
-  actor_id TEXT NOT NULL,
-  action TEXT NOT NULL,
-  env TEXT NOT NULL,
-  outcome TEXT NOT NULL,
   data BLOB NOT NULL,
-  leaf_hash BLOB NOT NULL,
   chain_hash BLOB NOT NULL
 );
 CREATE TABLE audit_nodes (

@@ -85,4 +85,48 @@ bool ReadEventSeqAndTime(std::string_view s, uint64_t* seq, std::string_view* ti
   return true;
 }
 
+namespace {
+
+// Calls fn(key, raw value) for every top-level member of object `s`.
+template <typename Fn>
+bool ForEachMember(std::string_view s, Fn fn) {
+  if (s.size() < 2 || s.front() != '{' || s.back() != '}') return false;
+  size_t i = 1;
+  while (i < s.size() - 1) {
+    if (s[i] != '"') return false;
+    const size_t key_start = i + 1;
+    if (!SkipString(s, i) || i >= s.size() || s[i] != ':') return false;
+    const std::string_view key = s.substr(key_start, i - 1 - key_start);
+    const size_t value_start = ++i;
+    if (!SkipValue(s, i)) return false;
+    fn(key, s.substr(value_start, i - value_start));
+    if (i < s.size() - 1) {
+      if (s[i] != ',') return false;
+      ++i;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ReadEventFilterFields(std::string_view event, EventFilterFields* out) {
+  *out = {};
+  std::string_view actor;
+  const bool ok = ForEachMember(event, [&](std::string_view key, std::string_view value) {
+    if (key == "time") out->time = value;
+    else if (key == "action") out->action = value;
+    else if (key == "outcome") out->outcome = value;
+    else if (key == "env") out->env = value;
+    else if (key == "actor") actor = value;
+  });
+  if (!ok) return false;
+  if (!actor.empty()) {
+    return ForEachMember(actor, [&](std::string_view key, std::string_view value) {
+      if (key == "id") out->actor_id = value;
+    });
+  }
+  return true;
+}
+
 }  // namespace cloister::verify

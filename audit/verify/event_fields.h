@@ -16,4 +16,12 @@ namespace cloister::verify {
 // integer "seq" and a string "time" (without escapes).
 bool ReadEventSeqAndTime(std::string_view event, uint64_t* seq, std::string_view* time, std::string* error);
 
+// The members an event is filtered by, as raw JSON string literals with their
+// quotes ("" when absent): enough to compare with a canonical string.
+struct EventFilterFields {
+  std::string_view time, action, outcome, env, actor_id;
+};
+// False when `event` is not a JSON object of the expected shape.
+bool ReadEventFilterFields(std::string_view event, EventFilterFields* out);
+
 }  // namespace cloister::verify
