@@ -189,13 +189,14 @@ Status AuditLedger::AppendLocked(Transaction& tx, const PreparedEvent& event, ui
   std::string time = FormatTimestamp(clock_.Now());
   if (time < tip.head.last_time) time = tip.head.last_time;
   const std::string suffix = record.CanonicalSuffix(seq, time);
-  const std::string data = event.prefix() + suffix;
+  data_.assign(event.prefix());
+  data_ += suffix;
   const Hash leaf = event.Leaf(suffix);
   const Hash chain = verify::ChainHash(tip.head.chain, leaf);
 
   insert_event_->Reset();
   CL_RETURN_IF_ERROR(
-      insert_event_->Bind(1, static_cast<int64_t>(seq)).BindBlob(2, data).BindBlob(3, Blob(chain)).Run());
+      insert_event_->Bind(1, static_cast<int64_t>(seq)).BindBlobNoCopy(2, data_).BindBlobNoCopy(3, Blob(chain)).Run());
   // Carry the new leaf up the right edge, storing each large subtree it completes.
   Hash carry = leaf;
   int level = 0;

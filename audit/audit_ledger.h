@@ -121,6 +121,7 @@ class AuditLedger {
   std::mutex mu_;  // guards tip_ (used by the writer thread only; cheap)
   std::optional<Tip> tip_;
   Statement* insert_event_ = nullptr;  // cached on tip_->conn
+  std::string data_;                   // the event being appended; reused
   Statement* insert_node_ = nullptr;
   std::atomic<bool> compromised_{false};
   mutable std::mutex failure_mu_;

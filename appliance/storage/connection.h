@@ -36,6 +36,9 @@ class Statement {
   Statement& Bind(int index, std::string_view text);
   Statement& Bind(int index, const char* text) { return Bind(index, std::string_view(text)); }
   Statement& BindBlob(int index, std::string_view bytes);
+  // Binds without copying: `bytes` must stay valid and unchanged until the
+  // statement is stepped to completion or reset.
+  Statement& BindBlobNoCopy(int index, std::string_view bytes);
   Statement& BindNull(int index);
 
   // true when a row is available, false when done.

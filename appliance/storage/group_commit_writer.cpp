@@ -160,8 +160,7 @@ void GroupCommitWriter::RunBatch(Batch& batch) {
   }
   const double seconds = std::chrono::duration<double>(clock_.Monotonic() - started).count();
   for (auto& h : hooks) h();
-  batch.units.clear();  // release captured state before waking the submitters
-  batch.completion->Finish(std::move(results));
+  batch.completion->Finish(std::move(results), std::move(batch.units));
   if (metrics_) {
     metrics_->Observe("cloister_writer_batch_units", static_cast<double>(n));
     metrics_->Observe("cloister_writer_commit_seconds", seconds);

@@ -2,10 +2,11 @@
 
 namespace cloister {
 
-void BatchCompletion::Finish(std::vector<Status> results) {
+void BatchCompletion::Finish(std::vector<Status> results, std::vector<std::function<Status(Transaction&)>> done_units) {
   {
     std::lock_guard lock(mu_);
     results_ = std::move(results);
+    done_units_ = std::move(done_units);
     done_ = true;
   }
   cv_.notify_all();

@@ -82,8 +82,11 @@ using Unit = std::function<Status(Transaction&)>;
 class BatchCompletion {
  public:
   explicit BatchCompletion(size_t expected = 0) { results_.reserve(expected); }
-  // Publishes every unit's Status; called once, by the writer.
-  void Finish(std::vector<Status> results);
+  // Publishes every unit's Status; called once, by the writer. `done_units`
+  // are the batch's finished units: they are destroyed with the completion,
+  // which happens on the thread that lets go of it last (a submitter), so
+  // freeing what they captured costs the writer nothing.
+  void Finish(std::vector<Status> results, std::vector<std::function<Status(Transaction&)>> done_units = {});
   // Blocks until Finish, then returns unit `index`'s Status.
   Status Wait(size_t index);
 
@@ -92,6 +95,7 @@ class BatchCompletion {
   std::condition_variable cv_;
   bool done_ = false;
   std::vector<Status> results_;
+  std::vector<std::function<Status(Transaction&)>> done_units_;
 };
 
 // What Submit returns: Wait() blocks until the unit is durable (OK) or has
