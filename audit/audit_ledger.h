@@ -2,10 +2,10 @@
 // transaction as the change they record. A row holds the event's canonical
 // bytes and its chain hash, nothing else: times, filter fields and leaf
 // hashes are read from the bytes, so no field exists twice. The hashes of
-// every complete subtree of the RFC 6962 tree of 16 leaves or more
-// (level >= 4) are stored beside. A proof reads O(log n) stored hashes plus,
-// for its lowest subtrees, at most 16 leaf hashes in one range read; storing
-// the small subtrees would cost a row per append for no gain.
+// every complete subtree of the RFC 6962 tree of 32 leaves or more
+// (level >= 5) are stored beside. A proof reads O(log n) stored hashes plus,
+// for its lowest subtrees, at most 32 events in one range read; storing the
+// small subtrees would cost a row for every other append for no gain.
 //
 // Append runs only inside a writer unit. The ledger keeps the tree's right
 // edge (one hash per set bit of the size) cached between appends. The cache
@@ -67,7 +67,7 @@ struct EventFilter {
 };
 
 // Subtrees of 2^kFirstStoredLevel leaves and more are stored.
-inline constexpr int kFirstStoredLevel = 4;
+inline constexpr int kFirstStoredLevel = 5;
 
 class AuditLedger {
  public:

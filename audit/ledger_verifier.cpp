@@ -60,7 +60,10 @@ LedgerReport Bad(LedgerReport r, uint64_t seq, std::string problem) {
 }
 
 // Checks a stored checkpoint's note against the key and the recomputed root.
-std::string CheckCheckpoint(const StoredCheckpoint& c, const verify::VerifierKey& key, const Hash& root) {
+// *root_mismatch tells a tree that differs from the signed one (the events
+// changed) from a bad signature or note (the checkpoint changed).
+std::string CheckCheckpoint(const StoredCheckpoint& c, const verify::VerifierKey& key, const Hash& root,
+                            bool* root_mismatch = nullptr) {
   std::string text, error;
   if (!verify::VerifyNote(c.note, key, &text, &error)) return "checkpoint " + std::to_string(c.size) + ": " + error;
   verify::Checkpoint parsed;
@@ -70,6 +73,7 @@ std::string CheckCheckpoint(const StoredCheckpoint& c, const verify::VerifierKey
     return "checkpoint " + std::to_string(c.size) + ": the signed note does not match its stored size and root";
   }
   if (parsed.root != root) {
+    if (root_mismatch) *root_mismatch = true;
     return "checkpoint " + std::to_string(c.size) + ": the events do not hash to its signed root";
   }
   return "";
@@ -134,6 +138,7 @@ Result<LedgerReport> VerifyLedger(Connection& conn, const verify::VerifierKey& k
   }
 
   NodeCursors nodes(conn);
+  uint64_t verified_through = start;  // events before this are covered by a verified checkpoint
   CL_ASSIGN_OR_RETURN(auto rows, conn.Prepare(
       "SELECT seq, data, chain_hash FROM audit_events WHERE seq >= ? ORDER BY seq"));
   rows->Bind(1, static_cast<int64_t>(start));
@@ -181,9 +186,13 @@ Result<LedgerReport> VerifyLedger(Connection& conn, const verify::VerifierKey& k
     ++expected;
     ++report.events_checked;
     while (next_checkpoint < checkpoints.size() && checkpoints[next_checkpoint].size == expected) {
-      if (std::string problem = CheckCheckpoint(checkpoints[next_checkpoint], key, frontier.Root()); !problem.empty()) {
-        return Bad(report, checkpoints[next_checkpoint].size - 1, problem);
+      bool root_mismatch = false;
+      if (std::string problem = CheckCheckpoint(checkpoints[next_checkpoint], key, frontier.Root(), &root_mismatch);
+          !problem.empty()) {
+        // A different tree: the change lies after the last verified checkpoint.
+        return Bad(report, root_mismatch ? verified_through : checkpoints[next_checkpoint].size - 1, problem);
       }
+      verified_through = expected;
       ++report.checkpoints_checked;
       ++next_checkpoint;
     }

@@ -241,7 +241,7 @@ TEST_F(LedgerTamperTest, DetectsAnEventRewrittenWithMatchingHashes) {
         .Bind(3, static_cast<int64_t>(e.seq));
     ASSERT_TRUE(s->Run().ok());
   }
-  ExpectBadAt(0, "events 0..15 do not hash to their stored subtree");
+  ExpectBadAt(0, "do not hash to");
 }
 
 TEST_F(LedgerTamperTest, DetectsAnInsertedEvent) {
@@ -269,7 +269,7 @@ TEST_F(LedgerTamperTest, DetectsAnInsertedEvent) {
         .BindBlob(3, std::string_view(reinterpret_cast<const char*>(chain.data()), 32));
     ASSERT_TRUE(s->Run().ok());
   }
-  ExpectBadAt(0, "do not hash to their stored subtree");
+  ExpectBadAt(0, "do not hash to");
 }
 
 TEST_F(LedgerTamperTest, DetectsACheckpointFromAnotherOrigin) {
