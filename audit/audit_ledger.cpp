@@ -167,7 +167,6 @@ Result<uint64_t> AuditLedger::Append(Transaction& tx, const PreparedEvent& event
 }
 
 Status AuditLedger::AppendLocked(Transaction& tx, const PreparedEvent& event, uint64_t* out_seq) {
-  const AuditRecord& record = event.record();
   Connection& conn = tx.connection();
   const std::optional<uint64_t> generation = tx.rollback_generation();
   const bool trusted = tip_ && tip_->conn == &conn && generation && tip_->generation == generation;
@@ -188,7 +187,7 @@ Status AuditLedger::AppendLocked(Transaction& tx, const PreparedEvent& event, ui
   // UTC strings order as times do.
   std::string time = FormatTimestamp(clock_.Now());
   if (time < tip.head.last_time) time = tip.head.last_time;
-  const std::string suffix = record.CanonicalSuffix(seq, time);
+  const std::string suffix = event.Suffix(seq, time);
   data_.assign(event.prefix());
   data_ += suffix;
   const Hash leaf = event.Leaf(suffix);

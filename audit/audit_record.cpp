@@ -160,26 +160,39 @@ std::string AuditRecord::CanonicalPrefix() const {
   return out;
 }
 
-std::string AuditRecord::CanonicalSuffix(uint64_t seq, std::string_view time) const {
-  using verify::AppendString;
+std::string AuditRecord::CanonicalTarget() const {
+  if (target_kind.empty()) return "";
+  std::string out = ",\"target\":{\"id\":";
+  verify::AppendString(target_id, out);
+  out += ",\"kind\":";
+  verify::AppendString(target_kind, out);
+  out += '}';
+  return out;
+}
+
+namespace {
+
+// Members after "request" in canonical order: seq, target, time, v.
+std::string EventSuffix(uint64_t seq, std::string_view target, std::string_view time) {
   std::string out = ",\"seq\":" + std::to_string(seq);
-  if (!target_kind.empty()) {
-    out += ",\"target\":{\"id\":";
-    AppendString(target_id, out);
-    out += ",\"kind\":";
-    AppendString(target_kind, out);
-    out += '}';
-  }
+  out += target;
   out += ",\"time\":";
-  AppendString(time, out);
+  verify::AppendString(time, out);
   out += ",\"v\":1}";
   return out;
 }
 
+}  // namespace
+
+std::string AuditRecord::CanonicalSuffix(uint64_t seq, std::string_view time) const {
+  return EventSuffix(seq, CanonicalTarget(), time);
+}
+
+std::string PreparedEvent::Suffix(uint64_t seq, std::string_view time) const { return EventSuffix(seq, target_, time); }
+
 Result<PreparedEvent> PreparedEvent::Prepare(const AuditRecord& record) {
   CL_RETURN_IF_ERROR(record.Validate());
-  std::string prefix = record.CanonicalPrefix();
-  return PreparedEvent(record, std::move(prefix));
+  return PreparedEvent(record.CanonicalPrefix(), record.CanonicalTarget());
 }
 
 }  // namespace cloister

@@ -44,6 +44,8 @@ struct AuditRecord {
   }
   std::string CanonicalPrefix() const;
   std::string CanonicalSuffix(uint64_t seq, std::string_view time) const;
+  // The ",\"target\":{...}" member of the suffix, or "".
+  std::string CanonicalTarget() const;
 };
 
 // An event ready for the ledger but for its seq and time: validated, and the
@@ -54,18 +56,19 @@ class PreparedEvent {
  public:
   static Result<PreparedEvent> Prepare(const AuditRecord& record);
 
-  const AuditRecord& record() const { return record_; }
   const std::string& prefix() const { return prefix_; }
+  // The rest of the event's canonical bytes, once its seq and time are known.
+  std::string Suffix(uint64_t seq, std::string_view time) const;
   // The leaf hash of prefix() + suffix.
   verify::Hash Leaf(std::string_view suffix) const { return hasher_.Finish(suffix); }
 
  private:
-  PreparedEvent(AuditRecord record, std::string prefix) : record_(std::move(record)), prefix_(std::move(prefix)) {
+  PreparedEvent(std::string prefix, std::string target) : prefix_(std::move(prefix)), target_(std::move(target)) {
     hasher_.Update(prefix_);
   }
 
-  AuditRecord record_;
   std::string prefix_;
+  std::string target_;  // CanonicalTarget()
   verify::LeafHasher hasher_;
 };
 

@@ -30,6 +30,7 @@ class LeafHasher {
   LeafHasher();  // absorbs the 0x00 prefix
   ~LeafHasher();
   LeafHasher(const LeafHasher& other);
+  LeafHasher(LeafHasher&& other) noexcept : ctx_(other.ctx_) { other.ctx_ = nullptr; }
   LeafHasher& operator=(const LeafHasher&) = delete;
   void Update(std::string_view bytes);
   // The leaf hash of everything given so far; the hasher is unchanged.
