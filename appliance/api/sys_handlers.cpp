@@ -109,7 +109,18 @@ Result<HttpResponse> Init(ApiContext& ctx, HttpRequest& http) {
     AuditLedger ledger(ctx.clock);
     return ledger.Append(tx, event).status();
   };
-  CL_ASSIGN_OR_RETURN(InitResult result, ctx.appliance.seal_manager().Initialize(body.request, bootstrap));
+  auto initialized = ctx.appliance.seal_manager().Initialize(body.request, bootstrap);
+  if (!initialized.ok()) {
+    // A refused init of a running appliance is recorded (while sealed or
+    // before the first init there is no ledger to write to).
+    if (auto session = ctx.appliance.session()) {
+      AuditRecord refused = RecordFor(RequesterOf(http), "system.init", "denied");
+      refused.reason = initialized.status().message();
+      if (Status st = session->audit->Record(refused); !st.ok()) return st;
+    }
+    return initialized.status();
+  }
+  InitResult result = std::move(initialized).value();
   Json out = {{"appliance_id", result.appliance_id},
               {"appliance_name", body.appliance_name},
               {"seal_type", SealTypeName(body.request.seal_type)},

@@ -89,6 +89,14 @@ TEST_F(AuditApiTest, RecordsInitUnsealAndEveryAuthenticationAttempt) {
   EXPECT_EQ(all.find(testing::Slurp(dir_.File("unseal.key")).substr(0, 64)), std::string::npos);
 }
 
+TEST_F(AuditApiTest, RecordsARefusedInitOfARunningAppliance) {
+  EXPECT_EQ(Call("POST", "/v1/sys/init", {{"shares", 1}, {"threshold", 1}}).status, 409);
+  const Json denied = Get("/v1/audit/events?action=system.init&outcome=denied")["events"];
+  ASSERT_EQ(denied.size(), 1u);
+  EXPECT_EQ(denied[0]["actor"]["kind"], "anonymous");
+  EXPECT_NE(denied[0]["reason"].get<std::string>().find("already initialized"), std::string::npos);
+}
+
 TEST_F(AuditApiTest, FiltersAndPaginatesEvents) {
   for (int i = 0; i < 5; ++i) Get("/v1/environments");
   const Json page = Get("/v1/audit/events?action=auth.token&limit=2");
