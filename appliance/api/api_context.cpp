@@ -33,6 +33,33 @@ Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, std::s
   return principal;
 }
 
+Status ApplianceGate::Authorize(const HttpRequest& request, const Route& route) {
+  if (route.roles.empty() || !request.principal) return Status::Ok();
+  std::string environment;
+  if (!route.env_param.empty()) {
+    auto it = request.path_params.find(route.env_param);
+    if (it != request.path_params.end()) environment = it->second;
+  }
+  if (Grants(request.principal->bindings, route.roles, environment)) return Status::Ok();
+  Json roles = Json::array();
+  std::string names;
+  for (Role r : route.roles) {
+    roles.push_back(RoleName(r));
+    names += (names.empty() ? "" : " or ") + std::string(RoleName(r));
+  }
+  const Status denied = Status::PermissionDenied(request.method + " " + route.pattern + " needs the role " + names +
+                                                 (environment.empty() ? "" : " in environment " + environment))
+                            .WithReason("forbidden")
+                            .WithDetails({{"required_roles", roles}, {"environment", environment}});
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx_));
+  AuditRecord record = RecordFor(RequesterOf(request), "auth.authorize", "denied");
+  record.reason = denied.message();
+  record.env = environment;
+  record.details = {{"method", request.method}, {"path", request.path}, {"required_roles", roles}};
+  if (!session->audit->ledger().compromised()) CL_RETURN_IF_ERROR(session->audit->Record(record));
+  return denied;
+}
+
 Result<std::shared_ptr<Session>> RequireSession(ApiContext& ctx) {
   std::shared_ptr<Session> session = ctx.appliance.session();
   if (!session) return Status::Unavailable("the appliance is sealed; unseal it first").WithReason("sealed");

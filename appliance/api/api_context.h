@@ -44,6 +44,8 @@ class ApplianceGate final : public RequestGate {
   explicit ApplianceGate(ApiContext& ctx) : ctx_(ctx) {}
   bool Sealed() const override;
   Result<Principal> Authenticate(const HttpRequest& request, std::string_view bearer_token) override;
+  // Denials are audit events (outcome "denied").
+  Status Authorize(const HttpRequest& request, const Route& route) override;
 
  private:
   ApiContext& ctx_;

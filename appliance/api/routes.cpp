@@ -1,5 +1,9 @@
 #include "appliance/api/routes.h"
 
+#include <cassert>
+
+#include "appliance/api/permissions.h"
+
 #include "appliance/storage/group_commit_writer.h"
 
 namespace cloister {
@@ -10,6 +14,10 @@ Router BuildRouter(ApiContext& ctx) {
   AddEnvironmentRoutes(router, ctx);
   AddMetricsRoutes(router, ctx);
   AddAuditRoutes(router, ctx);
+  // A route the table misses is a programming error the tests catch.
+  const Status st = ApplyPermissionTable(router);
+  assert(st.ok() && "every route needs a permission table entry");
+  (void)st;
   return router;
 }
 

@@ -134,6 +134,7 @@ HttpResponse Dispatcher::Process(HttpRequest& request, std::string& route_label)
       return r;
     }
     request.principal = std::move(principal).value();
+    if (Status allowed = gate_.Authorize(request, route); !allowed.ok()) return ErrorResponse(allowed);
   }
   if (!request.body.empty() && !IsJsonContentType(request.Header("content-type"))) {
     return ErrorResponse(415, "unsupported_media_type",

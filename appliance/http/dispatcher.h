@@ -1,6 +1,6 @@
 // The request pipeline, in order: request id -> body limit -> route (404,
-// 405) -> seal gate (503 "sealed") -> authentication (401) -> content type
-// (415) -> handler -> error envelope -> security headers -> metrics and one
+// 405) -> seal gate (503 "sealed") -> authentication (401) -> authorization
+// (403 "forbidden") -> content type (415) -> handler -> error envelope -> security headers -> metrics and one
 // access-log line. Independent of POCO so it can be tested with plain values.
 //
 // Thread-safe: Handle may run on many server threads at once.
@@ -25,6 +25,9 @@ class RequestGate {
   virtual bool Sealed() const = 0;
   // The principal for a bearer token presented with `request`, or unauthenticated.
   virtual Result<Principal> Authenticate(const HttpRequest& request, std::string_view bearer_token) = 0;
+  // OK when request.principal may call `route`; otherwise permission_denied
+  // with reason "forbidden" naming the roles it lacks.
+  virtual Status Authorize(const HttpRequest& request, const Route& route) = 0;
 };
 
 struct DispatcherOptions {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "appliance/http/http_types.h"
+#include "appliance/identity/roles.h"
 
 namespace cloister {
 
@@ -21,11 +22,20 @@ enum class Access {
 };
 
 struct Route {
+  Route() = default;
+  Route(std::string m, std::string p, Access a, bool sealed, Handler h)
+      : method(std::move(m)), pattern(std::move(p)), access(a), while_sealed(sealed), handler(std::move(h)) {}
+
   std::string method;
   std::string pattern;
   Access access = Access::kAuthenticated;
   bool while_sealed = false;  // answers while sealed or uninitialized
   Handler handler;
+  // Set from the permission table: roles any of which allows the call
+  // (admin always does), and the path parameter that names the environment
+  // the call concerns ("" when it concerns none in particular).
+  std::vector<Role> roles;
+  std::string env_param;
 };
 
 class Router {
@@ -40,6 +50,7 @@ class Router {
   Match Find(const std::string& method, const std::string& path) const;
 
   const std::vector<Route>& routes() const { return routes_; }
+  std::vector<Route>& mutable_routes() { return routes_; }
 
  private:
   std::vector<Route> routes_;

@@ -2,15 +2,17 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "appliance/identity/roles.h"
 
 namespace cloister {
 
 struct Principal {
-  std::string kind;         // "token" (users and certificates arrive with identity)
-  std::string id;           // token id, e.g. "tok_4f1c..."; never the secret
-  std::string name;         // human label, e.g. "initial admin token"
-  std::string role;         // "admin", ...
-  std::string environment;  // environment the role applies to, or "*"
+  std::string kind;                   // "token" (users and certificates arrive with sessions)
+  std::string id;                     // token id, e.g. "tok_4f1c..."; never the secret
+  std::string name;                   // human label, e.g. "initial admin token"
+  std::vector<RoleBinding> bindings;  // what it may do, where
 };
 
 }  // namespace cloister

@@ -49,7 +49,9 @@ Result<Principal> AuthenticateToken(ReadPool& reads, std::string_view token, con
     const bool revoked = !stmt->ColumnIsNull(5);
     const bool expired = !stmt->ColumnIsNull(4) && stmt->ColumnText(4) <= now;
     if (revoked || expired) return rejected;
-    return Principal{"token", stmt->ColumnText(0), stmt->ColumnText(1), stmt->ColumnText(2), stmt->ColumnText(3)};
+    const auto role = ParseRole(stmt->ColumnText(2));
+    if (!role) return Status::Corruption("API token " + stmt->ColumnText(0) + " has an unknown role");
+    return Principal{"token", stmt->ColumnText(0), stmt->ColumnText(1), {{*role, stmt->ColumnText(3)}}};
   });
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "appliance/storage/connection.h"
+#include "appliance/identity/token_store.h"
 #include "appliance/storage/keyring.h"
 #include "tests/integration/appliance_server.h"
 
@@ -87,6 +88,40 @@ TEST_F(AuditApiTest, RecordsInitUnsealAndEveryAuthenticationAttempt) {
   const std::string all = Get("/v1/audit/events?limit=1000").dump();
   EXPECT_EQ(all.find(token_), std::string::npos);
   EXPECT_EQ(all.find(testing::Slurp(dir_.File("unseal.key")).substr(0, 64)), std::string::npos);
+}
+
+TEST_F(AuditApiTest, AnAuditorTokenReadsTheLedgerAndIsForbiddenElsewhere) {
+  EXPECT_EQ(server_.Stop(), 0);
+  // An auditor token, written directly into the database with its key (the
+  // token API arrives with user management).
+  std::string auditor;
+  {
+    auto keyring = LoadKeyring(dir_.File("data/keyring.json"));
+    auto data_key = UnwrapKey(*ReadKeyFile(dir_.File("unseal.key")), keyring->data_key, keyring->WrapAad());
+    ASSERT_TRUE(data_key.ok());
+    auto conn = Connection::Open(dir_.File("data/cloister.db"), *data_key, ConnectionOptions{});
+    ASSERT_TRUE(conn.ok() && (*conn)->Exec("BEGIN").ok());
+    Transaction tx(**conn);
+    SystemRandom random;
+    SystemClock clock;
+    auto issued = CreateToken(tx, random, clock, "quarterly review", "auditor", "*");
+    ASSERT_TRUE(issued.ok() && (*conn)->Exec("COMMIT").ok());
+    auditor = issued->secret;
+  }
+  ASSERT_TRUE(server_.Start());
+
+  EXPECT_EQ(Call("GET", "/v1/audit/events", nullptr, auditor).status, 200);
+  const ApiResponse forbidden = Call("GET", "/v1/environments", nullptr, auditor);
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(forbidden.json()["error"]["code"], "forbidden");
+  EXPECT_EQ(forbidden.json()["error"]["details"]["required_roles"], Json::array({"author", "approver", "operator"}));
+  EXPECT_EQ(Call("POST", "/v1/sys/seal", nullptr, auditor).status, 403);
+  EXPECT_EQ(Get("/v1/sys/seal-status").value("sealed", true), false);  // still unsealed
+
+  const Json denials = Get("/v1/audit/events?action=auth.authorize&outcome=denied")["events"];
+  ASSERT_EQ(denials.size(), 2u);
+  EXPECT_EQ(denials[0]["actor"]["name"], "quarterly review");
+  EXPECT_EQ(denials[0]["details"]["path"], "/v1/environments");
 }
 
 TEST_F(AuditApiTest, RecordsARefusedInitOfARunningAppliance) {

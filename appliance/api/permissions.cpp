@@ -1,0 +1,56 @@
+#include "appliance/api/permissions.h"
+
+namespace cloister {
+
+const std::vector<PermissionEntry>& PermissionTable() {
+  static const std::vector<PermissionEntry> kTable = {
+      {"GET", "/v1/sys/health", "public", ""},
+      {"GET", "/v1/sys/seal-status", "public", ""},
+      {"POST", "/v1/sys/init", "public", ""},
+      {"POST", "/v1/sys/unseal", "public", ""},
+      {"POST", "/v1/sys/seal", "admin", ""},
+      {"GET", "/v1/environments", "author, approver, operator", ""},
+      {"GET", "/metrics", "operator", ""},
+      {"GET", "/v1/audit/events", "auditor", ""},
+      {"GET", "/v1/audit/checkpoints", "auditor", ""},
+      {"GET", "/v1/audit/checkpoints/latest", "auditor", ""},
+      {"GET", "/v1/audit/proofs/inclusion", "auditor", ""},
+      {"GET", "/v1/audit/proofs/consistency", "auditor", ""},
+      {"GET", "/v1/audit/public-key", "auditor", ""},
+      {"POST", "/v1/audit/hash", "auditor", ""},
+      {"POST", "/v1/audit/exports", "auditor", ""},
+      {"GET", "/v1/audit/verify", "auditor", ""},
+  };
+  return kTable;
+}
+
+Status ApplyPermissionTable(Router& router) {
+  for (Route& route : router.mutable_routes()) {
+    const PermissionEntry* entry = nullptr;
+    for (const auto& e : PermissionTable()) {
+      if (e.method == route.method && e.pattern == route.pattern) entry = &e;
+    }
+    const std::string name = route.method + " " + route.pattern;
+    if (!entry) return Status::Internal("route " + name + " has no entry in the permission table");
+    const bool is_public = entry->needs == "public";
+    if (is_public != (route.access == Access::kPublic)) {
+      return Status::Internal("route " + name + " and the permission table disagree on whether it is public");
+    }
+    route.roles.clear();
+    route.env_param = entry->env_param;
+    if (is_public || entry->needs == "authenticated") continue;
+    size_t start = 0;
+    while (start <= entry->needs.size()) {
+      const size_t comma = entry->needs.find(", ", start);
+      const std::string name_part = entry->needs.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      const auto role = ParseRole(name_part);
+      if (!role) return Status::Internal("permission table names unknown role \"" + name_part + "\"");
+      route.roles.push_back(*role);
+      if (comma == std::string::npos) break;
+      start = comma + 2;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace cloister
