@@ -23,10 +23,13 @@ Result<std::unique_ptr<AuditService>> AuditService::Open(Writer& writer, ReadPoo
   return service;
 }
 
-Status AuditService::Record(const AuditRecord& record) {
+Status AuditService::Record(const AuditRecord& record, const std::function<Status(Transaction&)>& also) {
   // Prepared here, on the requester's thread: the writer only finishes it.
   CL_ASSIGN_OR_RETURN(PreparedEvent event, PreparedEvent::Prepare(record));
-  return writer_.Write([&](Transaction& tx) { return ledger_.Append(tx, event).status(); });
+  return writer_.Write([&](Transaction& tx) -> Status {
+    if (also) CL_RETURN_IF_ERROR(also(tx));
+    return ledger_.Append(tx, event).status();
+  });
 }
 
 Result<LedgerReport> AuditService::Verify(bool from_latest_checkpoint) {

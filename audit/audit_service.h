@@ -37,8 +37,9 @@ class AuditService {
   // The ledger's HMAC form of a sensitive value.
   std::string Hmac(std::string_view value) const { return AuditHmac(keys_.hmac_key, value); }
 
-  // Appends one event in a unit of its own and waits until it is durable.
-  Status Record(const AuditRecord& record);
+  // Appends one event in a unit of its own and waits until it is durable;
+  // `also`, when given, runs in the same unit (a change the event records).
+  Status Record(const AuditRecord& record, const std::function<Status(Transaction&)>& also = nullptr);
   // Verifies the ledger (all of it, or from the latest checkpoint); on
   // failure marks the ledger compromised so that writes are refused.
   Result<LedgerReport> Verify(bool from_latest_checkpoint);

@@ -8,16 +8,19 @@ bool ApplianceGate::Sealed() const { return ctx_.appliance.session() == nullptr;
 
 Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, std::string_view bearer_token) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx_));
-  auto principal = AuthenticateToken(session->store->reads(), bearer_token, ctx_.clock);
+  std::string why;
+  auto principal = AuthenticateToken(session->store->reads(), bearer_token, ctx_.clock, &why);
   AuditRecord attempt = RecordFor(RequesterOf(request), "auth.token", principal.ok() ? "success" : "denied");
   if (principal.ok()) {
-    attempt.actor = {"token", principal->id, principal->name};
+    principal->audit_id = session->audit->Hmac(principal->id);
+    attempt.actor = {"token", principal->audit_id, principal->name};
   } else {
-    attempt.reason = principal.status().message();
+    attempt.reason = "the API token is " + why;
     attempt.details = {{"token", session->audit->Hmac(bearer_token)}};
   }
+  // The route's pattern, not the path: path values may name tokens.
   attempt.details["method"] = request.method;
-  attempt.details["path"] = request.path;
+  attempt.details["path"] = request.route_pattern;
   if (session->audit->ledger().compromised()) {
     // Nothing can be recorded. Reads (to diagnose, verify and export) and
     // sealing go on; every other request is refused.
@@ -29,7 +32,12 @@ Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, std::s
     }
     return principal;
   }
-  CL_RETURN_IF_ERROR(session->audit->Record(attempt));
+  if (!principal.ok()) {
+    CL_RETURN_IF_ERROR(session->audit->Record(attempt));
+    return principal;
+  }
+  const std::string id = principal->id;
+  CL_RETURN_IF_ERROR(session->audit->Record(attempt, [&](Transaction& tx) { return TouchToken(tx, id, ctx_.clock); }));
   return principal;
 }
 
@@ -55,7 +63,7 @@ Status ApplianceGate::Authorize(const HttpRequest& request, const Route& route) 
   AuditRecord record = RecordFor(RequesterOf(request), "auth.authorize", "denied");
   record.reason = denied.message();
   record.env = environment;
-  record.details = {{"method", request.method}, {"path", request.path}, {"required_roles", roles}};
+  record.details = {{"method", request.method}, {"path", request.route_pattern}, {"required_roles", roles}};
   if (!session->audit->ledger().compromised()) CL_RETURN_IF_ERROR(session->audit->Record(record));
   return denied;
 }
@@ -68,7 +76,10 @@ Result<std::shared_ptr<Session>> RequireSession(ApiContext& ctx) {
 
 Requester RequesterOf(const HttpRequest& request) {
   Requester who;
-  if (request.principal) who.actor = {request.principal->kind, request.principal->id, request.principal->name};
+  if (request.principal) {
+    const Principal& p = *request.principal;
+    who.actor = {p.kind, p.audit_id.empty() ? p.id : p.audit_id, p.name};
+  }
   who.request_id = request.request_id;
   who.ip = request.remote_ip;
   return who;

@@ -20,6 +20,9 @@ const std::vector<PermissionEntry>& PermissionTable() {
       {"POST", "/v1/audit/hash", "auditor", ""},
       {"POST", "/v1/audit/exports", "auditor", ""},
       {"GET", "/v1/audit/verify", "auditor", ""},
+      {"POST", "/v1/auth/tokens", "admin", ""},
+      {"GET", "/v1/auth/tokens", "admin", ""},
+      {"DELETE", "/v1/auth/tokens/{id}", "admin", ""},
   };
   return kTable;
 }

@@ -14,6 +14,7 @@ Router BuildRouter(ApiContext& ctx) {
   AddEnvironmentRoutes(router, ctx);
   AddMetricsRoutes(router, ctx);
   AddAuditRoutes(router, ctx);
+  AddTokenRoutes(router, ctx);
   // A route the table misses is a programming error the tests catch.
   const Status st = ApplyPermissionTable(router);
   assert(st.ok() && "every route needs a permission table entry");

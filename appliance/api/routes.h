@@ -11,6 +11,7 @@ void AddSysRoutes(Router& router, ApiContext& ctx);
 void AddEnvironmentRoutes(Router& router, ApiContext& ctx);
 void AddMetricsRoutes(Router& router, ApiContext& ctx);
 void AddAuditRoutes(Router& router, ApiContext& ctx);
+void AddTokenRoutes(Router& router, ApiContext& ctx);
 
 Router BuildRouter(ApiContext& ctx);
 

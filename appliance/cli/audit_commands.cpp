@@ -125,15 +125,11 @@ void AddAuditCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
 
   CLI::App* verify = audit->add_subcommand("verify", "Have the appliance re-verify its whole ledger");
   verify->callback([&g, &exit_code] {
-    ApiClient client(g.client);
-    auto r = client.Get("/v1/audit/verify");
-    if (!Succeeded(r)) {
-      exit_code = ReportFailure(r);
-      return;
-    }
-    const Json j = r->json();
-    if (g.json) {
-      std::cout << j.dump(2) << "\n";
+    auto r = Call(g, exit_code, "GET", "/v1/audit/verify");
+    if (!r) return;
+    const Json& j = r->json;
+    if (r->printed) {
+      // printed as JSON
     } else if (j.value("ok", false)) {
       std::cout << "Ledger verified: " << j["events_checked"] << " events, " << j["checkpoints_checked"]
                 << " checkpoints.\n";
@@ -145,13 +141,8 @@ void AddAuditCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
 
   CLI::App* key = audit->add_subcommand("public-key", "Print the verifier key auditors pin");
   key->callback([&g, &exit_code] {
-    ApiClient client(g.client);
-    auto r = client.Get("/v1/audit/public-key");
-    if (!Succeeded(r)) {
-      exit_code = ReportFailure(r);
-      return;
-    }
-    std::cout << r->body;
+    auto r = Call(g, exit_code, "GET", "/v1/audit/public-key");
+    if (r) std::cout << r->response.body;
   });
 }
 

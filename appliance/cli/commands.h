@@ -2,6 +2,7 @@
 // on the CLI11 app; they run with the shared global options.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -20,9 +21,21 @@ struct GlobalOptions {
   bool json = false;  // print the API's JSON instead of text
 };
 
+// Sends one call. On failure reports it, sets exit_code to 1 and returns
+// nullopt; with --json on success, prints the JSON answer and returns it
+// with printed set, so the caller prints nothing more.
+struct CallResult {
+  ApiResponse response;
+  Json json;
+  bool printed = false;
+};
+std::optional<CallResult> Call(GlobalOptions& g, int& exit_code, const std::string& method, const std::string& path,
+                               const Json& body = nullptr);
+
 // Exit codes: 0 success, 1 error, 2 (status only) sealed.
 void AddOperatorCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 // Exit codes: 0 success (verify: the ledger verifies), 1 otherwise.
 void AddAuditCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
+void AddTokenCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace cloister

@@ -13,6 +13,23 @@ int ReportFailure(const Result<ApiResponse>& r) {
   return 1;
 }
 
+std::optional<CallResult> Call(GlobalOptions& g, int& exit_code, const std::string& method, const std::string& path,
+                               const Json& body) {
+  ApiClient client(g.client);
+  auto r = client.Send(method, path, body.is_null() ? "" : body.dump());
+  if (!Succeeded(r)) {
+    exit_code = ReportFailure(r);
+    return std::nullopt;
+  }
+  CallResult out{std::move(r).value(), Json(), false};
+  out.json = out.response.json();
+  if (g.json && !out.json.is_null()) {
+    std::cout << out.json.dump(2) << "\n";
+    out.printed = true;
+  }
+  return out;
+}
+
 }  // namespace cloister
 
 namespace {
@@ -40,6 +57,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", global.json, "Print the API's JSON responses");
   cloister::AddOperatorCommands(app, global, exit_code);
   cloister::AddAuditCommands(app, global, exit_code);
+  cloister::AddTokenCommands(app, global, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -140,30 +140,16 @@ void AddOperatorCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
 
   CLI::App* seal = op->add_subcommand("seal", "Seal the appliance: close the database and forget its key");
   seal->callback([&g, &exit_code] {
-    ApiClient client(g.client);
-    auto r = client.Send("POST", "/v1/sys/seal");
-    if (!Succeeded(r)) {
-      exit_code = ReportFailure(r);
-      return;
-    }
-    std::cout << (g.json ? r->json().dump(2) : "Sealed.") << "\n";
+    auto r = Call(g, exit_code, "POST", "/v1/sys/seal");
+    if (r && !r->printed) std::cout << "Sealed.\n";
   });
 
   CLI::App* status = op->add_subcommand("status", "Show seal status; exit 0 unsealed, 2 sealed, 1 error");
   status->callback([&g, &exit_code] {
-    ApiClient client(g.client);
-    auto r = client.Get("/v1/sys/seal-status");
-    if (!Succeeded(r)) {
-      exit_code = ReportFailure(r);
-      return;
-    }
-    const Json j = r->json();
-    if (g.json) {
-      std::cout << j.dump(2) << "\n";
-    } else {
-      PrintStatus(j);
-    }
-    exit_code = j.value("sealed", true) ? 2 : 0;
+    auto r = Call(g, exit_code, "GET", "/v1/sys/seal-status");
+    if (!r) return;
+    if (!r->printed) PrintStatus(r->json);
+    exit_code = r->json.value("sealed", true) ? 2 : 0;
   });
 }
 

@@ -116,6 +116,7 @@ HttpResponse Dispatcher::Process(HttpRequest& request, std::string& route_label)
   const Route& route = *match.route;
   route_label = route.pattern;
   request.path_params = std::move(match.params);
+  request.route_pattern = route.pattern;
 
   if (!route.while_sealed && gate_.Sealed()) {
     return ErrorResponse(503, "sealed", "the appliance is sealed; unseal it first (POST /v1/sys/unseal)");

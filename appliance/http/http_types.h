@@ -29,6 +29,7 @@ struct HttpRequest {
 
   // Filled by the dispatcher.
   std::string request_id;
+  std::string route_pattern;  // e.g. "/v1/auth/tokens/{id}": the path without its values
   std::map<std::string, std::string> path_params;
   std::optional<Principal> principal;
 

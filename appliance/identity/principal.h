@@ -13,6 +13,7 @@ struct Principal {
   std::string id;                     // token id, e.g. "tok_4f1c..."; never the secret
   std::string name;                   // human label, e.g. "initial admin token"
   std::vector<RoleBinding> bindings;  // what it may do, where
+  std::string audit_id;               // how the audit ledger names it (token ids in HMAC form)
 };
 
 }  // namespace cloister

@@ -12,7 +12,7 @@ class FakeGate final : public RequestGate {
   bool sealed = false;
   bool Sealed() const override { return sealed; }
   Result<Principal> Authenticate(const HttpRequest&, std::string_view token) override {
-    if (token == "good") return Principal{"token", "tok_1", "test", {{Role::kAdmin, "*"}}};
+    if (token == "good") return Principal{"token", "tok_1", "test", {{Role::kAdmin, "*"}}, ""};
     return Status::Unauthenticated("bad token").WithReason("invalid_token");
   }
   Status Authorize(const HttpRequest&, const Route&) override { return Status::Ok(); }
