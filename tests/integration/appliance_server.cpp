@@ -122,6 +122,14 @@ ClientOptions ApplianceServer::Client(const std::string& token) const {
   return o;
 }
 
+ApiResponse Call(const ApplianceServer& server, const std::string& method, const std::string& path, const Json& body,
+                 const std::string& token, const std::map<std::string, std::string>& headers) {
+  ApiClient client(server.Client(token));
+  auto r = client.Send(method, path, body.is_null() ? "" : body.dump(), "application/json", headers);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : ApiResponse{};
+}
+
 CommandResult RunCloisterctl(const ApplianceServer& server, const std::vector<std::string>& args,
                              const std::string& token, const std::string& stdin_text) {
   TempDir io;

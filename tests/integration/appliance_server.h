@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,12 @@ class ApplianceServer {
   uint16_t port_ = 0;
   uint16_t plain_port_ = 0;
 };
+
+// One HTTPS call to `server` (a JSON body when not null), failing the test
+// when the server cannot be reached; an empty response then.
+ApiResponse Call(const ApplianceServer& server, const std::string& method, const std::string& path,
+                 const Json& body = nullptr, const std::string& token = "",
+                 const std::map<std::string, std::string>& headers = {});
 
 struct CommandResult {
   int exit_code = -1;

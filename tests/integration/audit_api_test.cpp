@@ -40,11 +40,8 @@ class AuditApiTest : public ::testing::Test {
   }
 
   ApiResponse Call(const std::string& method, const std::string& path, const Json& body = nullptr,
-                   const std::string& token = "", std::map<std::string, std::string> headers = {}) {
-    ApiClient client(server_.Client(token));
-    auto r = client.Send(method, path, body.is_null() ? "" : body.dump(), "application/json", headers);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : ApiResponse{};
+                   const std::string& token = "", const std::map<std::string, std::string>& headers = {}) {
+    return testing::Call(server_, method, path, body, token, headers);
   }
   std::string Text(const std::string& path) { return Call("GET", path, nullptr, token_).body; }
   Json Get(const std::string& path) { return Call("GET", path, nullptr, token_).json(); }

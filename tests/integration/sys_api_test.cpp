@@ -15,11 +15,8 @@ class SysApiTest : public ::testing::Test {
   void SetUp() override { ASSERT_TRUE(server_.Start()); }
 
   ApiResponse Call(const std::string& method, const std::string& path, const Json& body = nullptr,
-                   const std::string& token = "") {
-    ApiClient client(server_.Client(token));
-    auto r = client.Send(method, path, body.is_null() ? "" : body.dump());
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : ApiResponse{};
+                   const std::string& token = "", const std::map<std::string, std::string>& headers = {}) {
+    return testing::Call(server_, method, path, body, token, headers);
   }
   Json Init(const Json& body) {
     const ApiResponse r = Call("POST", "/v1/sys/init", body);

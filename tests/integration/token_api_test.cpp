@@ -21,11 +21,8 @@ class TokenApiTest : public ::testing::Test {
     ASSERT_EQ(Call("POST", "/v1/sys/unseal", {{"share", init.json()["shares"][0]}}).status, 200);
   }
   ApiResponse Call(const std::string& method, const std::string& path, const Json& body = nullptr,
-                   const std::string& token = "") {
-    ApiClient client(server_.Client(token));
-    auto r = client.Send(method, path, body.is_null() ? "" : body.dump());
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : ApiResponse{};
+                   const std::string& token = "", const std::map<std::string, std::string>& headers = {}) {
+    return testing::Call(server_, method, path, body, token, headers);
   }
   Json Events(const std::string& query) { return Call("GET", "/v1/audit/events?limit=1000&" + query, nullptr, admin_).json()["events"]; }
   std::string Hmac(const std::string& v) { return Call("POST", "/v1/audit/hash", {{"value", v}}, admin_).json()["hash"]; }
