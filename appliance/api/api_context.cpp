@@ -1,50 +1,92 @@
 #include "appliance/api/api_context.h"
 
+#include "appliance/core/encoding.h"
 #include "appliance/identity/token_store.h"
+#include "governance/environments/environment_store.h"
 
 namespace cloister {
 
 bool ApplianceGate::Sealed() const { return ctx_.appliance.session() == nullptr; }
 
-Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, std::string_view bearer_token) {
+namespace {
+
+bool IsSafeMethod(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
+
+// Routes a principal whose password must change may still call.
+bool AllowedBeforePasswordChange(const std::string& pattern) {
+  return pattern == "/v1/auth/whoami" || pattern == "/v1/auth/logout" || pattern == "/v1/auth/password";
+}
+
+}  // namespace
+
+Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, const Credentials& credentials) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx_));
+  AuditService& audit = *session->audit;
+  const std::string_view secret = credentials.bearer.empty() ? credentials.session_cookie : credentials.bearer;
+  const bool is_session = secret.substr(0, kSessionPrefix.size()) == kSessionPrefix || credentials.bearer.empty();
   std::string why;
-  auto principal = AuthenticateToken(session->store->reads(), bearer_token, ctx_.clock, &why);
-  AuditRecord attempt = RecordFor(RequesterOf(request), "auth.token", principal.ok() ? "success" : "denied");
+  Result<Principal> principal =
+      is_session ? AuthenticateSession(session->store->reads(), secret, ctx_.clock, ctx_.auth.sessions, &why)
+                 : AuthenticateToken(session->store->reads(), secret, ctx_.clock, &why);
+  AuditRecord attempt = RecordFor(RequesterOf(request), is_session ? "auth.session" : "auth.token",
+                                  principal.ok() ? "success" : "denied");
   if (principal.ok()) {
-    principal->audit_id = session->audit->Hmac(principal->id);
-    attempt.actor = {"token", principal->audit_id, principal->name};
+    principal->by_cookie = credentials.bearer.empty();
+    if (principal->kind == "token") principal->audit_id = audit.Hmac(principal->id);
+    attempt.actor = {principal->kind, principal->audit_id, principal->name};
+    if (principal->kind == "token" && !principal->user_id.empty()) {
+      attempt.details = {{"owner", {{"id", principal->user_id}, {"name", principal->user_name}}}};
+    }
+    if (is_session) attempt.details = {{"session", audit.Hmac(principal->session_id)}};
   } else {
-    attempt.reason = "the API token is " + why;
-    attempt.details = {{"token", session->audit->Hmac(bearer_token)}};
+    attempt.reason = std::string(is_session ? "the session is " : "the API token is ") + why;
+    attempt.details = {{is_session ? "session" : "token", audit.Hmac(secret)}};
   }
   // The route's pattern, not the path: path values may name tokens.
   attempt.details["method"] = request.method;
   attempt.details["path"] = request.route_pattern;
-  if (session->audit->ledger().compromised()) {
+  if (principal.ok() && principal->by_cookie && !IsSafeMethod(request.method) &&
+      !ConstantTimeEquals(request.Header("x-csrf-token"), principal->csrf_token)) {
+    attempt.outcome = "denied";
+    attempt.reason = "the request lacks the session's CSRF token (X-CSRF-Token)";
+    principal = Status::PermissionDenied("a request authenticated by the session cookie must send the session's "
+                                         "CSRF token in X-CSRF-Token (from the login response or whoami)")
+                    .WithReason("csrf_failed");
+  }
+  if (audit.ledger().compromised()) {
     // Nothing can be recorded. Reads (to diagnose, verify and export) and
     // sealing go on; every other request is refused.
     const bool allowed = request.method == "GET" || request.path == "/v1/sys/seal";
     if (!allowed) {
-      return Status::Unavailable("the audit ledger failed verification (" + session->audit->ledger().integrity_failure() +
+      return Status::Unavailable("the audit ledger failed verification (" + audit.ledger().integrity_failure() +
                                  "); changes are refused")
           .WithReason("ledger_integrity");
     }
     return principal;
   }
   if (!principal.ok()) {
-    CL_RETURN_IF_ERROR(session->audit->Record(attempt));
+    CL_RETURN_IF_ERROR(audit.Record(attempt));
     return principal;
   }
-  const std::string id = principal->id;
-  CL_RETURN_IF_ERROR(session->audit->Record(attempt, [&](Transaction& tx) { return TouchToken(tx, id, ctx_.clock); }));
+  const std::string id = is_session ? principal->session_id : principal->id;
+  CL_RETURN_IF_ERROR(audit.Record(attempt, [&](Transaction& tx) {
+    return is_session ? TouchSession(tx, id, ctx_.clock) : TouchToken(tx, id, ctx_.clock);
+  }));
   return principal;
 }
 
 Status ApplianceGate::Authorize(const HttpRequest& request, const Route& route) {
-  if (route.roles.empty() || !request.principal) return Status::Ok();
+  if (!request.principal) return Status::Ok();
+  if (request.principal->password_change_required && !AllowedBeforePasswordChange(route.pattern)) {
+    return Status::PermissionDenied("the password of " + request.principal->user_name +
+                                    " was reset; change it first (POST /v1/auth/password, cloisterctl passwd)")
+        .WithReason("password_change_required");
+  }
+  if (route.roles.empty()) return Status::Ok();
   std::string environment;
-  if (!route.env_param.empty()) {
+  if (route.env_param == "*") {
+    environment = "*";
+  } else if (!route.env_param.empty()) {
     auto it = request.path_params.find(route.env_param);
     if (it != request.path_params.end()) environment = it->second;
   }
@@ -56,7 +98,9 @@ Status ApplianceGate::Authorize(const HttpRequest& request, const Route& route) 
     names += (names.empty() ? "" : " or ") + std::string(RoleName(r));
   }
   const Status denied = Status::PermissionDenied(request.method + " " + route.pattern + " needs the role " + names +
-                                                 (environment.empty() ? "" : " in environment " + environment))
+                                                 (environment.empty()   ? ""
+                                                  : environment == "*" ? " in every environment (*)"
+                                                                       : " in environment " + environment))
                             .WithReason("forbidden")
                             .WithDetails({{"required_roles", roles}, {"environment", environment}});
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx_));
@@ -89,5 +133,28 @@ Result<Json> JsonBody(const HttpRequest& request) {
   if (request.body.empty()) return Json::object();
   return ParseJsonObject(request.body);
 }
+
+Status CheckEnvironment(Session& session, const std::string& environment) {
+  if (environment == "*") return Status::Ok();
+  CL_ASSIGN_OR_RETURN(auto envs, session.store->reads().Read<std::vector<Environment>>(ListEnvironments));
+  for (const auto& e : envs) {
+    if (e.name == environment) return Status::Ok();
+  }
+  return Status::InvalidArgument("environment \"" + environment + "\" does not exist");
+}
+
+Result<Role> RoleField(const std::string& name, const std::string& field) {
+  if (auto role = ParseRole(name)) return *role;
+  return Status::InvalidArgument("field \"" + field + "\" must be admin, author, approver, operator or auditor, not \"" +
+                                 name + "\"");
+}
+
+Json RoleBindingsJson(const std::vector<RoleBinding>& bindings) {
+  Json out = Json::array();
+  for (const auto& b : bindings) out.push_back({{"role", RoleName(b.role)}, {"environment", b.environment}});
+  return out;
+}
+
+bool IsAdminEverywhere(const Principal& principal) { return Grants(principal.bindings, {Role::kAdmin}, "*"); }
 
 }  // namespace cloister

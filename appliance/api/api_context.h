@@ -11,8 +11,11 @@
 #include "appliance/core/logging.h"
 #include "appliance/core/metrics.h"
 #include "appliance/core/random.h"
-#include "appliance/http/dispatcher.h"
 #include "appliance/api/appliance.h"
+#include "appliance/http/dispatcher.h"
+#include "appliance/identity/login_throttle.h"
+#include "appliance/identity/password_hasher.h"
+#include "appliance/identity/session_store.h"
 
 namespace cloister {
 
@@ -24,6 +27,13 @@ struct ServerInfo {
   std::vector<std::string> default_environments = {"dev", "test", "prod"};
 };
 
+// How users log in and how long sessions last (cloister.yaml "auth").
+struct AuthOptions {
+  SessionPolicy sessions;
+  LockoutPolicy lockout;
+  ScryptParams scrypt;  // for new password hashes; older ones are rehashed at login
+};
+
 struct ApiContext {
   Appliance& appliance;
   const Clock& clock;
@@ -31,11 +41,17 @@ struct ApiContext {
   Metrics& metrics;
   const Logger& logger;
   ServerInfo info;
+  AuthOptions auth;
 };
 
 // The RequestGate of the running appliance: sealed unless a session is open;
-// tokens checked against the database. Every authentication attempt is an
-// audit event; when it cannot be recorded the request fails (fail closed).
+// tokens and login sessions checked against the database. Every
+// authentication attempt is an audit event ("auth.token" or "auth.session");
+// when it cannot be recorded the request fails (fail closed). An unsafe
+// request whose session came in the cookie must carry the session's CSRF
+// token in X-CSRF-Token (403 "csrf_failed" otherwise). A principal whose
+// password must change may only call whoami, logout and the password change
+// (403 "password_change_required").
 // Once the ledger has failed verification, only reads and sealing proceed
 // (unrecorded: nothing can be appended) and everything else gets 503
 // "ledger_integrity".
@@ -43,7 +59,7 @@ class ApplianceGate final : public RequestGate {
  public:
   explicit ApplianceGate(ApiContext& ctx) : ctx_(ctx) {}
   bool Sealed() const override;
-  Result<Principal> Authenticate(const HttpRequest& request, std::string_view bearer_token) override;
+  Result<Principal> Authenticate(const HttpRequest& request, const Credentials& credentials) override;
   // Denials are audit events (outcome "denied").
   Status Authorize(const HttpRequest& request, const Route& route) override;
 
@@ -59,5 +75,14 @@ Requester RequesterOf(const HttpRequest& request);
 
 // A handler's JSON request body: {} when empty, an object otherwise.
 Result<Json> JsonBody(const HttpRequest& request);
+
+// invalid_argument unless `environment` is "*" or an environment of the appliance.
+Status CheckEnvironment(Session& session, const std::string& environment);
+// A role from its name, or invalid_argument naming `field` and the roles.
+Result<Role> RoleField(const std::string& name, const std::string& field);
+// [{"role": ..., "environment": ...}]
+Json RoleBindingsJson(const std::vector<RoleBinding>& bindings);
+// Whether the principal is an admin in every environment.
+bool IsAdminEverywhere(const Principal& principal);
 
 }  // namespace cloister

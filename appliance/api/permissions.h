@@ -15,7 +15,10 @@ struct PermissionEntry {
   std::string method;
   std::string pattern;
   std::string needs;      // "public", "authenticated", or roles joined by ", " (admin always may)
-  std::string env_param;  // path parameter naming the environment, or ""
+  // Where the roles must be held: "" in any environment, "*" in every
+  // environment (a binding on "*": for calls that concern the whole
+  // appliance), otherwise the path parameter that names the environment.
+  std::string env_param;
 };
 
 const std::vector<PermissionEntry>& PermissionTable();

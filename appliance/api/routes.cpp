@@ -15,6 +15,8 @@ Router BuildRouter(ApiContext& ctx) {
   AddMetricsRoutes(router, ctx);
   AddAuditRoutes(router, ctx);
   AddTokenRoutes(router, ctx);
+  AddAuthRoutes(router, ctx);
+  AddUserRoutes(router, ctx);
   // A route the table misses is a programming error the tests catch.
   const Status st = ApplyPermissionTable(router);
   assert(st.ok() && "every route needs a permission table entry");

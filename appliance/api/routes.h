@@ -12,6 +12,8 @@ void AddEnvironmentRoutes(Router& router, ApiContext& ctx);
 void AddMetricsRoutes(Router& router, ApiContext& ctx);
 void AddAuditRoutes(Router& router, ApiContext& ctx);
 void AddTokenRoutes(Router& router, ApiContext& ctx);
+void AddAuthRoutes(Router& router, ApiContext& ctx);
+void AddUserRoutes(Router& router, ApiContext& ctx);
 
 Router BuildRouter(ApiContext& ctx);
 

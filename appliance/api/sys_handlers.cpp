@@ -3,7 +3,11 @@
 #include <chrono>
 
 #include "appliance/api/routes.h"
+#include "appliance/core/encoding.h"
+#include "appliance/core/secure_bytes.h"
+#include "appliance/identity/password_hasher.h"
 #include "appliance/identity/token_store.h"
+#include "appliance/identity/user_store.h"
 #include "appliance/storage/appliance_info.h"
 #include "appliance/storage/migrator.h"
 #include "audit/audit_keys.h"
@@ -44,17 +48,22 @@ Result<HttpResponse> Health(ApiContext& ctx) {
 struct InitBody {
   InitRequest request;
   std::string appliance_name;
+  std::string admin_username;
   std::vector<std::string> environments;
 };
 
 Result<InitBody> ParseInitBody(const HttpRequest& http, const ApiContext& ctx) {
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
-  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"shares", "threshold", "key_file", "appliance_name", "environments"}));
+  CL_RETURN_IF_ERROR(
+      CheckKnownFields(body, {"shares", "threshold", "key_file", "appliance_name", "environments", "admin_username"}));
   InitBody out;
   CL_ASSIGN_OR_RETURN(auto key_file, OptionalString(body, "key_file"));
   CL_ASSIGN_OR_RETURN(auto shares, OptionalInt(body, "shares"));
   CL_ASSIGN_OR_RETURN(auto threshold, OptionalInt(body, "threshold"));
   CL_ASSIGN_OR_RETURN(auto name, OptionalString(body, "appliance_name"));
+  CL_ASSIGN_OR_RETURN(auto admin, OptionalString(body, "admin_username"));
+  out.admin_username = admin.value_or("admin");
+  CL_RETURN_IF_ERROR(ValidateUserName(out.admin_username));
   if (key_file) {
     if (shares || threshold) {
       return Status::InvalidArgument("give either key_file or shares/threshold, not both");
@@ -84,14 +93,26 @@ Result<InitBody> ParseInitBody(const HttpRequest& http, const ApiContext& ctx) {
 
 Result<HttpResponse> Init(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(InitBody body, ParseInitBody(http, ctx));
+  // The first admin's password: generated, shown once, no change forced
+  // (only the operator who ran init has seen it).
+  CL_ASSIGN_OR_RETURN(SecureBytes raw_password, SecureBytes::Generate(ctx.random, 15));
+  const std::string password = Base64UrlEncode(raw_password.view());
+  NewUser admin;
+  admin.name = body.admin_username;
+  CL_ASSIGN_OR_RETURN(admin.password_hash, HashPassword(password, ctx.random, ctx.auth.scrypt));
+  admin.must_change_password = false;
+  admin.roles = {{Role::kAdmin, "*"}};
   IssuedToken token;
-  // The database's first transaction: identity, environments, the initial
-  // admin token, the audit keys, and the ledger's first event recording it all.
+  User admin_user;
+  // The database's first transaction: identity, environments, the first
+  // admin and their token, the audit keys, and the ledger's first event
+  // recording it all.
   const Bootstrap bootstrap = [&](Transaction& tx, const std::string& appliance_id) -> Status {
     CL_RETURN_IF_ERROR(WriteApplianceInfo(
         tx, {appliance_id, body.appliance_name, FormatTimestamp(ctx.clock.Now()), ctx.info.version}));
     CL_RETURN_IF_ERROR(CreateEnvironments(tx, body.environments, ctx.clock));
-    CL_ASSIGN_OR_RETURN(token, CreateToken(tx, ctx.random, ctx.clock, "initial admin token", "admin", "*"));
+    CL_ASSIGN_OR_RETURN(admin_user, CreateUser(tx, ctx.random, ctx.clock, admin));
+    CL_ASSIGN_OR_RETURN(token, CreateToken(tx, ctx.random, ctx.clock, {"initial admin token", admin_user.id, {}, {}, ""}));
     CL_RETURN_IF_ERROR(EnsureAuditKeys(tx, ctx.random, ctx.clock));
     CL_ASSIGN_OR_RETURN(AuditKeys keys, LoadAuditKeys(tx.connection()));
     AuditRecord event = RecordFor(RequesterOf(http), "system.init");
@@ -99,6 +120,7 @@ Result<HttpResponse> Init(ApiContext& ctx, HttpRequest& http) {
                      {"appliance_name", body.appliance_name},
                      {"seal_type", SealTypeName(body.request.seal_type)},
                      {"environments", body.environments},
+                     {"initial_admin_user", {{"id", admin_user.id}, {"name", admin_user.name}}},
                      {"initial_admin_token_id", AuditHmac(keys.hmac_key, token.id)},
                      {"version", ctx.info.version},
                      {"schema_version", SchemaMigrations().size()}};
@@ -125,6 +147,8 @@ Result<HttpResponse> Init(ApiContext& ctx, HttpRequest& http) {
               {"appliance_name", body.appliance_name},
               {"seal_type", SealTypeName(body.request.seal_type)},
               {"environments", body.environments},
+              {"initial_admin_user", admin_user.name},
+              {"initial_admin_password", password},
               {"initial_admin_token", token.secret},
               {"initial_admin_token_id", token.id},
               {"tls_fingerprint", ctx.info.tls_fingerprint}};

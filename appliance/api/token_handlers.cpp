@@ -1,67 +1,123 @@
-// /v1/auth/tokens: create, list and revoke API tokens. The secret is shown
-// once, in the creation response; the ledger names tokens by the HMAC of
-// their ids.
+// /v1/auth/tokens: create, list and revoke API tokens. Any user may make
+// tokens for themselves (narrowed to some roles and environments if they
+// like); admins may make them for anyone. The secret is shown once, in the
+// creation response; the ledger names tokens by the HMAC of their ids.
 #include <charconv>
 
 #include "appliance/api/routes.h"
 #include "appliance/identity/token_store.h"
-#include "governance/environments/environment_store.h"
+#include "appliance/identity/user_store.h"
 
 namespace cloister {
 namespace {
 
 Json TokenJson(const TokenInfo& t) {
   auto or_null = [](const std::string& s) { return s.empty() ? Json() : Json(s); };
-  return {{"id", t.id}, {"name", t.name}, {"role", t.role}, {"environment", t.environment},
-          {"created_at", t.created_at}, {"expires_at", or_null(t.expires_at)}, {"revoked_at", or_null(t.revoked_at)},
+  return {{"id", t.id},
+          {"name", t.name},
+          {"owner", t.owner_id.empty() ? Json() : Json{{"id", t.owner_id}, {"name", t.owner_name}}},
+          {"roles", t.roles},
+          {"environments", t.environments},
+          {"created_at", t.created_at},
+          {"expires_at", or_null(t.expires_at)},
+          {"revoked_at", or_null(t.revoked_at)},
           {"last_used_at", or_null(t.last_used_at)}};
 }
 
+Result<std::vector<std::string>> StringList(const Json& body, const std::string& field) {
+  std::vector<std::string> out;
+  if (!body.contains(field)) return out;
+  const Json& list = body[field];
+  if (!list.is_array()) return Status::InvalidArgument("field \"" + field + "\" must be a list of names");
+  for (const Json& item : list) {
+    if (!item.is_string()) return Status::InvalidArgument("field \"" + field + "\" must be a list of names");
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+// Who may see and revoke a token: its owner, and admins in every environment.
+bool MayManage(const Principal& p, const TokenInfo& t) { return IsAdminEverywhere(p) || (!p.user_id.empty() && t.owner_id == p.user_id); }
+
 Result<HttpResponse> CreateApiToken(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  const Principal& p = *http.principal;
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
-  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"name", "role", "environment", "ttl_seconds"}));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"name", "owner", "roles", "environments", "ttl_seconds"}));
   CL_ASSIGN_OR_RETURN(auto name, OptionalString(body, "name"));
-  CL_ASSIGN_OR_RETURN(auto role, OptionalString(body, "role"));
-  CL_ASSIGN_OR_RETURN(auto environment, OptionalString(body, "environment"));
+  CL_ASSIGN_OR_RETURN(auto owner, OptionalString(body, "owner"));
   CL_ASSIGN_OR_RETURN(auto ttl, OptionalInt(body, "ttl_seconds"));
+  CL_ASSIGN_OR_RETURN(std::vector<std::string> role_names, StringList(body, "roles"));
+  CL_ASSIGN_OR_RETURN(std::vector<std::string> environments, StringList(body, "environments"));
   if (!name || name->empty() || name->size() > 100) return Status::InvalidArgument("field \"name\" needs 1-100 characters");
-  if (!role || !ParseRole(*role)) {
-    return Status::InvalidArgument("field \"role\" must be admin, author, approver, operator or auditor");
+  NewToken spec;
+  spec.name = *name;
+  for (const auto& r : role_names) {
+    CL_ASSIGN_OR_RETURN(Role role, RoleField(r, "roles[]"));
+    spec.roles.push_back(role);
   }
-  const std::string env = environment.value_or("*");
-  if (env != "*") {
-    CL_ASSIGN_OR_RETURN(auto envs, session->store->reads().Read<std::vector<Environment>>(ListEnvironments));
-    bool known = false;
-    for (const auto& e : envs) known = known || e.name == env;
-    if (!known) return Status::InvalidArgument("environment \"" + env + "\" does not exist");
+  for (const auto& env : environments) {
+    if (env == "*") return Status::InvalidArgument("leave \"environments\" out for every environment; \"*\" is not a restriction");
+    CL_RETURN_IF_ERROR(CheckEnvironment(*session, env));
   }
+  spec.environments = environments;
   if (ttl && (*ttl <= 0 || *ttl > int64_t{10} * 365 * 86400)) {
     return Status::InvalidArgument("field \"ttl_seconds\" must be between 1 and 10 years");
   }
-  const std::string expires_at = ttl ? FormatTimestamp(ctx.clock.Now() + std::chrono::seconds(*ttl)) : "";
+  spec.expires_at = ttl ? FormatTimestamp(ctx.clock.Now() + std::chrono::seconds(*ttl)) : "";
+  // A token may make tokens only for an admin: otherwise a leaked token
+  // could outlive its own expiry through a new one.
+  const bool admin = IsAdminEverywhere(p);
+  if (p.kind == "token" && !admin) {
+    return Status::PermissionDenied("an API token cannot create tokens; log in as the user to create one")
+        .WithReason("forbidden");
+  }
+  User owner_user;
+  if (owner) {
+    CL_ASSIGN_OR_RETURN(owner_user, session->store->reads().Read<User>([&](Connection& c) { return FindUser(c, *owner); }));
+    if (owner_user.id != p.user_id && !admin) {
+      return Status::PermissionDenied("only an admin may create tokens for another user").WithReason("forbidden");
+    }
+  } else if (p.user_id.empty()) {
+    return Status::InvalidArgument("field \"owner\" is required: this credential belongs to no user");
+  } else {
+    owner_user.id = p.user_id;
+    owner_user.name = p.user_name;
+  }
+  if (owner_user.disabled()) return Status::FailedPrecondition("user " + owner_user.name + " is disabled");
+  spec.owner_id = owner_user.id;
 
   IssuedToken issued;
-  AuditRecord event = RecordFor(RequesterOf(http), "token.create");
-  event.details = {{"name", *name}, {"role", *role}, {"environment", env}, {"expires_at", expires_at}};
   // The change and its event in one unit: the event needs the new id.
   CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
-    CL_ASSIGN_OR_RETURN(issued, CreateToken(tx, ctx.random, ctx.clock, *name, *role, env, expires_at));
-    AuditRecord with_target = event;
-    with_target.target_kind = "token";
-    with_target.target_id = session->audit->Hmac(issued.id);
-    return session->audit->ledger().Append(tx, with_target).status();
+    CL_ASSIGN_OR_RETURN(issued, CreateToken(tx, ctx.random, ctx.clock, spec));
+    AuditRecord event = RecordFor(RequesterOf(http), "token.create");
+    event.target_kind = "token";
+    event.target_id = session->audit->Hmac(issued.id);
+    event.details = {{"name", spec.name},
+                     {"owner", {{"id", owner_user.id}, {"name", owner_user.name}}},
+                     {"roles", role_names},
+                     {"environments", environments},
+                     {"expires_at", spec.expires_at}};
+    return session->audit->ledger().Append(tx, event).status();
   }));
-  Json out = {{"id", issued.id}, {"token", issued.secret}, {"name", *name}, {"role", *role}, {"environment", env},
-              {"expires_at", expires_at.empty() ? Json() : Json(expires_at)}};
+  Json out = {{"id", issued.id},
+              {"token", issued.secret},
+              {"name", spec.name},
+              {"owner", {{"id", owner_user.id}, {"name", owner_user.name}}},
+              {"roles", role_names},
+              {"environments", environments},
+              {"expires_at", spec.expires_at.empty() ? Json() : Json(spec.expires_at)}};
   return HttpResponse::FromJson(201, out);
 }
 
-Result<HttpResponse> ListApiTokens(ApiContext& ctx, HttpRequest&) {
+Result<HttpResponse> ListApiTokens(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   CL_ASSIGN_OR_RETURN(auto tokens, session->store->reads().Read<std::vector<TokenInfo>>(ListTokens));
   Json list = Json::array();
-  for (const auto& t : tokens) list.push_back(TokenJson(t));
+  for (const auto& t : tokens) {
+    if (MayManage(*http.principal, t)) list.push_back(TokenJson(t));
+  }
   return HttpResponse::FromJson(200, {{"tokens", list}});
 }
 
@@ -71,12 +127,17 @@ Result<HttpResponse> RevokeApiToken(ApiContext& ctx, HttpRequest& http) {
   AuditRecord event = RecordFor(RequesterOf(http), "token.revoke");
   event.target_kind = "token";
   event.target_id = session->audit->Hmac(id);
-  const Status st = session->audit->Record(event, [&](Transaction& tx) { return RevokeToken(tx, id, ctx.clock); });
+  // Another user's token is "not found" to a non-admin: ids are not secrets,
+  // but whether one exists is none of their business.
+  auto found = session->store->reads().Read<TokenInfo>([&](Connection& c) { return FindToken(c, id); });
+  Status st = found.ok() && !MayManage(*http.principal, *found) ? Status::NotFound("no active API token " + id)
+              : found.ok() ? session->audit->Record(event, [&](Transaction& tx) { return RevokeToken(tx, id, ctx.clock); })
+                           : found.status();
   if (st.code() == StatusCode::kNotFound) {
     // The refusal is recorded too.
     AuditRecord refused = event;
     refused.outcome = "denied";
-    refused.reason = "no active API token has this id";  // the message names the id in plain form
+    refused.reason = "no active API token the requester may revoke has this id";  // the message names the id in plain form
     CL_RETURN_IF_ERROR(session->audit->Record(refused));
   }
   CL_RETURN_IF_ERROR(st);

@@ -63,11 +63,15 @@ Status ApiClient::Connect() {
       params.caLocation = options_.ca_cert;
       params.loadDefaultCAs = options_.ca_cert.empty();
       params.verificationMode = Poco::Net::Context::VERIFY_RELAXED;  // verify the server's chain
+      params.certificateFile = options_.client_cert;
+      params.privateKeyFile = options_.client_key;
       Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
       context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
       session_ = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(), context);
     } catch (const Poco::Exception& e) {
-      return Status::InvalidArgument("TLS setup (CA file \"" + options_.ca_cert + "\"): " + e.displayText());
+      return Status::InvalidArgument("TLS setup (CA file \"" + options_.ca_cert + "\"" +
+                                     (options_.client_cert.empty() ? "" : ", client certificate \"" + options_.client_cert + "\"") +
+                                     "): " + e.displayText());
     }
   } else if (uri.getScheme() == "http") {
     session_ = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());

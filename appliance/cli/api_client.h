@@ -22,6 +22,7 @@ struct ClientOptions {
   std::string address = "https://127.0.0.1:8443";  // https:// or http:// (loopback plain HTTP)
   std::string ca_cert;                             // PEM file; empty: the system CA store
   std::string token;                               // sent as Authorization: Bearer
+  std::string client_cert, client_key;             // PEM files of a TLS client certificate, or ""
   int timeout_seconds = 30;
 };
 

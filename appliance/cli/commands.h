@@ -21,6 +21,21 @@ struct GlobalOptions {
   bool json = false;  // print the API's JSON instead of text
 };
 
+// `value` percent-encoded for use as one segment of a URL path.
+std::string PathSegment(const std::string& value);
+
+// Reads one line from standard input, without echo (after "<prompt>: ")
+// when it is a terminal.
+std::string ReadSecret(const std::string& prompt);
+
+// Where `cloisterctl login` keeps its session: $XDG_CONFIG_HOME/cloister/token,
+// or ~/.config/cloister/token (directory 0700, file 0600).
+std::string StoredTokenPath();
+// The stored token, or "" when there is none.
+std::string LoadStoredToken();
+Status StoreToken(const std::string& token);
+void ForgetStoredToken();
+
 // Sends one call. On failure reports it, sets exit_code to 1 and returns
 // nullopt; with --json on success, prints the JSON answer and returns it
 // with printed set, so the caller prints nothing more.
@@ -37,5 +52,7 @@ void AddOperatorCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 // Exit codes: 0 success (verify: the ledger verifies), 1 otherwise.
 void AddAuditCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 void AddTokenCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
+// login, logout, whoami, passwd, user ..., role ..., lockout ...
+void AddUserCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace cloister

@@ -1,7 +1,5 @@
 // cloisterctl operator init|unseal|seal|status
 #include <iostream>
-#include <termios.h>
-#include <unistd.h>
 
 #include "appliance/cli/commands.h"
 
@@ -14,6 +12,7 @@ struct InitFlags {
   std::string key_file;
   std::string name;
   std::vector<std::string> environments;
+  std::string admin_user;
 };
 
 void PrintStatus(const Json& s) {
@@ -31,26 +30,6 @@ void PrintStatus(const Json& s) {
   std::cout << "Version:      " << s.value("version", "") << "\n";
 }
 
-// Reads one share without echo when stdin is a terminal.
-std::string ReadShare() {
-  const bool tty = isatty(STDIN_FILENO);
-  termios saved{};
-  if (tty) {
-    std::cerr << "Unseal share (will be hidden): " << std::flush;
-    tcgetattr(STDIN_FILENO, &saved);
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  }
-  std::string line;
-  std::getline(std::cin, line);
-  if (tty) {
-    tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-    std::cerr << "\n";
-  }
-  return line;
-}
-
 int Init(GlobalOptions& g, const InitFlags& f, bool key_file_given) {
   Json body = Json::object();
   if (key_file_given) {
@@ -60,6 +39,7 @@ int Init(GlobalOptions& g, const InitFlags& f, bool key_file_given) {
     body["threshold"] = f.threshold;
   }
   if (!f.name.empty()) body["appliance_name"] = f.name;
+  if (!f.admin_user.empty()) body["admin_username"] = f.admin_user;
   if (!f.environments.empty()) body["environments"] = f.environments;
   ApiClient client(g.client);
   auto r = client.PostJson("/v1/sys/init", body);
@@ -75,7 +55,9 @@ int Init(GlobalOptions& g, const InitFlags& f, bool key_file_given) {
   } else {
     std::cout << "Unseal key file: " << j.value("key_file", "") << "\n";
   }
-  std::cout << "\nInitial admin token: " << j.value("initial_admin_token", "") << "\n"
+  std::cout << "\nFirst admin user:    " << j.value("initial_admin_user", "") << "\n"
+            << "Its password:        " << j.value("initial_admin_password", "") << "\n"
+            << "Initial admin token: " << j.value("initial_admin_token", "") << "\n"
             << "Appliance:           " << j.value("appliance_name", "") << " (" << j.value("appliance_id", "") << ")\n"
             << "Environments:        ";
   for (const auto& e : j["environments"]) std::cout << e.get<std::string>() << " ";
@@ -83,8 +65,10 @@ int Init(GlobalOptions& g, const InitFlags& f, bool key_file_given) {
   if (j.contains("shares")) {
     std::cout << "The appliance is initialized and sealed. Unseal it with " << j.value("threshold", 0) << " of the "
               << j["shares"].size() << " shares,\none per call: cloisterctl operator unseal\n"
-              << "The shares and the token are shown only this once. Give each share to a different\n"
-              << "person and keep the token apart from them; the appliance stores none of them.\n";
+              << "The shares, the password and the token are shown only this once. Give each share to a\n"
+              << "different person and keep the credentials apart from them; the appliance stores none\n"
+              << "of them. Once you have logged in (cloisterctl login " << j.value("initial_admin_user", "")
+              << "), you may revoke the initial token.\n";
   } else {
     std::cout << "The appliance is initialized and sealed. Unseal it with: cloisterctl operator unseal\n"
               << "Keep the key file on a separate mount; whoever reads it can unseal the appliance.\n";
@@ -101,7 +85,7 @@ int Unseal(GlobalOptions& g, std::string share, bool reset) {
     auto status = client.Get("/v1/sys/seal-status");
     if (!Succeeded(status)) return ReportFailure(status);
     if (status->json().value("type", "") == "shamir") {
-      if (share.empty()) share = ReadShare();
+      if (share.empty()) share = ReadSecret("Unseal share");
       body["share"] = share;
     }
   }
@@ -128,6 +112,7 @@ void AddOperatorCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   auto* key_file = init->add_option("--key-file", init_flags->key_file, "Seal with a key file created at this absolute path (mode 0600) instead of shares");
   key_file->excludes(shares)->excludes(threshold);
   init->add_option("--name", init_flags->name, "Appliance name (default: the server's host name)");
+  init->add_option("--admin-user", init_flags->admin_user, "Name of the first admin user (default admin)");
   init->add_option("--environments", init_flags->environments, "Environments in promotion order (default dev,test,prod)")->delimiter(',');
   init->callback([&g, &exit_code, init_flags, key_file] { exit_code = Init(g, *init_flags, key_file->count() > 0); });
 

@@ -23,6 +23,19 @@ int64_t ParseDuration(const std::string& text) {
   }
 }
 
+// "roles: auditor; environments: prod" or "the owner's roles".
+std::string Restriction(const Json& token) {
+  auto join = [](const Json& list) {
+    std::string out;
+    for (const auto& item : list) out += (out.empty() ? "" : ",") + item.get<std::string>();
+    return out;
+  };
+  const std::string roles = join(token["roles"]);
+  const std::string envs = join(token["environments"]);
+  if (roles.empty() && envs.empty()) return "the owner's roles";
+  return "roles " + (roles.empty() ? std::string("(owner's)") : roles) + " in " + (envs.empty() ? "*" : envs);
+}
+
 }  // namespace
 
 void AddTokenCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
@@ -30,16 +43,19 @@ void AddTokenCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   token->require_subcommand(1);
 
   struct CreateFlags {
-    std::string name, role, environment = "*", ttl;
+    std::string name, owner, ttl;
+    std::vector<std::string> roles, environments;
   };
   auto f = std::make_shared<CreateFlags>();
   CLI::App* create = token->add_subcommand("create", "Create a token; its secret is printed once");
   create->add_option("--name", f->name, "What the token is for")->required();
-  create->add_option("--role", f->role, "admin, author, approver, operator or auditor")->required();
-  create->add_option("--environment", f->environment, "An environment, or * (default)");
+  create->add_option("--role", f->roles, "Restrict the token to this role, repeatable (default: the owner's roles)");
+  create->add_option("--env", f->environments, "Restrict the token to this environment, repeatable (default: all)");
+  create->add_option("--owner", f->owner, "The user the token acts for (default: you; admins may name anyone)");
   create->add_option("--ttl", f->ttl, "Lifetime, e.g. 12h or 30d (default: until revoked)");
   create->callback([&g, &exit_code, f] {
-    Json body = {{"name", f->name}, {"role", f->role}, {"environment", f->environment}};
+    Json body = {{"name", f->name}, {"roles", f->roles}, {"environments", f->environments}};
+    if (!f->owner.empty()) body["owner"] = f->owner;
     if (!f->ttl.empty()) {
       const int64_t seconds = ParseDuration(f->ttl);
       if (seconds <= 0) {
@@ -53,19 +69,20 @@ void AddTokenCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (!r || r->printed) return;
     const Json& j = r->json;
     std::cout << "Token:   " << j.value("token", "") << "\nId:      " << j.value("id", "")
-              << "\nRole:    " << j.value("role", "") << " in " << j.value("environment", "")
+              << "\nOwner:   " << j["owner"].value("name", "") << "\nLimits:  " << Restriction(j)
               << "\nExpires: " << (j["expires_at"].is_null() ? "never" : j["expires_at"].get<std::string>())
               << "\nThe token is shown only this once.\n";
   });
 
-  CLI::App* list = token->add_subcommand("list", "List tokens (never their secrets)");
+  CLI::App* list = token->add_subcommand("list", "List your tokens, or every token for an admin (never their secrets)");
   list->callback([&g, &exit_code] {
     auto r = Call(g, exit_code, "GET", "/v1/auth/tokens");
     if (!r || r->printed) return;
     for (const auto& t : r->json["tokens"]) {
       const std::string state = !t["revoked_at"].is_null() ? "revoked" : "active";
-      std::cout << t["id"].get<std::string>() << "  " << state << "  " << t["role"].get<std::string>() << "@"
-                << t["environment"].get<std::string>() << "  " << t["name"].get<std::string>() << "  last used "
+      const std::string owner = t["owner"].is_object() ? t["owner"].value("name", "") : "-";
+      std::cout << t["id"].get<std::string>() << "  " << state << "  " << owner << "  " << Restriction(t) << "  "
+                << t["name"].get<std::string>() << "  last used "
                 << (t["last_used_at"].is_null() ? "never" : t["last_used_at"].get<std::string>()) << "\n";
     }
   });

@@ -43,4 +43,30 @@ std::string FormatTimestamp(std::chrono::system_clock::time_point t) {
   return std::string(buf, 27);
 }
 
+std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS.ffffffZ
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+  if (text.size() != kShape.size()) return std::nullopt;
+  for (size_t i = 0; i < kShape.size(); ++i) {
+    const bool digit = text[i] >= '0' && text[i] <= '9';
+    if (kShape[i] == 'd' ? !digit : text[i] != kShape[i]) return std::nullopt;
+  }
+  auto num = [&](size_t pos, size_t len) {
+    long v = 0;
+    for (size_t i = pos; i < pos + len; ++i) v = v * 10 + (text[i] - '0');
+    return v;
+  };
+  std::tm tm{};
+  tm.tm_year = static_cast<int>(num(0, 4)) - 1900;
+  tm.tm_mon = static_cast<int>(num(5, 2)) - 1;
+  tm.tm_mday = static_cast<int>(num(8, 2));
+  tm.tm_hour = static_cast<int>(num(11, 2));
+  tm.tm_min = static_cast<int>(num(14, 2));
+  tm.tm_sec = static_cast<int>(num(17, 2));
+  const std::time_t secs = timegm(&tm);
+  const auto t = std::chrono::system_clock::from_time_t(secs) + std::chrono::microseconds(num(20, 6));
+  if (FormatTimestamp(t) != text) return std::nullopt;  // out-of-range fields (month 13, Feb 30)
+  return t;
+}
+
 }  // namespace cloister

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace cloister {
 
@@ -26,5 +28,7 @@ class SystemClock final : public Clock {
 
 // RFC 3339 in UTC with exactly six fractional digits: 2026-11-21T22:54:01.123456Z.
 std::string FormatTimestamp(std::chrono::system_clock::time_point t);
+// The inverse of FormatTimestamp; nullopt for anything it would not write.
+std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_view text);
 
 }  // namespace cloister

@@ -28,6 +28,7 @@ enum class StatusCode {
   kUnauthenticated,
   kFailedPrecondition,
   kConflict,
+  kResourceExhausted,  // too many attempts; try later (HTTP 429)
   kUnavailable,
   kCorruption,
   kInternal,
@@ -48,6 +49,7 @@ class Status {
   static Status Unauthenticated(std::string message) { return {StatusCode::kUnauthenticated, std::move(message)}; }
   static Status FailedPrecondition(std::string message) { return {StatusCode::kFailedPrecondition, std::move(message)}; }
   static Status Conflict(std::string message) { return {StatusCode::kConflict, std::move(message)}; }
+  static Status ResourceExhausted(std::string message) { return {StatusCode::kResourceExhausted, std::move(message)}; }
   static Status Unavailable(std::string message) { return {StatusCode::kUnavailable, std::move(message)}; }
   static Status Corruption(std::string message) { return {StatusCode::kCorruption, std::move(message)}; }
   static Status Internal(std::string message) { return {StatusCode::kInternal, std::move(message)}; }

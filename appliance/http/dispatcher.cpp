@@ -122,13 +122,17 @@ HttpResponse Dispatcher::Process(HttpRequest& request, std::string& route_label)
     return ErrorResponse(503, "sealed", "the appliance is sealed; unseal it first (POST /v1/sys/unseal)");
   }
   if (route.access == Access::kAuthenticated) {
-    const std::string token = BearerToken(request.Header("authorization"));
-    if (token.empty()) {
-      HttpResponse r = ErrorResponse(401, "unauthenticated", "this endpoint needs an API token: Authorization: Bearer <token>");
+    Credentials credentials;
+    credentials.bearer = BearerToken(request.Header("authorization"));
+    if (credentials.bearer.empty()) credentials.session_cookie = request.Cookie(options_.session_cookie);
+    if (credentials.bearer.empty() && credentials.session_cookie.empty()) {
+      HttpResponse r = ErrorResponse(401, "unauthenticated",
+                                     "this endpoint needs credentials: log in (POST /v1/auth/login) or send "
+                                     "Authorization: Bearer <token>");
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       return r;
     }
-    auto principal = gate_.Authenticate(request, token);
+    auto principal = gate_.Authenticate(request, credentials);
     if (!principal.ok()) {
       HttpResponse r = ErrorResponse(principal.status());
       if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");

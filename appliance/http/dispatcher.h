@@ -17,14 +17,22 @@
 
 namespace cloister {
 
+// What a request presented to prove who sent it.
+struct Credentials {
+  std::string bearer;          // Authorization: Bearer <...> (an API token or a session secret)
+  std::string session_cookie;  // the session cookie, when no bearer was sent
+};
+
 // What the pipeline asks of the rest of the appliance.
 class RequestGate {
  public:
   virtual ~RequestGate() = default;
   // True while the appliance cannot serve data (sealed or not initialized).
   virtual bool Sealed() const = 0;
-  // The principal for a bearer token presented with `request`, or unauthenticated.
-  virtual Result<Principal> Authenticate(const HttpRequest& request, std::string_view bearer_token) = 0;
+  // The principal `credentials` stand for, or unauthenticated (401); or
+  // permission_denied (403) for a cookie-authenticated unsafe request
+  // without the session's CSRF token.
+  virtual Result<Principal> Authenticate(const HttpRequest& request, const Credentials& credentials) = 0;
   // OK when request.principal may call `route`; otherwise permission_denied
   // with reason "forbidden" naming the roles it lacks.
   virtual Status Authorize(const HttpRequest& request, const Route& route) = 0;
@@ -32,6 +40,7 @@ class RequestGate {
 
 struct DispatcherOptions {
   size_t max_body_bytes = 1 << 20;
+  std::string session_cookie = "cloister_session";  // the cookie that carries a session
 };
 
 class Dispatcher {

@@ -7,6 +7,21 @@ std::string HttpRequest::Header(const std::string& name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
+std::string HttpRequest::Cookie(std::string_view name) const {
+  const std::string header = Header("cookie");
+  size_t pos = 0;
+  while (pos < header.size()) {
+    size_t end = header.find(';', pos);
+    if (end == std::string::npos) end = header.size();
+    std::string_view pair(header.data() + pos, end - pos);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    const size_t eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name) return std::string(pair.substr(eq + 1));
+    pos = end + 1;
+  }
+  return "";
+}
+
 HttpResponse HttpResponse::FromJson(int status, const Json& body) {
   HttpResponse r;
   r.status = status;
@@ -33,6 +48,7 @@ int HttpStatusFor(const Status& status) {
     case StatusCode::kAlreadyExists:
     case StatusCode::kConflict: return 409;
     case StatusCode::kFailedPrecondition: return 412;
+    case StatusCode::kResourceExhausted: return 429;
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kCorruption:
     case StatusCode::kInternal: return 500;

@@ -26,6 +26,7 @@ struct HttpRequest {
   bool body_too_large = false;  // set by the server adapter; the body is then empty
   std::string remote_ip;
   bool secure = true;  // arrived over TLS
+  std::string client_subject;  // RFC 4514 subject of a verified TLS client certificate, or ""
 
   // Filled by the dispatcher.
   std::string request_id;
@@ -35,6 +36,8 @@ struct HttpRequest {
 
   // Header value or "" (name in lowercase).
   std::string Header(const std::string& name) const;
+  // The value of cookie `name` in the Cookie header, or "".
+  std::string Cookie(std::string_view name) const;
 };
 
 struct HttpResponse {

@@ -10,12 +10,18 @@
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/NetSSL.h>
 #include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/X509Certificate.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/URI.h>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 namespace cloister {
 
@@ -29,15 +35,43 @@ namespace {
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
 
+// The RFC 4514 subject ("CN=alice,O=Example") of the verified client
+// certificate on the request's connection, or "" when none was presented.
+// The handshake already refused any certificate that does not chain to the
+// configured CAs.
+std::string ClientSubject(HTTPServerRequest& in) {
+  try {
+    auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&in);
+    if (!impl) return "";
+    Poco::Net::SecureStreamSocket socket(impl->socket());
+    if (!socket.havePeerCertificate()) return "";
+    const Poco::Net::X509Certificate cert = socket.peerCertificate();
+    BIO* bio = BIO_new(BIO_s_mem());
+    if (!bio) return "";
+    std::string subject;
+    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert.certificate()), 0, XN_FLAG_RFC2253) >= 0) {
+      char* data = nullptr;
+      const long len = BIO_get_mem_data(bio, &data);
+      if (len > 0) subject.assign(data, static_cast<size_t>(len));
+    }
+    BIO_free(bio);
+    return subject;
+  } catch (const Poco::Exception&) {
+    return "";
+  }
+}
+
 // Converts a POCO request to an HttpRequest, reading at most max_body+1
 // bytes, and writes the Dispatcher's answer back.
 class PocoHandler final : public Poco::Net::HTTPRequestHandler {
  public:
-  PocoHandler(Dispatcher& dispatcher, bool secure) : dispatcher_(dispatcher), secure_(secure) {}
+  PocoHandler(Dispatcher& dispatcher, bool secure, bool client_certs)
+      : dispatcher_(dispatcher), secure_(secure), client_certs_(client_certs) {}
 
   void handleRequest(HTTPServerRequest& in, HTTPServerResponse& out) override {
     HttpRequest request;
     request.secure = secure_;
+    if (client_certs_) request.client_subject = ClientSubject(in);
     request.method = in.getMethod();
     request.remote_ip = in.clientAddress().host().toString();
     for (const auto& [name, value] : in) {
@@ -104,18 +138,21 @@ class PocoHandler final : public Poco::Net::HTTPRequestHandler {
 
   Dispatcher& dispatcher_;
   bool secure_;
+  bool client_certs_;
 };
 
 class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  Factory(Dispatcher& dispatcher, bool secure) : dispatcher_(dispatcher), secure_(secure) {}
+  Factory(Dispatcher& dispatcher, bool secure, bool client_certs = false)
+      : dispatcher_(dispatcher), secure_(secure), client_certs_(client_certs) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new PocoHandler(dispatcher_, secure_);
+    return new PocoHandler(dispatcher_, secure_, client_certs_);
   }
 
  private:
   Dispatcher& dispatcher_;
   bool secure_;
+  bool client_certs_;
 };
 
 Poco::Net::HTTPServerParams::Ptr Params(const ListenerOptions& o) {
@@ -148,17 +185,31 @@ Status HttpsServer::Start() {
     Poco::Net::Context::Params params;
     params.privateKeyFile = options_.key_file;
     params.certificateFile = options_.cert_file;
-    params.verificationMode = Poco::Net::Context::VERIFY_NONE;
+    // With a client CA bundle, ask for a certificate (VERIFY_RELAXED: one
+    // that does not verify fails the handshake; none at all is allowed).
+    const bool client_certs = !options_.client_ca_file.empty();
+    params.verificationMode = client_certs ? Poco::Net::Context::VERIFY_RELAXED : Poco::Net::Context::VERIFY_NONE;
+    params.caLocation = options_.client_ca_file;
+    params.loadDefaultCAs = false;
     params.cipherList = kTlsCipherList;
     Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
     context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
     context->preferServerCiphers();
+    if (client_certs) {
+      // Name the accepted CAs in the handshake, so browsers offer a matching certificate.
+      STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options_.client_ca_file.c_str());
+      if (!names) throw Poco::Exception("no CA certificates in " + options_.client_ca_file);
+      SSL_CTX_set_client_CA_list(context->sslContext(), names);
+    }
     Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(options_.host, options_.port), 128, context);
     port_ = socket.address().port();
-    https_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(dispatcher_, true), socket, Params(options_));
+    https_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(dispatcher_, true, client_certs), socket,
+                                                     Params(options_));
   } catch (const Poco::Exception& e) {
     return Status::InvalidArgument("HTTPS listener " + options_.host + ":" + std::to_string(options_.port) +
-                                   " (certificate " + options_.cert_file + "): " + e.displayText());
+                                   " (certificate " + options_.cert_file +
+                                   (options_.client_ca_file.empty() ? "" : ", client CA " + options_.client_ca_file) +
+                                   "): " + e.displayText());
   }
   if (options_.plain_http) {
     if (!IsLoopbackHost(options_.plain_host)) {

@@ -22,6 +22,9 @@ struct ListenerOptions {
   uint16_t port = 8443;  // 0 picks a free port (tests)
   std::string cert_file;
   std::string key_file;
+  // PEM bundle of CAs whose client certificates are accepted; "" asks for
+  // none. A presented certificate that does not verify ends the handshake.
+  std::string client_ca_file;
   bool plain_http = false;  // only with a loopback plain_host
   std::string plain_host = "127.0.0.1";
   uint16_t plain_port = 8080;

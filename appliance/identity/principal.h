@@ -1,4 +1,5 @@
-// Who is making a request, once authenticated.
+// Who is making a request, once authenticated: a user (through a session)
+// or an API token (owned by a user).
 #pragma once
 
 #include <string>
@@ -9,11 +10,17 @@
 namespace cloister {
 
 struct Principal {
-  std::string kind;                   // "token" (users and certificates arrive with sessions)
-  std::string id;                     // token id, e.g. "tok_4f1c..."; never the secret
-  std::string name;                   // human label, e.g. "initial admin token"
+  std::string kind;                   // "user" (a session) or "token"
+  std::string id;                     // user id ("usr_...") or token id ("tok_..."); never a secret
+  std::string name;                   // user name, or the token's name
   std::vector<RoleBinding> bindings;  // what it may do, where
   std::string audit_id;               // how the audit ledger names it (token ids in HMAC form)
+
+  std::string user_id, user_name;  // the user behind it; "" for a token that predates owners
+  std::string session_id;          // sessions: "ses_..."
+  std::string csrf_token;          // sessions: what unsafe cookie-authenticated requests must echo
+  bool password_change_required = false;
+  bool by_cookie = false;  // the session came in a cookie (so CSRF rules apply)
 };
 
 }  // namespace cloister

@@ -31,4 +31,30 @@ bool Grants(const std::vector<RoleBinding>& bindings, const std::vector<Role>& r
   return false;
 }
 
+std::vector<RoleBinding> RestrictBindings(const std::vector<RoleBinding>& bindings, const std::vector<Role>& roles,
+                                          const std::vector<std::string>& environments) {
+  std::vector<RoleBinding> by_role;
+  for (const RoleBinding& b : bindings) {
+    if (roles.empty()) {
+      by_role.push_back(b);
+    } else if (b.role == Role::kAdmin) {
+      for (Role r : roles) by_role.push_back({r, b.environment});
+    } else if (std::find(roles.begin(), roles.end(), b.role) != roles.end()) {
+      by_role.push_back(b);
+    }
+  }
+  if (environments.empty()) return by_role;
+  std::vector<RoleBinding> out;
+  for (const RoleBinding& b : by_role) {
+    for (const std::string& env : environments) {
+      if (env == "*") {
+        out.push_back(b);
+      } else if (b.environment == "*" || b.environment == env) {
+        out.push_back({b.role, env});
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace cloister

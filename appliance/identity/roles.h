@@ -25,4 +25,12 @@ struct RoleBinding {
 // in any environment counts. admin grants every role in its scope.
 bool Grants(const std::vector<RoleBinding>& bindings, const std::vector<Role>& roles, std::string_view environment);
 
+// What remains of `bindings` under a token's restriction to `roles` and
+// `environments` (either empty: no restriction of that kind). admin counts
+// as every role and "*" as every environment, so an admin on "*" restricted
+// to {auditor} in {prod} keeps exactly auditor in prod. A restriction never
+// adds anything the bindings lack.
+std::vector<RoleBinding> RestrictBindings(const std::vector<RoleBinding>& bindings, const std::vector<Role>& roles,
+                                          const std::vector<std::string>& environments);
+
 }  // namespace cloister

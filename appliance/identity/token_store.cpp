@@ -1,6 +1,9 @@
 #include "appliance/identity/token_store.h"
 
+#include <algorithm>
+
 #include "appliance/core/encoding.h"
+#include "appliance/identity/user_store.h"
 
 namespace cloister {
 namespace {
@@ -10,30 +13,49 @@ constexpr size_t kSecretChars = 43;  // base64url of 32 bytes, unpadded
 
 std::string TokenHash(std::string_view token) { return Sha256Hex(token); }
 
+// Restrictions are stored comma-joined (names never contain commas); "" is none.
+std::string JoinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
-Result<IssuedToken> CreateToken(Transaction& tx, Random& random, const Clock& clock, const std::string& name,
-                                const std::string& role, const std::string& environment,
-                                const std::string& expires_at) {
-  if (!ParseRole(role)) return Status::InvalidArgument("unknown role \"" + role + "\"");
+Result<IssuedToken> CreateToken(Transaction& tx, Random& random, const Clock& clock, const NewToken& token) {
   CL_ASSIGN_OR_RETURN(SecureBytes secret, SecureBytes::Generate(random, 32));
   CL_ASSIGN_OR_RETURN(SecureBytes id, SecureBytes::Generate(random, 8));
   IssuedToken out;
   out.id = "tok_" + HexEncode(id.data(), id.size());
   out.secret = std::string(kPrefix) + Base64UrlEncode(secret.view());
-  CL_ASSIGN_OR_RETURN(Statement * stmt,
-                      tx.Prepare("INSERT INTO api_tokens (id, name, token_hash, role, environment, created_at, expires_at) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?)"));
+  std::vector<std::string> role_names;
+  for (Role r : token.roles) role_names.emplace_back(RoleName(r));
+  // role and environment predate owners; owned tokens leave them empty.
+  CL_ASSIGN_OR_RETURN(Statement * stmt, tx.Prepare(
+      "INSERT INTO api_tokens (id, name, token_hash, role, environment, created_at, expires_at, owner_id, "
+      "restrict_roles, restrict_environments) VALUES (?, ?, ?, '', '', ?, ?, ?, ?, ?)"));
   stmt->Bind(1, out.id)
-      .Bind(2, name)
+      .Bind(2, token.name)
       .Bind(3, TokenHash(out.secret))
-      .Bind(4, role)
-      .Bind(5, environment)
-      .Bind(6, FormatTimestamp(clock.Now()));
-  if (expires_at.empty()) {
-    stmt->BindNull(7);
+      .Bind(4, FormatTimestamp(clock.Now()))
+      .Bind(6, token.owner_id)
+      .Bind(7, JoinList(role_names))
+      .Bind(8, JoinList(token.environments));
+  if (token.expires_at.empty()) {
+    stmt->BindNull(5);
   } else {
-    stmt->Bind(7, expires_at);
+    stmt->Bind(5, token.expires_at);
   }
   CL_RETURN_IF_ERROR(stmt->Run());
   return out;
@@ -52,32 +74,82 @@ Result<Principal> AuthenticateToken(ReadPool& reads, std::string_view token, con
   const std::string hash = TokenHash(token);
   const std::string now = FormatTimestamp(clock.Now());
   return reads.Read<Principal>([&](Connection& conn) -> Result<Principal> {
-    CL_ASSIGN_OR_RETURN(Statement * stmt,
-                        conn.Cached("SELECT id, name, role, environment, expires_at, revoked_at "
-                                    "FROM api_tokens WHERE token_hash = ?"));
+    CL_ASSIGN_OR_RETURN(Statement * stmt, conn.Cached(
+        "SELECT t.id, t.name, t.role, t.environment, t.expires_at, t.revoked_at, t.owner_id, t.restrict_roles, "
+        "t.restrict_environments, u.name, u.disabled_at, u.must_change_password "
+        "FROM api_tokens t LEFT JOIN users u ON u.id = t.owner_id WHERE t.token_hash = ?"));
     stmt->Bind(1, hash);
     CL_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) return reject("unknown");
     // Timestamps are fixed-width RFC 3339 UTC, so string order is time order.
     if (!stmt->ColumnIsNull(5)) return reject("revoked");
     if (!stmt->ColumnIsNull(4) && stmt->ColumnText(4) <= now) return reject("expired");
-    const auto role = ParseRole(stmt->ColumnText(2));
-    if (!role) return Status::Corruption("API token " + stmt->ColumnText(0) + " has an unknown role");
-    return Principal{"token", stmt->ColumnText(0), stmt->ColumnText(1), {{*role, stmt->ColumnText(3)}}, ""};
+    if (!stmt->ColumnIsNull(10)) return reject("owner_disabled");
+    Principal p;
+    p.kind = "token";
+    p.id = stmt->ColumnText(0);
+    p.name = stmt->ColumnText(1);
+    if (stmt->ColumnIsNull(6)) {  // a token from before owners: its own role
+      const auto role = ParseRole(stmt->ColumnText(2));
+      if (!role) return Status::Corruption("API token " + p.id + " has an unknown role");
+      p.bindings = {{*role, stmt->ColumnText(3)}};
+      return p;
+    }
+    p.user_id = stmt->ColumnText(6);
+    p.user_name = stmt->ColumnText(9);
+    p.password_change_required = stmt->ColumnInt(11) != 0;
+    std::vector<Role> roles;
+    for (const std::string& name : SplitList(stmt->ColumnText(7))) {
+      const auto role = ParseRole(name);
+      if (!role) return Status::Corruption("API token " + p.id + " is restricted to an unknown role");
+      roles.push_back(*role);
+    }
+    const std::vector<std::string> environments = SplitList(stmt->ColumnText(8));
+    stmt->Reset();
+    CL_ASSIGN_OR_RETURN(std::vector<RoleBinding> owner_roles, UserRoles(conn, p.user_id));
+    p.bindings = RestrictBindings(owner_roles, roles, environments);
+    return p;
   });
 }
 
+namespace {
+
+constexpr std::string_view kTokenInfoQuery =
+    "SELECT t.id, t.name, t.owner_id, u.name, t.created_at, t.restrict_roles, t.restrict_environments, "
+    "t.expires_at, t.revoked_at, t.last_used_at, t.role, t.environment "
+    "FROM api_tokens t LEFT JOIN users u ON u.id = t.owner_id ";
+
+TokenInfo ReadTokenInfo(const Statement& s) {
+  TokenInfo t{s.ColumnText(0), s.ColumnText(1), s.ColumnText(2), s.ColumnText(3), s.ColumnText(4),
+              SplitList(s.ColumnText(5)), SplitList(s.ColumnText(6)), s.ColumnText(7), s.ColumnText(8),
+              s.ColumnText(9)};
+  if (t.owner_id.empty()) {  // from before owners: show its role as the restriction
+    t.roles = {s.ColumnText(10)};
+    if (s.ColumnText(11) != "*") t.environments = {s.ColumnText(11)};
+  }
+  return t;
+}
+
+}  // namespace
+
 Result<std::vector<TokenInfo>> ListTokens(Connection& conn) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT id, name, role, environment, created_at, expires_at, revoked_at, last_used_at FROM api_tokens "
-      "ORDER BY created_at, id"));
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(std::string(kTokenInfoQuery) + "ORDER BY t.created_at, t.id"));
   std::vector<TokenInfo> out;
   for (;;) {
     CL_ASSIGN_OR_RETURN(const bool row, s->Step());
     if (!row) return out;
-    out.push_back({s->ColumnText(0), s->ColumnText(1), s->ColumnText(2), s->ColumnText(3), s->ColumnText(4),
-                   s->ColumnText(5), s->ColumnText(6), s->ColumnText(7)});
+    out.push_back(ReadTokenInfo(*s));
   }
+}
+
+Result<TokenInfo> FindToken(Connection& conn, const std::string& id) {
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(std::string(kTokenInfoQuery) + "WHERE t.id = ?"));
+  s->Bind(1, id);
+  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+  if (!row) return Status::NotFound("no API token " + id);
+  TokenInfo t = ReadTokenInfo(*s);
+  s->Reset();
+  return t;
 }
 
 Status RevokeToken(Transaction& tx, const std::string& id, const Clock& clock) {

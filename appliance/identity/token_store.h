@@ -2,6 +2,10 @@
 // base64url; it is shown once and stored only as its SHA-256, so a copy of
 // the database does not yield a usable credential. Presented tokens are
 // looked up by that hash.
+//
+// A token acts for its owner, a user: it holds the owner's role bindings
+// as they are at each request, narrowed by the token's optional restriction
+// to some roles and some environments. A disabled owner's tokens stop at once.
 #pragma once
 
 #include <string>
@@ -21,26 +25,32 @@ struct IssuedToken {
   std::string secret;  // the bearer token; shown once
 };
 
+struct NewToken {
+  std::string name;
+  std::string owner_id;
+  std::vector<Role> roles;                // restriction; empty: the owner's roles
+  std::vector<std::string> environments;  // restriction; empty: every environment
+  std::string expires_at;                 // RFC 3339, "" for never
+};
+
 // What is stored about a token (never its secret).
 struct TokenInfo {
-  std::string id, name, role, environment, created_at;
+  std::string id, name, owner_id, owner_name, created_at;
+  std::vector<std::string> roles, environments;      // the restriction
   std::string expires_at, revoked_at, last_used_at;  // "" when none
 };
 
-// Creates a token inside `tx` with `role` on `environment`, expiring at
-// `expires_at` (RFC 3339, "" for never).
-Result<IssuedToken> CreateToken(Transaction& tx, Random& random, const Clock& clock, const std::string& name,
-                                const std::string& role, const std::string& environment,
-                                const std::string& expires_at = "");
+Result<IssuedToken> CreateToken(Transaction& tx, Random& random, const Clock& clock, const NewToken& token);
 
 // The principal a bearer token stands for: unauthenticated when it is
 // malformed, unknown, revoked or expired (one message for all, so callers
 // learn nothing about which). `why`, when given, receives which, for the
-// audit ledger: "malformed", "unknown", "revoked" or "expired".
+// audit ledger: "malformed", "unknown", "revoked", "expired" or "owner_disabled".
 Result<Principal> AuthenticateToken(ReadPool& reads, std::string_view token, const Clock& clock,
                                     std::string* why = nullptr);
 
 Result<std::vector<TokenInfo>> ListTokens(Connection& conn);
+Result<TokenInfo> FindToken(Connection& conn, const std::string& id);
 // not_found unless `id` names a token that is not yet revoked.
 Status RevokeToken(Transaction& tx, const std::string& id, const Clock& clock);
 // Records that `id` was just used.

@@ -38,6 +38,17 @@ seal:
 audit:
   checkpoint_interval_ms: 1000      # sign a checkpoint at most this often while events arrive
   heartbeat_seconds: 3600           # append audit.heartbeat after this long without events
+auth:
+  session_idle_timeout_seconds: 1800       # a login session ends after this long without a request
+  session_absolute_timeout_seconds: 43200  # and this long after login, whatever happens
+  scrypt_n: 32768                   # scrypt cost of new password hashes (a power of two); older hashes are upgraded at login
+  client_ca_file: ""                # PEM CA bundle; when set, users log in with client certificates mapped to them
+  lockout:
+    account_threshold: 5            # failed logins of one account before backoff starts
+    address_threshold: 20           # failed logins from one address before backoff starts
+    base_delay_seconds: 1           # the first lock; each further failure doubles it
+    max_delay_seconds: 900          # the longest lock
+    reset_after_seconds: 3600       # failures older than this are forgotten
 )yaml";
 
 namespace {
@@ -125,18 +136,53 @@ Status ParseRest(const YamlMap& root, ServerConfig& c) {
   return Status::Ok();
 }
 
+Status ParseAuth(const YamlMap& root, ServerConfig& c) {
+  CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("auth"));
+  CL_RETURN_IF_ERROR(m.CheckKnownKeys({"session_idle_timeout_seconds", "session_absolute_timeout_seconds", "scrypt_n",
+                                       "client_ca_file", "lockout"}));
+  AuthOptions& a = c.auth;
+  CL_ASSIGN_OR_RETURN(int64_t idle, m.Int("session_idle_timeout_seconds", a.sessions.idle.count(), 1, 7 * 86400));
+  CL_ASSIGN_OR_RETURN(int64_t absolute,
+                      m.Int("session_absolute_timeout_seconds", a.sessions.absolute.count(), 1, 30 * 86400));
+  if (absolute < idle) {
+    return m.Error("session_absolute_timeout_seconds", "must be at least session_idle_timeout_seconds");
+  }
+  a.sessions = {std::chrono::seconds(idle), std::chrono::seconds(absolute)};
+  CL_ASSIGN_OR_RETURN(int64_t n, m.Int("scrypt_n", static_cast<int64_t>(a.scrypt.n), 1 << 14, 1 << 20));
+  if ((n & (n - 1)) != 0) return m.Error("scrypt_n", "must be a power of two, e.g. 32768");
+  a.scrypt.n = static_cast<uint64_t>(n);
+  CL_ASSIGN_OR_RETURN(c.listener.client_ca_file, m.String("client_ca_file", c.listener.client_ca_file));
+
+  CL_ASSIGN_OR_RETURN(YamlMap l, m.Map("lockout"));
+  CL_RETURN_IF_ERROR(l.CheckKnownKeys({"account_threshold", "address_threshold", "base_delay_seconds",
+                                       "max_delay_seconds", "reset_after_seconds"}));
+  LockoutPolicy& p = a.lockout;
+  CL_ASSIGN_OR_RETURN(p.account_threshold, l.Int("account_threshold", p.account_threshold, 1, 1000000));
+  CL_ASSIGN_OR_RETURN(p.address_threshold, l.Int("address_threshold", p.address_threshold, 1, 1000000));
+  CL_ASSIGN_OR_RETURN(int64_t base, l.Int("base_delay_seconds", p.base_delay.count(), 1, 3600));
+  CL_ASSIGN_OR_RETURN(int64_t max, l.Int("max_delay_seconds", p.max_delay.count(), 1, 86400));
+  CL_ASSIGN_OR_RETURN(int64_t reset, l.Int("reset_after_seconds", p.reset_after.count(), 1, 30 * 86400));
+  if (max < base) return l.Error("max_delay_seconds", "must be at least base_delay_seconds");
+  p.base_delay = std::chrono::seconds(base);
+  p.max_delay = std::chrono::seconds(max);
+  p.reset_after = std::chrono::seconds(reset);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<ServerConfig> ParseServerConfig(std::string_view yaml, const std::string& source) {
   CL_ASSIGN_OR_RETURN(YAML::Node node, LoadStrictYaml(yaml, source));
   const YamlMap root(node, source, "");
   CL_RETURN_IF_ERROR(root.CheckIsMap());
-  CL_RETURN_IF_ERROR(root.CheckKnownKeys({"appliance", "storage", "listener", "limits", "logging", "seal", "audit"}));
+  CL_RETURN_IF_ERROR(
+      root.CheckKnownKeys({"appliance", "storage", "listener", "limits", "logging", "seal", "audit", "auth"}));
   ServerConfig c;
   CL_RETURN_IF_ERROR(ParseAppliance(root, c));
   CL_RETURN_IF_ERROR(ParseStorage(root, c));
   CL_RETURN_IF_ERROR(ParseListener(root, c));
   CL_RETURN_IF_ERROR(ParseRest(root, c));
+  CL_RETURN_IF_ERROR(ParseAuth(root, c));
   return c;
 }
 

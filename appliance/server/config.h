@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "appliance/api/api_context.h"
 #include "appliance/core/logging.h"
 #include "appliance/core/status.h"
 #include "appliance/http/https_server.h"
@@ -33,6 +34,8 @@ struct ServerConfig {
   // audit
   int64_t checkpoint_interval_ms = 1000;  // sign at most this often while events arrive
   int64_t heartbeat_seconds = 3600;       // audit.heartbeat after this long without events
+  // auth (listener.client_ca_file holds auth.client_ca_file)
+  AuthOptions auth;
 };
 
 extern const char kDefaultConfigYaml[];

@@ -108,6 +108,7 @@ int Serve(const Flags& flags) {
   ctx.info.tls_fingerprint = *fingerprint;
   ctx.info.default_appliance_name = config->appliance_name;
   ctx.info.default_environments = config->environments;
+  ctx.auth = config->auth;
   const Router router = BuildRouter(ctx);
   ApplianceGate gate(ctx);
   Dispatcher dispatcher(router, gate, metrics, random, clock, Logger("http"), {config->max_body_bytes});

@@ -55,6 +55,51 @@ CREATE TABLE appliance_keys (
   created_at TEXT NOT NULL
 );
 )sql"},
+      {3, "users_sessions_lockouts", R"sql(
+CREATE TABLE users (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  name_key TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  must_change_password INTEGER NOT NULL DEFAULT 0,
+  certificate_subject TEXT UNIQUE,
+  created_at TEXT NOT NULL,
+  password_changed_at TEXT NOT NULL,
+  disabled_at TEXT,
+  last_login_at TEXT
+);
+CREATE TABLE role_bindings (
+  user_id TEXT NOT NULL REFERENCES users(id),
+  role TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  PRIMARY KEY (user_id, role, environment)
+) WITHOUT ROWID;
+CREATE TABLE sessions (
+  id TEXT PRIMARY KEY,
+  secret_hash TEXT NOT NULL UNIQUE,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  csrf_token TEXT NOT NULL,
+  method TEXT NOT NULL,
+  remote_ip TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL,
+  revoked_at TEXT
+);
+CREATE INDEX sessions_by_user ON sessions(user_id);
+CREATE TABLE login_failures (
+  kind TEXT NOT NULL,
+  key TEXT NOT NULL,
+  failures INTEGER NOT NULL,
+  last_failure_at TEXT NOT NULL,
+  locked_until TEXT,
+  PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+ALTER TABLE api_tokens ADD COLUMN owner_id TEXT REFERENCES users(id);
+ALTER TABLE api_tokens ADD COLUMN restrict_roles TEXT;
+ALTER TABLE api_tokens ADD COLUMN restrict_environments TEXT;
+CREATE INDEX api_tokens_by_owner ON api_tokens(owner_id);
+)sql"},
   };
   return kMigrations;
 }

@@ -131,12 +131,15 @@ ApiResponse Call(const ApplianceServer& server, const std::string& method, const
 }
 
 CommandResult RunCloisterctl(const ApplianceServer& server, const std::vector<std::string>& args,
-                             const std::string& token, const std::string& stdin_text) {
+                             const std::string& token, const std::string& stdin_text,
+                             const std::vector<std::string>& extra_env) {
   TempDir io;
   std::vector<std::string> argv = {CLOISTERCTL_PATH};
   argv.insert(argv.end(), args.begin(), args.end());
+  // A stored login in the real HOME must not leak in.
   std::vector<std::string> env = {"CLOISTER_ADDR=" + server.address(), "CLOISTER_CACERT=" + server.ca_cert(),
-                                  "CLOISTER_TOKEN=" + token};
+                                  "CLOISTER_TOKEN=" + token, "HOME=" + io.path(), "XDG_CONFIG_HOME="};
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
   WriteText(io.File("in"), stdin_text);
   const pid_t pid = Spawn(argv, env, io.File("in"), io.File("out"), io.File("err"));
   CommandResult r;

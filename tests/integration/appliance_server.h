@@ -61,8 +61,10 @@ struct CommandResult {
 };
 
 // Runs cloisterctl with `args`, pointed at `server` (address and CA by
-// environment), with `stdin_text` on its standard input.
+// environment), with `stdin_text` on its standard input and `env` (NAME=value)
+// added to its environment. HOME is a fresh directory unless `env` sets it.
 CommandResult RunCloisterctl(const ApplianceServer& server, const std::vector<std::string>& args,
-                             const std::string& token = "", const std::string& stdin_text = "");
+                             const std::string& token = "", const std::string& stdin_text = "",
+                             const std::vector<std::string>& env = {});
 
 }  // namespace cloister::testing

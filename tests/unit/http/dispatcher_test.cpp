@@ -11,10 +11,18 @@ class FakeGate final : public RequestGate {
  public:
   bool sealed = false;
   bool Sealed() const override { return sealed; }
-  Result<Principal> Authenticate(const HttpRequest&, std::string_view token) override {
-    if (token == "good") return Principal{"token", "tok_1", "test", {{Role::kAdmin, "*"}}, ""};
+  Result<Principal> Authenticate(const HttpRequest&, const Credentials& c) override {
+    last_cookie = c.session_cookie;
+    if (c.bearer == "good" || c.session_cookie == "good") {
+      Principal p;
+      p.kind = "token";
+      p.id = "tok_1";
+      p.bindings = {{Role::kAdmin, "*"}};
+      return p;
+    }
     return Status::Unauthenticated("bad token").WithReason("invalid_token");
   }
+  std::string last_cookie;
   Status Authorize(const HttpRequest&, const Route&) override { return Status::Ok(); }
 };
 
@@ -92,6 +100,20 @@ TEST_F(DispatcherTest, MissingOrBadTokenIs401) {
   HttpRequest basic = Req("POST", "/secret");
   basic.headers["authorization"] = "Basic Z29vZA==";
   EXPECT_EQ(Send(basic).status, 401);
+}
+
+TEST_F(DispatcherTest, SessionCookieIsFoundAmongOtherCookies) {
+  HttpRequest r = Req("POST", "/secret");
+  r.headers["cookie"] = "theme=dark; cloister_session=good;other=1";
+  EXPECT_EQ(Send(r).status, 200);
+  EXPECT_EQ(gate_.last_cookie, "good");
+  HttpRequest lookalike = Req("POST", "/secret");
+  lookalike.headers["cookie"] = "xcloister_session=good; cloister_sessionx=good";
+  EXPECT_EQ(Send(lookalike).status, 401);  // no such cookie: never reaches the gate
+  HttpRequest both = Req("POST", "/secret");
+  both.headers["cookie"] = "cloister_session=good";
+  both.headers["authorization"] = "Bearer nope";
+  EXPECT_EQ(Send(both).status, 401);  // the bearer wins; the cookie is not consulted
 }
 
 TEST_F(DispatcherTest, WrongContentTypeIs415AndJsonPasses) {

@@ -1,0 +1,345 @@
+// /v1/auth: login, logout, whoami, password change and the brute-force
+// lockouts. A failed login answers the same, in the same time, whether the
+// user is unknown, disabled or gave a wrong password: an unknown user's
+// attempt is checked against a dummy hash with the same parameters.
+#include <semaphore>
+#include <thread>
+
+#include "appliance/api/routes.h"
+#include "appliance/core/encoding.h"
+#include "appliance/identity/user_store.h"
+
+namespace cloister {
+namespace {
+
+// What logins share: the dummy hash for unknown users, and a bound on
+// concurrent scrypt runs (each takes 32 MiB at the default parameters).
+struct LoginState {
+  std::string dummy_hash;
+  std::counting_semaphore<64> hashing{std::clamp<std::ptrdiff_t>(std::thread::hardware_concurrency(), 1, 64)};
+
+  Result<bool> Verify(std::string_view password, const std::string& stored) {
+    hashing.acquire();
+    Result<bool> matched = VerifyPassword(password, stored.empty() ? dummy_hash : stored);
+    hashing.release();
+    return stored.empty() ? Result<bool>(false) : matched;
+  }
+};
+
+std::string SessionCookie(const std::string& value, int64_t max_age) {
+  return std::string(kSessionCookie) + "=" + value + "; Path=/; Max-Age=" + std::to_string(max_age) +
+         "; HttpOnly; Secure; SameSite=Strict";
+}
+
+HttpResponse InvalidCredentials() {
+  return ErrorResponse(401, "invalid_credentials", "the user name or password is wrong");
+}
+
+HttpResponse TooManyAttempts(int64_t wait_seconds) {
+  HttpResponse r = ErrorResponse(429, "too_many_attempts",
+                                 "too many failed logins; try again in " + std::to_string(wait_seconds) + " seconds",
+                                 {{"retry_after_seconds", wait_seconds}});
+  r.headers.emplace_back("Retry-After", std::to_string(wait_seconds));
+  return r;
+}
+
+// Seconds the account or address must still wait; 0 when neither is locked.
+Result<int64_t> LockWait(Session& session, const ApiContext& ctx, const std::string& account, const std::string& ip) {
+  return session.store->reads().Read<int64_t>([&](Connection& conn) -> Result<int64_t> {
+    CL_ASSIGN_OR_RETURN(int64_t by_account, LockedForSeconds(conn, "account", account, ctx.clock));
+    CL_ASSIGN_OR_RETURN(int64_t by_address, LockedForSeconds(conn, "address", ip, ctx.clock));
+    return std::max(by_account, by_address);
+  });
+}
+
+// Counts a failed password check against the account and the address, and
+// appends `event` plus an auth.lockout event for each key it locks.
+Status RecordFailure(Transaction& tx, Session& session, const ApiContext& ctx, const AuditRecord& event,
+                     const std::string& account, const std::string& ip) {
+  CL_RETURN_IF_ERROR(session.audit->ledger().Append(tx, event).status());
+  for (const auto& [kind, key] : {std::pair<std::string, std::string>{"account", account}, {"address", ip}}) {
+    CL_ASSIGN_OR_RETURN(LoginFailures after, RecordLoginFailure(tx, kind, key, ctx.auth.lockout, ctx.clock));
+    if (after.locked_until.empty()) continue;
+    AuditRecord lock = event;
+    lock.action = "auth.lockout";
+    lock.outcome = "success";
+    lock.reason = std::to_string(after.failures) + " failed logins";
+    lock.target_kind = kind;
+    // An account that does not exist is named only in HMAC form.
+    lock.target_id = kind == "account" && event.target_id.empty() ? session.audit->Hmac(key) : key;
+    lock.details = {{"failures", after.failures}, {"locked_until", after.locked_until}};
+    CL_RETURN_IF_ERROR(session.audit->ledger().Append(tx, lock).status());
+  }
+  return Status::Ok();
+}
+
+struct LoginRequest {
+  std::string username, password;
+  bool return_token = false;
+};
+
+Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"username", "password", "return_token"}));
+  CL_ASSIGN_OR_RETURN(auto username, OptionalString(body, "username"));
+  CL_ASSIGN_OR_RETURN(auto password, OptionalString(body, "password"));
+  CL_ASSIGN_OR_RETURN(auto return_token, OptionalBool(body, "return_token"));
+  const bool by_certificate = !username && !password;
+  if (by_certificate && http.client_subject.empty()) {
+    return Status::InvalidArgument("give \"username\" and \"password\", or present a client certificate");
+  }
+  if (!by_certificate && (!username || !password)) {
+    return Status::InvalidArgument("fields \"username\" and \"password\" are both required");
+  }
+  if (!by_certificate && (username->size() > 256 || password->size() > 1024)) {
+    return Status::InvalidArgument("the user name is limited to 256 bytes and the password to 1024");
+  }
+  const std::string account = by_certificate ? "" : UserNameKey(*username);
+  AuditRecord event = RecordFor(RequesterOf(http), "auth.login", "denied");
+  event.details = {{"method", by_certificate ? "certificate" : "password"}};
+
+  User user;
+  if (by_certificate) {
+    // TLS verified the chain; the subject must belong to an enabled user.
+    event.details["certificate_subject"] = http.client_subject;
+    auto found = session->store->reads().Read<User>(
+        [&](Connection& c) { return FindUserByCertificate(c, http.client_subject); });
+    if (!found.ok() || found->disabled()) {
+      event.reason = found.ok() ? "user_disabled" : "unknown_certificate";
+      if (found.ok()) {
+        event.target_kind = "user";
+        event.target_id = found->id;
+      }
+      CL_RETURN_IF_ERROR(session->audit->Record(event));
+      return ErrorResponse(401, "invalid_credentials", "the client certificate does not belong to an enabled user");
+    }
+    user = std::move(found).value();
+  } else {
+    CL_ASSIGN_OR_RETURN(const int64_t wait, LockWait(*session, ctx, account, http.remote_ip));
+    if (wait > 0) {
+      event.reason = "locked";
+      event.details["retry_after_seconds"] = wait;
+      event.details["attempted_user"] = session->audit->Hmac(account);
+      CL_RETURN_IF_ERROR(session->audit->Record(event));
+      return TooManyAttempts(wait);
+    }
+    auto found = session->store->reads().Read<User>([&](Connection& c) { return FindUser(c, account); });
+    if (!found.ok() && found.status().code() != StatusCode::kNotFound) return found.status();
+    CL_ASSIGN_OR_RETURN(const bool matched, state.Verify(*password, found.ok() ? found->password_hash : ""));
+    if (!found.ok() || !matched || found->disabled()) {
+      event.reason = !found.ok() ? "unknown_user" : !matched ? "wrong_password" : "user_disabled";
+      if (found.ok()) {
+        event.target_kind = "user";
+        event.target_id = found->id;
+      } else {
+        event.details["attempted_user"] = session->audit->Hmac(account);
+      }
+      CL_RETURN_IF_ERROR(session->store->writer().Write(
+          [&](Transaction& tx) { return RecordFailure(tx, *session, ctx, event, account, http.remote_ip); }));
+      return InvalidCredentials();
+    }
+    user = std::move(found).value();
+  }
+
+  // A new hash when the stored one predates stronger parameters.
+  std::string rehashed;
+  if (!by_certificate && NeedsRehash(user.password_hash, ctx.auth.scrypt)) {
+    CL_ASSIGN_OR_RETURN(rehashed, HashPassword(*password, ctx.random, ctx.auth.scrypt));
+  }
+  // Never adopt a session the client brings (fixation): a new one is
+  // issued, and one presented with the login is ended.
+  std::string presented_session;
+  if (auto old = AuthenticateSession(session->store->reads(), http.Cookie(kSessionCookie), ctx.clock,
+                                     ctx.auth.sessions);
+      old.ok()) {
+    presented_session = old->session_id;
+  }
+  IssuedSession issued;
+  event.outcome = "success";
+  event.actor = {"user", user.id, user.name};
+  event.target_kind = "user";
+  event.target_id = user.id;
+  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
+    CL_ASSIGN_OR_RETURN(issued, CreateSession(tx, ctx.random, ctx.clock, ctx.auth.sessions, user.id,
+                                              by_certificate ? "certificate" : "password", http.remote_ip));
+    CL_RETURN_IF_ERROR(RecordLogin(tx, user.id, ctx.clock));
+    if (!by_certificate) {
+      const Status cleared = ClearLoginFailures(tx, "account", account);
+      if (!cleared.ok() && cleared.code() != StatusCode::kNotFound) return cleared;
+    }
+    if (!rehashed.empty()) CL_RETURN_IF_ERROR(SetPassword(tx, user.id, rehashed, user.must_change_password, ctx.clock));
+    if (!presented_session.empty()) {
+      const Status ended = RevokeSession(tx, presented_session, ctx.clock);
+      if (!ended.ok() && ended.code() != StatusCode::kNotFound) return ended;
+    }
+    AuditRecord done = event;
+    done.details["session"] = session->audit->Hmac(issued.id);
+    if (!presented_session.empty()) done.details["replaced_session"] = session->audit->Hmac(presented_session);
+    if (!rehashed.empty()) done.details["password_rehashed"] = true;
+    return session->audit->ledger().Append(tx, done).status();
+  }));
+
+  Json out = {{"user", {{"id", user.id}, {"name", user.name}}},
+              {"roles", RoleBindingsJson(user.roles)},
+              {"session", {{"id", issued.id},
+                           {"expires_at", issued.expires_at},
+                           {"idle_timeout_seconds", ctx.auth.sessions.idle.count()}}},
+              {"csrf_token", issued.csrf_token},
+              {"password_change_required", user.must_change_password}};
+  if (return_token.value_or(false)) {
+    out["token"] = issued.secret;
+    return HttpResponse::FromJson(200, out);
+  }
+  HttpResponse response = HttpResponse::FromJson(200, out);
+  response.headers.emplace_back("Set-Cookie", SessionCookie(issued.secret, ctx.auth.sessions.absolute.count()));
+  return response;
+}
+
+Result<HttpResponse> Logout(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  const Principal& p = *http.principal;
+  if (p.session_id.empty()) {
+    return Status::InvalidArgument(
+        "logout ends a login session, and this request used an API token; revoke a token with DELETE "
+        "/v1/auth/tokens/{id}");
+  }
+  AuditRecord event = RecordFor(RequesterOf(http), "auth.logout");
+  event.target_kind = "user";
+  event.target_id = p.user_id;
+  event.details = {{"session", session->audit->Hmac(p.session_id)}};
+  CL_RETURN_IF_ERROR(
+      session->audit->Record(event, [&](Transaction& tx) { return RevokeSession(tx, p.session_id, ctx.clock); }));
+  HttpResponse response = HttpResponse::FromJson(200, {{"logged_out", true}});
+  response.headers.emplace_back("Set-Cookie", SessionCookie("", 0));
+  return response;
+}
+
+Result<HttpResponse> WhoAmI(ApiContext&, HttpRequest& http) {
+  const Principal& p = *http.principal;
+  Json out = {{"kind", p.kind},
+              {"user", p.user_id.empty() ? Json() : Json{{"id", p.user_id}, {"name", p.user_name}}},
+              {"roles", RoleBindingsJson(p.bindings)},
+              {"password_change_required", p.password_change_required}};
+  if (p.kind == "token") out["token"] = {{"id", p.id}, {"name", p.name}};
+  if (!p.session_id.empty()) {
+    out["session"] = {{"id", p.session_id}};
+    out["csrf_token"] = p.csrf_token;
+  }
+  return HttpResponse::FromJson(200, out);
+}
+
+Result<HttpResponse> ChangePassword(ApiContext& ctx, LoginState& state, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  const Principal& p = *http.principal;
+  if (p.user_id.empty()) return Status::InvalidArgument("this token belongs to no user, so it has no password");
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"current_password", "new_password"}));
+  CL_ASSIGN_OR_RETURN(auto current, OptionalString(body, "current_password"));
+  CL_ASSIGN_OR_RETURN(auto next, OptionalString(body, "new_password"));
+  if (!current || !next) return Status::InvalidArgument("fields \"current_password\" and \"new_password\" are required");
+  if (current->size() > 1024 || next->size() > 1024) return Status::InvalidArgument("passwords are limited to 1024 bytes");
+  CL_RETURN_IF_ERROR(CheckPasswordPolicy(*next));
+  if (*next == *current) return Status::InvalidArgument("the new password must differ from the current one");
+
+  const std::string account = UserNameKey(p.user_name);
+  CL_ASSIGN_OR_RETURN(const int64_t wait, LockWait(*session, ctx, account, http.remote_ip));
+  if (wait > 0) return TooManyAttempts(wait);
+  CL_ASSIGN_OR_RETURN(User user, session->store->reads().Read<User>([&](Connection& c) {
+    return FindUserById(c, p.user_id);
+  }));
+  AuditRecord event = RecordFor(RequesterOf(http), "user.password.change");
+  event.target_kind = "user";
+  event.target_id = user.id;
+  CL_ASSIGN_OR_RETURN(const bool matched, state.Verify(*current, user.password_hash));
+  if (!matched) {
+    event.outcome = "denied";
+    event.reason = "wrong_password";
+    CL_RETURN_IF_ERROR(session->store->writer().Write(
+        [&](Transaction& tx) { return RecordFailure(tx, *session, ctx, event, account, http.remote_ip); }));
+    return Status::PermissionDenied("the current password is wrong").WithReason("wrong_password");
+  }
+  CL_ASSIGN_OR_RETURN(const std::string hash, HashPassword(*next, ctx.random, ctx.auth.scrypt));
+  // Every session of the user ends; the one that asked gets a new session.
+  IssuedSession issued;
+  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
+    CL_RETURN_IF_ERROR(SetPassword(tx, user.id, hash, false, ctx.clock));
+    CL_ASSIGN_OR_RETURN(const int64_t ended, RevokeUserSessions(tx, user.id, ctx.clock));
+    if (!p.session_id.empty()) {
+      CL_ASSIGN_OR_RETURN(issued, CreateSession(tx, ctx.random, ctx.clock, ctx.auth.sessions, user.id, "password",
+                                                http.remote_ip));
+    }
+    AuditRecord done = event;
+    done.details = {{"sessions_ended", ended}};
+    return session->audit->ledger().Append(tx, done).status();
+  }));
+  Json out = {{"changed", true}};
+  HttpResponse response;
+  if (!issued.id.empty()) {
+    out["session"] = {{"id", issued.id}, {"expires_at", issued.expires_at}};
+    out["csrf_token"] = issued.csrf_token;
+    if (!p.by_cookie) out["token"] = issued.secret;
+  }
+  response = HttpResponse::FromJson(200, out);
+  if (p.by_cookie && !issued.id.empty()) {
+    response.headers.emplace_back("Set-Cookie", SessionCookie(issued.secret, ctx.auth.sessions.absolute.count()));
+  }
+  return response;
+}
+
+Result<HttpResponse> ListLockouts(ApiContext& ctx, HttpRequest&) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(auto entries, session->store->reads().Read<std::vector<LoginFailures>>([&](Connection& c) {
+    return ListLoginFailures(c, ctx.auth.lockout, ctx.clock);
+  }));
+  Json list = Json::array();
+  for (const auto& f : entries) {
+    list.push_back({{"kind", f.kind},
+                    {"key", f.key},
+                    {"failures", f.failures},
+                    {"last_failure_at", f.last_failure_at},
+                    {"locked_until", f.locked_until.empty() ? Json() : Json(f.locked_until)}});
+  }
+  const LockoutPolicy& l = ctx.auth.lockout;
+  return HttpResponse::FromJson(200, {{"lockouts", list},
+                                      {"policy", {{"account_threshold", l.account_threshold},
+                                                  {"address_threshold", l.address_threshold},
+                                                  {"base_delay_seconds", l.base_delay.count()},
+                                                  {"max_delay_seconds", l.max_delay.count()},
+                                                  {"reset_after_seconds", l.reset_after.count()}}}});
+}
+
+Result<HttpResponse> ClearLockout(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  const std::string kind = http.path_params.at("kind");
+  const std::string key = kind == "account" ? UserNameKey(http.path_params.at("key")) : http.path_params.at("key");
+  if (kind != "account" && kind != "address") {
+    return Status::InvalidArgument("a lockout is of an \"account\" or an \"address\", not \"" + kind + "\"");
+  }
+  AuditRecord event = RecordFor(RequesterOf(http), "auth.lockout.clear");
+  event.target_kind = kind;
+  event.target_id = key;
+  CL_RETURN_IF_ERROR(session->audit->Record(event, [&](Transaction& tx) { return ClearLoginFailures(tx, kind, key); }));
+  return HttpResponse::FromJson(200, {{"kind", kind}, {"key", key}, {"cleared", true}});
+}
+
+}  // namespace
+
+void AddAuthRoutes(Router& router, ApiContext& ctx) {
+  auto state = std::make_shared<LoginState>();
+  // Made now, at start, so the first unknown-user login costs what any other does.
+  auto dummy = HashPassword("cloister dummy password", ctx.random, ctx.auth.scrypt);
+  state->dummy_hash = dummy.ok() ? *dummy : "";
+  router.Add({"POST", "/v1/auth/login", Access::kPublic, false,
+              [&ctx, state](HttpRequest& r) { return Login(ctx, *state, r); }});
+  router.Add({"POST", "/v1/auth/logout", Access::kAuthenticated, false, [&ctx](HttpRequest& r) { return Logout(ctx, r); }});
+  router.Add({"GET", "/v1/auth/whoami", Access::kAuthenticated, false, [&ctx](HttpRequest& r) { return WhoAmI(ctx, r); }});
+  router.Add({"POST", "/v1/auth/password", Access::kAuthenticated, false,
+              [&ctx, state](HttpRequest& r) { return ChangePassword(ctx, *state, r); }});
+  router.Add({"GET", "/v1/auth/lockouts", Access::kAuthenticated, false,
+              [&ctx](HttpRequest& r) { return ListLockouts(ctx, r); }});
+  router.Add({"DELETE", "/v1/auth/lockouts/{kind}/{key}", Access::kAuthenticated, false,
+              [&ctx](HttpRequest& r) { return ClearLockout(ctx, r); }});
+}
+
+}  // namespace cloister

@@ -1,0 +1,256 @@
+// /v1/users: local accounts and their role bindings, managed by admins.
+// Passwords an admin sets or resets must be changed at the next login; a
+// password the appliance generates is shown once, in the response. Every
+// change is one unit with its audit event; passwords never reach the ledger.
+#include "appliance/api/routes.h"
+#include "appliance/core/encoding.h"
+#include "appliance/core/secure_bytes.h"
+#include "appliance/identity/password_hasher.h"
+#include "appliance/identity/session_store.h"
+#include "appliance/identity/user_store.h"
+
+namespace cloister {
+namespace {
+
+Json UserJson(const User& u) {
+  auto or_null = [](const std::string& s) { return s.empty() ? Json() : Json(s); };
+  return {{"id", u.id},
+          {"name", u.name},
+          {"roles", RoleBindingsJson(u.roles)},
+          {"disabled", u.disabled()},
+          {"disabled_at", or_null(u.disabled_at)},
+          {"must_change_password", u.must_change_password},
+          {"certificate_subject", or_null(u.certificate_subject)},
+          {"created_at", u.created_at},
+          {"password_changed_at", u.password_changed_at},
+          {"last_login_at", or_null(u.last_login_at)}};
+}
+
+// The password given in `field`, or a generated one (20 characters, 120 bits).
+struct ChosenPassword {
+  std::string text;
+  bool generated = false;
+};
+Result<ChosenPassword> PasswordField(const Json& body, const std::string& field, Random& random) {
+  CL_ASSIGN_OR_RETURN(auto given, OptionalString(body, field));
+  if (given) {
+    if (given->size() > 1024) return Status::InvalidArgument("passwords are limited to 1024 bytes");
+    CL_RETURN_IF_ERROR(CheckPasswordPolicy(*given));
+    return ChosenPassword{*given, false};
+  }
+  CL_ASSIGN_OR_RETURN(SecureBytes raw, SecureBytes::Generate(random, 15));
+  return ChosenPassword{Base64UrlEncode(raw.view()), true};
+}
+
+Result<std::vector<RoleBinding>> RoleListField(Session& session, const Json& body) {
+  std::vector<RoleBinding> out;
+  if (!body.contains("roles")) return out;
+  const Json& list = body["roles"];
+  if (!list.is_array()) return Status::InvalidArgument("field \"roles\" must be a list of {\"role\", \"environment\"}");
+  for (const Json& item : list) {
+    if (!item.is_object()) return Status::InvalidArgument("field \"roles\" must be a list of {\"role\", \"environment\"}");
+    CL_RETURN_IF_ERROR(CheckKnownFields(item, {"role", "environment"}));
+    CL_ASSIGN_OR_RETURN(auto role, OptionalString(item, "role"));
+    CL_ASSIGN_OR_RETURN(auto env, OptionalString(item, "environment"));
+    CL_ASSIGN_OR_RETURN(Role parsed, RoleField(role.value_or(""), "roles[].role"));
+    RoleBinding b{parsed, env.value_or("*")};
+    CL_RETURN_IF_ERROR(CheckEnvironment(session, b.environment));
+    out.push_back(b);
+  }
+  return out;
+}
+
+AuditRecord UserEvent(const HttpRequest& http, std::string action, const User& target) {
+  AuditRecord event = RecordFor(RequesterOf(http), std::move(action));
+  event.target_kind = "user";
+  event.target_id = target.id;
+  event.details = {{"name", target.name}};
+  return event;
+}
+
+// The user named in the path, read inside the unit so the change sees
+// the row it changes.
+Result<User> PathUser(Transaction& tx, const HttpRequest& http) {
+  return FindUser(tx.connection(), http.path_params.at("name"));
+}
+
+Result<HttpResponse> CreateUserHandler(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"username", "password", "roles", "certificate_subject"}));
+  CL_ASSIGN_OR_RETURN(auto name, OptionalString(body, "username"));
+  if (!name) return Status::InvalidArgument("field \"username\" is required");
+  CL_RETURN_IF_ERROR(ValidateUserName(*name));
+  CL_ASSIGN_OR_RETURN(auto subject, OptionalString(body, "certificate_subject"));
+  CL_ASSIGN_OR_RETURN(std::vector<RoleBinding> roles, RoleListField(*session, body));
+  CL_ASSIGN_OR_RETURN(ChosenPassword password, PasswordField(body, "password", ctx.random));
+  NewUser spec;
+  spec.name = *name;
+  CL_ASSIGN_OR_RETURN(spec.password_hash, HashPassword(password.text, ctx.random, ctx.auth.scrypt));
+  spec.must_change_password = true;
+  spec.certificate_subject = subject.value_or("");
+  spec.roles = roles;
+  User created;
+  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
+    CL_ASSIGN_OR_RETURN(created, CreateUser(tx, ctx.random, ctx.clock, spec));
+    AuditRecord event = UserEvent(http, "user.create", created);
+    event.details["roles"] = RoleBindingsJson(created.roles);
+    event.details["certificate_subject"] = spec.certificate_subject;
+    event.details["password_generated"] = password.generated;
+    return session->audit->ledger().Append(tx, event).status();
+  }));
+  Json out = UserJson(created);
+  if (password.generated) out["password"] = password.text;
+  return HttpResponse::FromJson(201, out);
+}
+
+Result<HttpResponse> ListUsersHandler(ApiContext& ctx, HttpRequest&) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(auto users, session->store->reads().Read<std::vector<User>>(ListUsers));
+  Json list = Json::array();
+  for (const auto& u : users) list.push_back(UserJson(u));
+  return HttpResponse::FromJson(200, {{"users", list}});
+}
+
+Result<HttpResponse> GetUserHandler(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(User user, session->store->reads().Read<User>([&](Connection& c) {
+    return FindUser(c, http.path_params.at("name"));
+  }));
+  return HttpResponse::FromJson(200, UserJson(user));
+}
+
+// disable and enable. Disabling ends the user's sessions, and their tokens
+// stop at once (tokens are checked against their owner at every request).
+Result<HttpResponse> SetDisabledHandler(ApiContext& ctx, HttpRequest& http, bool disable) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {}));
+  User after;
+  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
+    CL_ASSIGN_OR_RETURN(User user, PathUser(tx, http));
+    AuditRecord event = UserEvent(http, disable ? "user.disable" : "user.enable", user);
+    if (disable) {
+      if (Grants(user.roles, {Role::kAdmin}, "*")) CL_RETURN_IF_ERROR(CheckAnotherAdminRemains(tx.connection(), user.id));
+      CL_RETURN_IF_ERROR(SetDisabled(tx, user.id, true, ctx.clock));
+      CL_ASSIGN_OR_RETURN(const int64_t ended, RevokeUserSessions(tx, user.id, ctx.clock));
+      event.details["sessions_ended"] = ended;
+    } else {
+      CL_RETURN_IF_ERROR(SetDisabled(tx, user.id, false, ctx.clock));
+    }
+    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
+    CL_ASSIGN_OR_RETURN(after, FindUserById(tx.connection(), user.id));
+    return Status::Ok();
+  }));
+  return HttpResponse::FromJson(200, UserJson(after));
+}
+
+Result<HttpResponse> ResetPasswordHandler(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"password"}));
+  CL_ASSIGN_OR_RETURN(ChosenPassword password, PasswordField(body, "password", ctx.random));
+  CL_ASSIGN_OR_RETURN(const std::string hash, HashPassword(password.text, ctx.random, ctx.auth.scrypt));
+  User after;
+  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
+    CL_ASSIGN_OR_RETURN(User user, PathUser(tx, http));
+    CL_RETURN_IF_ERROR(SetPassword(tx, user.id, hash, /*must_change=*/true, ctx.clock));
+    CL_ASSIGN_OR_RETURN(const int64_t ended, RevokeUserSessions(tx, user.id, ctx.clock));
+    AuditRecord event = UserEvent(http, "user.password.reset", user);
+    event.details["sessions_ended"] = ended;
+    event.details["password_generated"] = password.generated;
+    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
+    CL_ASSIGN_OR_RETURN(after, FindUserById(tx.connection(), user.id));
+    return Status::Ok();
+  }));
+  Json out = UserJson(after);
+  if (password.generated) out["password"] = password.text;
+  return HttpResponse::FromJson(200, out);
+}
+
+Result<HttpResponse> SetCertificateHandler(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"subject"}));
+  CL_ASSIGN_OR_RETURN(auto subject, OptionalString(body, "subject"));
+  if (!subject) return Status::InvalidArgument("field \"subject\" is required (\"\" removes the certificate)");
+  if (subject->size() > 1024) return Status::InvalidArgument("field \"subject\" is limited to 1024 bytes");
+  User after;
+  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
+    CL_ASSIGN_OR_RETURN(User user, PathUser(tx, http));
+    CL_RETURN_IF_ERROR(SetCertificateSubject(tx, user.id, *subject));
+    AuditRecord event = UserEvent(http, "user.certificate", user);
+    event.details["certificate_subject"] = *subject;
+    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
+    CL_ASSIGN_OR_RETURN(after, FindUserById(tx.connection(), user.id));
+    return Status::Ok();
+  }));
+  return HttpResponse::FromJson(200, UserJson(after));
+}
+
+Result<HttpResponse> ListRolesHandler(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(User user, session->store->reads().Read<User>([&](Connection& c) {
+    return FindUser(c, http.path_params.at("name"));
+  }));
+  return HttpResponse::FromJson(200, {{"user", user.name}, {"roles", RoleBindingsJson(user.roles)}});
+}
+
+// grant (POST, the binding in the body) and revoke (DELETE, in the path).
+Result<HttpResponse> ChangeRoleHandler(ApiContext& ctx, HttpRequest& http, bool grant) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  RoleBinding binding;
+  if (grant) {
+    CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+    CL_RETURN_IF_ERROR(CheckKnownFields(body, {"role", "environment"}));
+    CL_ASSIGN_OR_RETURN(auto role, OptionalString(body, "role"));
+    CL_ASSIGN_OR_RETURN(auto env, OptionalString(body, "environment"));
+    CL_ASSIGN_OR_RETURN(binding.role, RoleField(role.value_or(""), "role"));
+    binding.environment = env.value_or("*");
+    CL_RETURN_IF_ERROR(CheckEnvironment(*session, binding.environment));
+  } else {
+    CL_ASSIGN_OR_RETURN(binding.role, RoleField(http.path_params.at("role"), "role"));
+    binding.environment = http.path_params.at("environment");
+  }
+  User after;
+  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
+    CL_ASSIGN_OR_RETURN(User user, PathUser(tx, http));
+    if (grant) {
+      CL_RETURN_IF_ERROR(GrantRole(tx, user.id, binding, ctx.clock));
+    } else {
+      if (binding.role == Role::kAdmin && binding.environment == "*" && !user.disabled()) {
+        CL_RETURN_IF_ERROR(CheckAnotherAdminRemains(tx.connection(), user.id));
+      }
+      CL_RETURN_IF_ERROR(RevokeRole(tx, user.id, binding));
+    }
+    AuditRecord event = UserEvent(http, grant ? "role.grant" : "role.revoke", user);
+    event.env = binding.environment == "*" ? "" : binding.environment;
+    event.details["role"] = RoleName(binding.role);
+    event.details["environment"] = binding.environment;
+    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
+    CL_ASSIGN_OR_RETURN(after, FindUserById(tx.connection(), user.id));
+    return Status::Ok();
+  }));
+  return HttpResponse::FromJson(grant ? 201 : 200, {{"user", after.name}, {"roles", RoleBindingsJson(after.roles)}});
+}
+
+}  // namespace
+
+void AddUserRoutes(Router& router, ApiContext& ctx) {
+  auto add = [&](const char* method, const char* pattern, std::function<Result<HttpResponse>(HttpRequest&)> fn) {
+    router.Add({method, pattern, Access::kAuthenticated, false, std::move(fn)});
+  };
+  add("POST", "/v1/users", [&ctx](HttpRequest& r) { return CreateUserHandler(ctx, r); });
+  add("GET", "/v1/users", [&ctx](HttpRequest& r) { return ListUsersHandler(ctx, r); });
+  add("GET", "/v1/users/{name}", [&ctx](HttpRequest& r) { return GetUserHandler(ctx, r); });
+  add("POST", "/v1/users/{name}/disable", [&ctx](HttpRequest& r) { return SetDisabledHandler(ctx, r, true); });
+  add("POST", "/v1/users/{name}/enable", [&ctx](HttpRequest& r) { return SetDisabledHandler(ctx, r, false); });
+  add("POST", "/v1/users/{name}/reset-password", [&ctx](HttpRequest& r) { return ResetPasswordHandler(ctx, r); });
+  add("PUT", "/v1/users/{name}/certificate", [&ctx](HttpRequest& r) { return SetCertificateHandler(ctx, r); });
+  add("GET", "/v1/users/{name}/roles", [&ctx](HttpRequest& r) { return ListRolesHandler(ctx, r); });
+  add("POST", "/v1/users/{name}/roles", [&ctx](HttpRequest& r) { return ChangeRoleHandler(ctx, r, true); });
+  add("DELETE", "/v1/users/{name}/roles/{role}/{environment}",
+      [&ctx](HttpRequest& r) { return ChangeRoleHandler(ctx, r, false); });
+}
+
+}  // namespace cloister

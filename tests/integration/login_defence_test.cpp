@@ -1,0 +1,124 @@
+// Brute-force backoff per account and per address, what admins see of it,
+// and failed logins that are equal in answer and in time.
+#include <algorithm>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/integration/identity_test_support.h"
+
+namespace cloister {
+namespace {
+
+class LoginDefenceTest : public testing::IdentityFixture {};
+
+TEST_F(LoginDefenceTest, FailuresPastTheThresholdLockTheAccountWithGrowingDelays) {
+  Boot();  // account threshold 3, base delay 1 s
+  MakeUser("gina", {"author@dev"}, "gina's long password");
+  EXPECT_EQ(Login("gina", "wrong password 1").response.status, 401);
+  EXPECT_EQ(Login("gina", "wrong password 2").response.status, 401);
+  EXPECT_EQ(Login("gina", "wrong password 3").response.status, 401);  // the third locks for 1 s
+
+  // Locked: even the right password is refused, without being checked.
+  const ApiResponse locked = Login("GINA", "gina's long password").response;
+  ASSERT_EQ(locked.status, 429) << locked.body;
+  EXPECT_EQ(locked.json()["error"]["code"], "too_many_attempts");
+  EXPECT_EQ(locked.headers.at("retry-after"), "1");
+
+  // Visible to admins: the locked account, and the address's count (below its threshold).
+  const Json lockouts = Call("GET", "/v1/auth/lockouts", nullptr, admin_token_).json();
+  ASSERT_EQ(lockouts["lockouts"].size(), 2u) << lockouts.dump();
+  const Json account = lockouts["lockouts"][0]["kind"] == "account" ? lockouts["lockouts"][0] : lockouts["lockouts"][1];
+  const Json address = lockouts["lockouts"][0]["kind"] == "account" ? lockouts["lockouts"][1] : lockouts["lockouts"][0];
+  EXPECT_EQ(account["key"], "gina");
+  EXPECT_EQ(account["failures"], 3);
+  EXPECT_TRUE(account["locked_until"].is_string());
+  EXPECT_EQ(address["key"], "127.0.0.1");
+  EXPECT_TRUE(address["locked_until"].is_null());
+  EXPECT_EQ(lockouts["policy"]["account_threshold"], 3);
+
+  // After the delay one more failure locks for twice as long.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  EXPECT_EQ(Login("gina", "wrong password 4").response.status, 401);
+  const ApiResponse longer = Login("gina", "gina's long password").response;
+  ASSERT_EQ(longer.status, 429);
+  EXPECT_EQ(longer.headers.at("retry-after"), "2");
+
+  // An admin clears it; the right password works at once and the count restarts.
+  ASSERT_EQ(Call("DELETE", "/v1/auth/lockouts/account/Gina", nullptr, admin_token_).status, 200);
+  EXPECT_EQ(Login("gina", "gina's long password").response.status, 200);
+  EXPECT_EQ(Call("DELETE", "/v1/auth/lockouts/account/gina", nullptr, admin_token_).status, 404);
+  EXPECT_EQ(Call("DELETE", "/v1/auth/lockouts/planet/gina", nullptr, admin_token_).status, 400);
+
+  const Json lock_events = Events("action=auth.lockout");
+  ASSERT_EQ(lock_events.size(), 2u);
+  EXPECT_EQ(lock_events[0]["details"]["failures"], 3);
+  EXPECT_EQ(lock_events[1]["details"]["failures"], 4);
+  EXPECT_EQ(Events("action=auth.lockout.clear")[0]["target"]["id"], "gina");
+  EXPECT_EQ(Events("action=auth.login&outcome=denied").size(), 6u);  // 4 wrong, 2 refused while locked
+}
+
+TEST_F(LoginDefenceTest, UnknownAccountsLockExactlyLikeKnownOnes) {
+  Boot();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Login("ghost", "any password at all").response.status, 401);
+  const ApiResponse locked = Login("ghost", "any password at all").response;
+  EXPECT_EQ(locked.status, 429) << "an unlocked unknown name would tell it does not exist";
+  const Json events = Events("action=auth.lockout");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["target"]["id"], Hmac("ghost"));
+}
+
+TEST_F(LoginDefenceTest, ManyAccountsFromOneAddressLockTheAddress) {
+  Boot("  lockout:\n    account_threshold: 100\n    address_threshold: 4\n    base_delay_seconds: 60\n");
+  for (const char* name : {"u1", "u2", "u3", "u4"}) EXPECT_EQ(Login(name, "some password").response.status, 401);
+  const ApiResponse locked = Login("admin", admin_password_).response;
+  EXPECT_EQ(locked.status, 429);
+  const Json lockouts = Call("GET", "/v1/auth/lockouts", nullptr, admin_token_).json()["lockouts"];
+  bool address_locked = false;
+  for (const auto& l : lockouts) address_locked |= l["kind"] == "address" && l["key"] == "127.0.0.1" && l["locked_until"].is_string();
+  EXPECT_TRUE(address_locked) << lockouts.dump();
+  ASSERT_EQ(Call("DELETE", "/v1/auth/lockouts/address/127.0.0.1", nullptr, admin_token_).status, 200);
+  EXPECT_EQ(Login("admin", admin_password_).response.status, 200);
+}
+
+// An unknown user and a wrong password must be indistinguishable: the same
+// status and body, and the same time (an unknown user's attempt runs scrypt
+// against a dummy hash). Samples interleave the two cases so drift in the
+// machine's load hits both alike; medians are compared, so a few slow
+// samples cannot fail it, while skipping scrypt for unknown users (a ~50x
+// difference) cannot pass.
+TEST_F(LoginDefenceTest, UnknownUserAndWrongPasswordTakeTheSameTime) {
+  Boot("  lockout:\n    account_threshold: 100000\n    address_threshold: 100000\n");
+  MakeUser("hana", {"author@dev"}, "hana's long password");
+  ApiClient client(server_.Client());
+  auto attempt = [&](const std::string& user, std::string* body) {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = client.Send("POST", "/v1/auth/login", Json{{"username", user}, {"password", "not the password"}}.dump());
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_TRUE(r.ok());
+    if (r.ok()) {
+      EXPECT_EQ(r->status, 401);
+      *body = r->body;
+    }
+    return ms;
+  };
+  std::string body_unknown, body_wrong;
+  attempt("warm-up", &body_unknown);
+  std::vector<double> unknown, wrong;
+  for (int i = 0; i < 25; ++i) {
+    unknown.push_back(attempt("nobody-" + std::to_string(i), &body_unknown));
+    wrong.push_back(attempt("hana", &body_wrong));
+  }
+  EXPECT_EQ(body_unknown, body_wrong);
+  auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
+  };
+  const double a = median(unknown), b = median(wrong);
+  RecordProperty("median_unknown_ms", std::to_string(a));
+  RecordProperty("median_wrong_ms", std::to_string(b));
+  EXPECT_LT(std::max(a, b) / std::min(a, b), 1.3) << "unknown user " << a << " ms, wrong password " << b << " ms";
+}
+
+}  // namespace
+}  // namespace cloister
