@@ -39,15 +39,20 @@ export CLOISTER_ADDR="https://127.0.0.1:$port"
 export CLOISTER_CACERT="$demo/data/tls/cert.pem"
 "$cloisterctl" --json operator init --key-file "$demo/unseal.key" --name demo >"$demo/init.json"
 "$cloisterctl" operator unseal >/dev/null
-token=$(sed -n 's/.*"initial_admin_token": "\([^"]*\)".*/\1/p' "$demo/init.json")
+field() { sed -n "s/.*\"$1\": \"\([^\"]*\)\".*/\1/p" "$demo/init.json"; }
+token=$(field initial_admin_token)
+admin_user=$(field initial_admin_user)
+admin_password=$(field initial_admin_password)
 verifier_key=$(CLOISTER_TOKEN="$token" "$cloisterctl" audit public-key)
-fingerprint=$(sed -n 's/.*"tls_fingerprint": "\([^"]*\)".*/\1/p' "$demo/init.json")
+fingerprint=$(field tls_fingerprint)
 
 cat <<MSG
 
   Cloister demo appliance is running (initialized, unsealed).
 
   URL:                 https://127.0.0.1:$port
+  Admin user:          $admin_user
+  Admin password:      $admin_password
   Initial admin token: $token
   TLS certificate:     $CLOISTER_CACERT
   SHA-256 fingerprint: $fingerprint
@@ -57,9 +62,12 @@ cat <<MSG
   Log:                 $demo/log/cloisterd.log
 
   Try, in another terminal:
-    export CLOISTER_ADDR=$CLOISTER_ADDR CLOISTER_CACERT=$CLOISTER_CACERT CLOISTER_TOKEN=$token
-    $build_dir/appliance/cli/cloisterctl operator status
+    export CLOISTER_ADDR=$CLOISTER_ADDR CLOISTER_CACERT=$CLOISTER_CACERT
+    $build_dir/appliance/cli/cloisterctl login $admin_user     # the admin password above
+    $build_dir/appliance/cli/cloisterctl whoami
+    $build_dir/appliance/cli/cloisterctl user create alice --role author@dev
     $build_dir/appliance/cli/cloisterctl audit events
+    export CLOISTER_TOKEN=$token
     curl --cacert \$CLOISTER_CACERT \$CLOISTER_ADDR/v1/sys/health
     curl --cacert \$CLOISTER_CACERT -H "Authorization: Bearer \$CLOISTER_TOKEN" \$CLOISTER_ADDR/v1/environments
 
