@@ -93,6 +93,35 @@ TEST_F(SessionApiTest, AdminCreatedUsersMustChangeTheirPasswordFirst) {
   EXPECT_EQ(events[1]["details"]["sessions_ended"], 1);
 }
 
+TEST_F(SessionApiTest, MalformedLoginsAndSessionsAreRefusedByName) {
+  Boot();
+  auto login_body = [&](const std::string& raw) {
+    ApiClient client(server_.Client());
+    auto r = client.Send("POST", "/v1/auth/login", raw);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : ApiResponse{};
+  };
+  EXPECT_EQ(login_body("{\"username\": 5, \"password\": \"x\"}").status, 400);
+  EXPECT_EQ(login_body("{\"username\": \"admin\"}").status, 400);
+  EXPECT_EQ(login_body("{\"username\": \"admin\", \"password\": \"x\", \"remember\": true}").status, 400);
+  EXPECT_EQ(login_body("{\"username\": \"a\", \"username\": \"admin\", \"password\": \"x\"}").status, 400);
+  EXPECT_EQ(login_body("[\"admin\"]").status, 400);
+  EXPECT_EQ(login_body("{\"username\": \"admin\", \"password\": \"" + std::string(2000, 'p') + "\"}").status, 400);
+  const ApiResponse no_certificate = login_body("{}");
+  EXPECT_EQ(no_certificate.status, 400);
+  EXPECT_NE(no_certificate.body.find("client certificate"), std::string::npos) << no_certificate.body;
+
+  // Cookies that are not sessions: all 401, none a server error.
+  for (const std::string& cookie : {std::string("cloister_session="), std::string("cloister_session=cloister_session_"),
+                                    "cloister_session=" + std::string(8000, 'z'),
+                                    std::string("cloister_session=cloister_session_%00%0a"),
+                                    "cloister_session=" + admin_token_}) {
+    EXPECT_EQ(Call("GET", "/v1/auth/whoami", nullptr, "", {{"Cookie", cookie}}).status, 401) << cookie.substr(0, 60);
+  }
+  EXPECT_EQ(Call("GET", "/v1/auth/whoami", nullptr, "cloister_session_" + std::string(43, '-')).status, 401);
+  EXPECT_EQ(Events("action=auth.login").size(), 0u) << "malformed requests are refused before any login attempt";
+}
+
 TEST_F(SessionApiTest, LoginNeverAdoptsAPresentedSession) {
   Boot();
   // An attacker plants a well-formed session id before the victim logs in.

@@ -23,6 +23,15 @@ TEST(ConfigTest, EmbeddedDefaultsParseToTheStructDefaults) {
   EXPECT_EQ(parsed->auto_unseal, d.auto_unseal);
   EXPECT_EQ(parsed->heartbeat_seconds, d.heartbeat_seconds);
   EXPECT_EQ(parsed->checkpoint_interval_ms, d.checkpoint_interval_ms);
+  EXPECT_EQ(parsed->auth.sessions.idle, d.auth.sessions.idle);
+  EXPECT_EQ(parsed->auth.sessions.absolute, d.auth.sessions.absolute);
+  EXPECT_EQ(parsed->auth.scrypt.n, d.auth.scrypt.n);
+  EXPECT_EQ(parsed->auth.lockout.account_threshold, d.auth.lockout.account_threshold);
+  EXPECT_EQ(parsed->auth.lockout.address_threshold, d.auth.lockout.address_threshold);
+  EXPECT_EQ(parsed->auth.lockout.base_delay, d.auth.lockout.base_delay);
+  EXPECT_EQ(parsed->auth.lockout.max_delay, d.auth.lockout.max_delay);
+  EXPECT_EQ(parsed->auth.lockout.reset_after, d.auth.lockout.reset_after);
+  EXPECT_EQ(parsed->listener.client_ca_file, d.listener.client_ca_file);
 }
 
 TEST(ConfigTest, EmptyFileMeansAllDefaults) {
@@ -76,6 +85,25 @@ TEST(ConfigTest, ErrorsNameTheKeyAndLine) {
   ExpectError("listener:\n  tls_cert_file: /c.pem\n", "must be set together");
   ExpectError("storage:\n  data_dir: \"\"\n", "storage.data_dir: must not be empty");
   ExpectError("audit:\n  heartbeat_seconds: 7200\n", "audit.heartbeat_seconds: must be between 1 and 3600");
+}
+
+TEST(ConfigTest, AuthSettingsAreCheckedTogether) {
+  auto c = ParseServerConfig(
+      "auth:\n  session_idle_timeout_seconds: 600\n  client_ca_file: /etc/cloister/cards.pem\n"
+      "  lockout:\n    account_threshold: 8\n    max_delay_seconds: 60\n",
+      "c");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->auth.sessions.idle, std::chrono::seconds(600));
+  EXPECT_EQ(c->auth.lockout.account_threshold, 8);
+  EXPECT_EQ(c->auth.lockout.max_delay, std::chrono::seconds(60));
+  EXPECT_EQ(c->listener.client_ca_file, "/etc/cloister/cards.pem");
+  ExpectError("auth:\n  session_idle_timeout_seconds: 7200\n  session_absolute_timeout_seconds: 3600\n",
+              "auth.session_absolute_timeout_seconds: must be at least session_idle_timeout_seconds");
+  ExpectError("auth:\n  scrypt_n: 30000\n", "auth.scrypt_n: must be a power of two");
+  ExpectError("auth:\n  scrypt_n: 1024\n", "auth.scrypt_n: must be between");
+  ExpectError("auth:\n  lockout:\n    base_delay_seconds: 100\n    max_delay_seconds: 10\n",
+              "auth.lockout.max_delay_seconds: must be at least base_delay_seconds");
+  ExpectError("auth:\n  lockout:\n    treshold: 3\n", "unknown key \"auth.lockout.treshold\"");
 }
 
 TEST(ConfigTest, PlainHttpOnlyOnLoopback) {
