@@ -13,6 +13,7 @@
 #include "audit/checkpointer.h"
 #include "audit/ledger_verifier.h"
 #include "audit/verify/jcs.h"
+#include "tests/support/test_store.h"
 #include "tests/support/test_support.h"
 
 namespace cloister {
@@ -21,13 +22,10 @@ namespace {
 class AuditLedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ConnectionOptions create;
-    create.create = true;
-    auto conn = Connection::Open(path_, key_, create);
-    ASSERT_TRUE(conn.ok());
-    ASSERT_TRUE(Migrate(**conn, SchemaMigrations(), clock_).ok());
-    writer_ = std::make_unique<GroupCommitWriter>(std::move(conn).value(), WriterOptions{}, clock_, nullptr);
-    reads_ = *ReadPool::Open(path_, key_, 2);
+    auto store = testing::OpenTestStore(path_, key_, clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    writer_ = std::move(store->writer);
+    reads_ = std::move(store->reads);
     std::string error;
     ASSERT_TRUE(signer_.Init("lab/audit", std::array<uint8_t, 32>{42}, &error));
     ASSERT_TRUE(verify::ParseVerifierKey(signer_.verifier_key(), &vkey_, &error));

@@ -6,8 +6,7 @@
 #include "appliance/identity/session_store.h"
 #include "appliance/identity/token_store.h"
 #include "appliance/identity/user_store.h"
-#include "appliance/storage/group_commit_writer.h"
-#include "appliance/storage/migrator.h"
+#include "tests/support/test_store.h"
 #include "tests/support/test_support.h"
 
 namespace cloister {
@@ -18,13 +17,10 @@ using std::chrono::seconds;
 class IdentityStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ConnectionOptions create;
-    create.create = true;
-    auto conn = Connection::Open(path_, key_, create);
-    ASSERT_TRUE(conn.ok());
-    ASSERT_TRUE(Migrate(**conn, SchemaMigrations(), clock_).ok());
-    writer_ = std::make_unique<GroupCommitWriter>(std::move(conn).value(), WriterOptions{}, clock_, nullptr);
-    reads_ = *ReadPool::Open(path_, key_, 2);
+    auto store = testing::OpenTestStore(path_, key_, clock_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    writer_ = std::move(store->writer);
+    reads_ = std::move(store->reads);
   }
   template <typename T>
   Result<T> Write(const std::function<Result<T>(Transaction&)>& fn) {
