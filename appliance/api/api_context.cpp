@@ -34,10 +34,11 @@ Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, const 
     principal->by_cookie = credentials.bearer.empty();
     if (principal->kind == "token") principal->audit_id = audit.Hmac(principal->id);
     attempt.actor = {principal->kind, principal->audit_id, principal->name};
-    if (principal->kind == "token" && !principal->user_id.empty()) {
+    if (is_session) {
+      attempt.details = {{"session", audit.Hmac(principal->session_id)}};
+    } else if (!principal->user_id.empty()) {
       attempt.details = {{"owner", {{"id", principal->user_id}, {"name", principal->user_name}}}};
     }
-    if (is_session) attempt.details = {{"session", audit.Hmac(principal->session_id)}};
   } else {
     attempt.reason = std::string(is_session ? "the session is " : "the API token is ") + why;
     attempt.details = {{is_session ? "session" : "token", audit.Hmac(secret)}};

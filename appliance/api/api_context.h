@@ -80,6 +80,8 @@ Result<Json> JsonBody(const HttpRequest& request);
 Status CheckEnvironment(Session& session, const std::string& environment);
 // A role from its name, or invalid_argument naming `field` and the roles.
 Result<Role> RoleField(const std::string& name, const std::string& field);
+// A timestamp or other optional text as JSON: null when empty.
+inline Json OrNull(const std::string& text) { return text.empty() ? Json() : Json(text); }
 // [{"role": ..., "environment": ...}]
 Json RoleBindingsJson(const std::vector<RoleBinding>& bindings);
 // Whether the principal is an admin in every environment.

@@ -274,13 +274,12 @@ Result<HttpResponse> ChangePassword(ApiContext& ctx, LoginState& state, HttpRequ
     return session->audit->ledger().Append(tx, done).status();
   }));
   Json out = {{"changed", true}};
-  HttpResponse response;
   if (!issued.id.empty()) {
     out["session"] = {{"id", issued.id}, {"expires_at", issued.expires_at}};
     out["csrf_token"] = issued.csrf_token;
     if (!p.by_cookie) out["token"] = issued.secret;
   }
-  response = HttpResponse::FromJson(200, out);
+  HttpResponse response = HttpResponse::FromJson(200, out);
   if (p.by_cookie && !issued.id.empty()) {
     response.headers.emplace_back("Set-Cookie", SessionCookie(issued.secret, ctx.auth.sessions.absolute.count()));
   }
@@ -298,7 +297,7 @@ Result<HttpResponse> ListLockouts(ApiContext& ctx, HttpRequest&) {
                     {"key", f.key},
                     {"failures", f.failures},
                     {"last_failure_at", f.last_failure_at},
-                    {"locked_until", f.locked_until.empty() ? Json() : Json(f.locked_until)}});
+                    {"locked_until", OrNull(f.locked_until)}});
   }
   const LockoutPolicy& l = ctx.auth.lockout;
   return HttpResponse::FromJson(200, {{"lockouts", list},
@@ -312,10 +311,10 @@ Result<HttpResponse> ListLockouts(ApiContext& ctx, HttpRequest&) {
 Result<HttpResponse> ClearLockout(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   const std::string kind = http.path_params.at("kind");
-  const std::string key = kind == "account" ? UserNameKey(http.path_params.at("key")) : http.path_params.at("key");
   if (kind != "account" && kind != "address") {
     return Status::InvalidArgument("a lockout is of an \"account\" or an \"address\", not \"" + kind + "\"");
   }
+  const std::string key = kind == "account" ? UserNameKey(http.path_params.at("key")) : http.path_params.at("key");
   AuditRecord event = RecordFor(RequesterOf(http), "auth.lockout.clear");
   event.target_kind = kind;
   event.target_id = key;

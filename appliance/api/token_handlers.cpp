@@ -2,8 +2,6 @@
 // tokens for themselves (narrowed to some roles and environments if they
 // like); admins may make them for anyone. The secret is shown once, in the
 // creation response; the ledger names tokens by the HMAC of their ids.
-#include <charconv>
-
 #include "appliance/api/routes.h"
 #include "appliance/identity/token_store.h"
 #include "appliance/identity/user_store.h"
@@ -12,16 +10,15 @@ namespace cloister {
 namespace {
 
 Json TokenJson(const TokenInfo& t) {
-  auto or_null = [](const std::string& s) { return s.empty() ? Json() : Json(s); };
   return {{"id", t.id},
           {"name", t.name},
           {"owner", t.owner_id.empty() ? Json() : Json{{"id", t.owner_id}, {"name", t.owner_name}}},
           {"roles", t.roles},
           {"environments", t.environments},
           {"created_at", t.created_at},
-          {"expires_at", or_null(t.expires_at)},
-          {"revoked_at", or_null(t.revoked_at)},
-          {"last_used_at", or_null(t.last_used_at)}};
+          {"expires_at", OrNull(t.expires_at)},
+          {"revoked_at", OrNull(t.revoked_at)},
+          {"last_used_at", OrNull(t.last_used_at)}};
 }
 
 Result<std::vector<std::string>> StringList(const Json& body, const std::string& field) {
@@ -107,16 +104,20 @@ Result<HttpResponse> CreateApiToken(ApiContext& ctx, HttpRequest& http) {
               {"owner", {{"id", owner_user.id}, {"name", owner_user.name}}},
               {"roles", role_names},
               {"environments", environments},
-              {"expires_at", spec.expires_at.empty() ? Json() : Json(spec.expires_at)}};
+              {"expires_at", OrNull(spec.expires_at)}};
   return HttpResponse::FromJson(201, out);
 }
 
 Result<HttpResponse> ListApiTokens(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
-  CL_ASSIGN_OR_RETURN(auto tokens, session->store->reads().Read<std::vector<TokenInfo>>(ListTokens));
+  // Admins see every token, others their own (a token from before owners owns none).
+  const Principal& p = *http.principal;
+  const bool all = IsAdminEverywhere(p);
   Json list = Json::array();
-  for (const auto& t : tokens) {
-    if (MayManage(*http.principal, t)) list.push_back(TokenJson(t));
+  if (all || !p.user_id.empty()) {
+    CL_ASSIGN_OR_RETURN(auto tokens, session->store->reads().Read<std::vector<TokenInfo>>(
+                                         [&](Connection& c) { return ListTokens(c, all ? "" : p.user_id); }));
+    for (const auto& t : tokens) list.push_back(TokenJson(t));
   }
   return HttpResponse::FromJson(200, {{"tokens", list}});
 }
@@ -130,9 +131,12 @@ Result<HttpResponse> RevokeApiToken(ApiContext& ctx, HttpRequest& http) {
   // Another user's token is "not found" to a non-admin: ids are not secrets,
   // but whether one exists is none of their business.
   auto found = session->store->reads().Read<TokenInfo>([&](Connection& c) { return FindToken(c, id); });
-  Status st = found.ok() && !MayManage(*http.principal, *found) ? Status::NotFound("no active API token " + id)
-              : found.ok() ? session->audit->Record(event, [&](Transaction& tx) { return RevokeToken(tx, id, ctx.clock); })
-                           : found.status();
+  Status st = found.status();
+  if (found.ok()) {
+    st = MayManage(*http.principal, *found)
+             ? session->audit->Record(event, [&](Transaction& tx) { return RevokeToken(tx, id, ctx.clock); })
+             : Status::NotFound("no active API token " + id);
+  }
   if (st.code() == StatusCode::kNotFound) {
     // The refusal is recorded too.
     AuditRecord refused = event;

@@ -13,17 +13,16 @@ namespace cloister {
 namespace {
 
 Json UserJson(const User& u) {
-  auto or_null = [](const std::string& s) { return s.empty() ? Json() : Json(s); };
   return {{"id", u.id},
           {"name", u.name},
           {"roles", RoleBindingsJson(u.roles)},
           {"disabled", u.disabled()},
-          {"disabled_at", or_null(u.disabled_at)},
+          {"disabled_at", OrNull(u.disabled_at)},
           {"must_change_password", u.must_change_password},
-          {"certificate_subject", or_null(u.certificate_subject)},
+          {"certificate_subject", OrNull(u.certificate_subject)},
           {"created_at", u.created_at},
           {"password_changed_at", u.password_changed_at},
-          {"last_login_at", or_null(u.last_login_at)}};
+          {"last_login_at", OrNull(u.last_login_at)}};
 }
 
 // The password given in `field`, or a generated one (20 characters, 120 bits).
@@ -68,10 +67,23 @@ AuditRecord UserEvent(const HttpRequest& http, std::string action, const User& t
   return event;
 }
 
-// The user named in the path, read inside the unit so the change sees
-// the row it changes.
-Result<User> PathUser(Transaction& tx, const HttpRequest& http) {
-  return FindUser(tx.connection(), http.path_params.at("name"));
+// Changes the user named in the path: in one unit, reads the user (inside
+// the unit, so the change sees the row it changes), lets `change` act and
+// add to the audit event `action`, appends the event, and returns the user
+// as the change left them.
+using UserChange = std::function<Status(Transaction&, const User&, AuditRecord&)>;
+Result<User> ChangePathUser(Session& session, const HttpRequest& http, const std::string& action,
+                            const UserChange& change) {
+  User after;
+  CL_RETURN_IF_ERROR(session.store->writer().Write([&](Transaction& tx) -> Status {
+    CL_ASSIGN_OR_RETURN(User user, FindUser(tx.connection(), http.path_params.at("name")));
+    AuditRecord event = UserEvent(http, action, user);
+    CL_RETURN_IF_ERROR(change(tx, user, event));
+    CL_RETURN_IF_ERROR(session.audit->ledger().Append(tx, event).status());
+    CL_ASSIGN_OR_RETURN(after, FindUserById(tx.connection(), user.id));
+    return Status::Ok();
+  }));
+  return after;
 }
 
 Result<HttpResponse> CreateUserHandler(ApiContext& ctx, HttpRequest& http) {
@@ -126,20 +138,13 @@ Result<HttpResponse> SetDisabledHandler(ApiContext& ctx, HttpRequest& http, bool
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
   CL_RETURN_IF_ERROR(CheckKnownFields(body, {}));
-  User after;
-  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
-    CL_ASSIGN_OR_RETURN(User user, PathUser(tx, http));
-    AuditRecord event = UserEvent(http, disable ? "user.disable" : "user.enable", user);
-    if (disable) {
-      if (Grants(user.roles, {Role::kAdmin}, "*")) CL_RETURN_IF_ERROR(CheckAnotherAdminRemains(tx.connection(), user.id));
-      CL_RETURN_IF_ERROR(SetDisabled(tx, user.id, true, ctx.clock));
-      CL_ASSIGN_OR_RETURN(const int64_t ended, RevokeUserSessions(tx, user.id, ctx.clock));
-      event.details["sessions_ended"] = ended;
-    } else {
-      CL_RETURN_IF_ERROR(SetDisabled(tx, user.id, false, ctx.clock));
-    }
-    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
-    CL_ASSIGN_OR_RETURN(after, FindUserById(tx.connection(), user.id));
+  CL_ASSIGN_OR_RETURN(User after, ChangePathUser(*session, http, disable ? "user.disable" : "user.enable",
+                                                 [&](Transaction& tx, const User& user, AuditRecord& event) -> Status {
+    if (!disable) return SetDisabled(tx, user.id, false, ctx.clock);
+    if (Grants(user.roles, {Role::kAdmin}, "*")) CL_RETURN_IF_ERROR(CheckAnotherAdminRemains(tx.connection(), user.id));
+    CL_RETURN_IF_ERROR(SetDisabled(tx, user.id, true, ctx.clock));
+    CL_ASSIGN_OR_RETURN(const int64_t ended, RevokeUserSessions(tx, user.id, ctx.clock));
+    event.details["sessions_ended"] = ended;
     return Status::Ok();
   }));
   return HttpResponse::FromJson(200, UserJson(after));
@@ -151,16 +156,12 @@ Result<HttpResponse> ResetPasswordHandler(ApiContext& ctx, HttpRequest& http) {
   CL_RETURN_IF_ERROR(CheckKnownFields(body, {"password"}));
   CL_ASSIGN_OR_RETURN(ChosenPassword password, PasswordField(body, "password", ctx.random));
   CL_ASSIGN_OR_RETURN(const std::string hash, HashPassword(password.text, ctx.random, ctx.auth.scrypt));
-  User after;
-  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
-    CL_ASSIGN_OR_RETURN(User user, PathUser(tx, http));
+  CL_ASSIGN_OR_RETURN(User after, ChangePathUser(*session, http, "user.password.reset",
+                                                 [&](Transaction& tx, const User& user, AuditRecord& event) -> Status {
     CL_RETURN_IF_ERROR(SetPassword(tx, user.id, hash, /*must_change=*/true, ctx.clock));
     CL_ASSIGN_OR_RETURN(const int64_t ended, RevokeUserSessions(tx, user.id, ctx.clock));
-    AuditRecord event = UserEvent(http, "user.password.reset", user);
     event.details["sessions_ended"] = ended;
     event.details["password_generated"] = password.generated;
-    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
-    CL_ASSIGN_OR_RETURN(after, FindUserById(tx.connection(), user.id));
     return Status::Ok();
   }));
   Json out = UserJson(after);
@@ -175,15 +176,10 @@ Result<HttpResponse> SetCertificateHandler(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto subject, OptionalString(body, "subject"));
   if (!subject) return Status::InvalidArgument("field \"subject\" is required (\"\" removes the certificate)");
   if (subject->size() > 1024) return Status::InvalidArgument("field \"subject\" is limited to 1024 bytes");
-  User after;
-  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
-    CL_ASSIGN_OR_RETURN(User user, PathUser(tx, http));
-    CL_RETURN_IF_ERROR(SetCertificateSubject(tx, user.id, *subject));
-    AuditRecord event = UserEvent(http, "user.certificate", user);
+  CL_ASSIGN_OR_RETURN(User after, ChangePathUser(*session, http, "user.certificate",
+                                                 [&](Transaction& tx, const User& user, AuditRecord& event) {
     event.details["certificate_subject"] = *subject;
-    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
-    CL_ASSIGN_OR_RETURN(after, FindUserById(tx.connection(), user.id));
-    return Status::Ok();
+    return SetCertificateSubject(tx, user.id, *subject);
   }));
   return HttpResponse::FromJson(200, UserJson(after));
 }
@@ -212,24 +208,16 @@ Result<HttpResponse> ChangeRoleHandler(ApiContext& ctx, HttpRequest& http, bool 
     CL_ASSIGN_OR_RETURN(binding.role, RoleField(http.path_params.at("role"), "role"));
     binding.environment = http.path_params.at("environment");
   }
-  User after;
-  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
-    CL_ASSIGN_OR_RETURN(User user, PathUser(tx, http));
-    if (grant) {
-      CL_RETURN_IF_ERROR(GrantRole(tx, user.id, binding, ctx.clock));
-    } else {
-      if (binding.role == Role::kAdmin && binding.environment == "*" && !user.disabled()) {
-        CL_RETURN_IF_ERROR(CheckAnotherAdminRemains(tx.connection(), user.id));
-      }
-      CL_RETURN_IF_ERROR(RevokeRole(tx, user.id, binding));
-    }
-    AuditRecord event = UserEvent(http, grant ? "role.grant" : "role.revoke", user);
+  CL_ASSIGN_OR_RETURN(User after, ChangePathUser(*session, http, grant ? "role.grant" : "role.revoke",
+                                                 [&](Transaction& tx, const User& user, AuditRecord& event) -> Status {
     event.env = binding.environment == "*" ? "" : binding.environment;
     event.details["role"] = RoleName(binding.role);
     event.details["environment"] = binding.environment;
-    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
-    CL_ASSIGN_OR_RETURN(after, FindUserById(tx.connection(), user.id));
-    return Status::Ok();
+    if (grant) return GrantRole(tx, user.id, binding, ctx.clock);
+    if (binding.role == Role::kAdmin && binding.environment == "*" && !user.disabled()) {
+      CL_RETURN_IF_ERROR(CheckAnotherAdminRemains(tx.connection(), user.id));
+    }
+    return RevokeRole(tx, user.id, binding);
   }));
   return HttpResponse::FromJson(grant ? 201 : 200, {{"user", after.name}, {"roles", RoleBindingsJson(after.roles)}});
 }

@@ -132,8 +132,10 @@ TokenInfo ReadTokenInfo(const Statement& s) {
 
 }  // namespace
 
-Result<std::vector<TokenInfo>> ListTokens(Connection& conn) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(std::string(kTokenInfoQuery) + "ORDER BY t.created_at, t.id"));
+Result<std::vector<TokenInfo>> ListTokens(Connection& conn, const std::string& owner_id) {
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(std::string(kTokenInfoQuery) +
+                                                 "WHERE ?1 = '' OR t.owner_id = ?1 ORDER BY t.created_at, t.id"));
+  s->Bind(1, owner_id);
   std::vector<TokenInfo> out;
   for (;;) {
     CL_ASSIGN_OR_RETURN(const bool row, s->Step());

@@ -49,7 +49,8 @@ Result<IssuedToken> CreateToken(Transaction& tx, Random& random, const Clock& cl
 Result<Principal> AuthenticateToken(ReadPool& reads, std::string_view token, const Clock& clock,
                                     std::string* why = nullptr);
 
-Result<std::vector<TokenInfo>> ListTokens(Connection& conn);
+// Every token, or only those of `owner_id` when it is not empty.
+Result<std::vector<TokenInfo>> ListTokens(Connection& conn, const std::string& owner_id = "");
 Result<TokenInfo> FindToken(Connection& conn, const std::string& id);
 // not_found unless `id` names a token that is not yet revoked.
 Status RevokeToken(Transaction& tx, const std::string& id, const Clock& clock);

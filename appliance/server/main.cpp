@@ -103,12 +103,11 @@ int Serve(const Flags& flags) {
   audit_options.checkpoints.interval = std::chrono::milliseconds(config->checkpoint_interval_ms);
   audit_options.checkpoints.heartbeat = std::chrono::seconds(config->heartbeat_seconds);
   Appliance appliance(seal, random, clock, Logger("audit"), audit_options, resolved->digest);
-  ApiContext ctx{appliance, clock, random, metrics, log, {}};
+  ApiContext ctx{appliance, clock, random, metrics, log, {}, config->auth};
   ctx.info.started = clock.Monotonic();
   ctx.info.tls_fingerprint = *fingerprint;
   ctx.info.default_appliance_name = config->appliance_name;
   ctx.info.default_environments = config->environments;
-  ctx.auth = config->auth;
   const Router router = BuildRouter(ctx);
   ApplianceGate gate(ctx);
   Dispatcher dispatcher(router, gate, metrics, random, clock, Logger("http"), {config->max_body_bytes});

@@ -20,16 +20,20 @@ ApiResponse IdentityFixture::CookieCall(const std::string& method, const std::st
   return Call(method, path, body, "", headers);
 }
 
-LoginResult IdentityFixture::Login(const std::string& user, const std::string& password,
-                                   const std::map<std::string, std::string>& headers) {
+LoginResult IdentityFixture::SessionFrom(const ApiResponse& response) {
   LoginResult out;
-  out.response = Call("POST", "/v1/auth/login", {{"username", user}, {"password", password}}, "", headers);
-  const std::string set_cookie = out.response.headers.count("set-cookie") ? out.response.headers.at("set-cookie") : "";
+  out.response = response;
+  const std::string set_cookie = response.headers.count("set-cookie") ? response.headers.at("set-cookie") : "";
   const std::string prefix = "cloister_session=";
   if (set_cookie.rfind(prefix, 0) == 0) out.cookie = set_cookie.substr(prefix.size(), set_cookie.find(';') - prefix.size());
-  const Json j = out.response.json();
+  const Json j = response.json();
   if (j.is_object() && j.contains("csrf_token")) out.csrf = j["csrf_token"];
   return out;
+}
+
+LoginResult IdentityFixture::Login(const std::string& user, const std::string& password,
+                                   const std::map<std::string, std::string>& headers) {
+  return SessionFrom(Call("POST", "/v1/auth/login", {{"username", user}, {"password", password}}, "", headers));
 }
 
 std::string IdentityFixture::MakeUser(const std::string& name, const std::vector<std::string>& roles,

@@ -33,6 +33,8 @@ class IdentityFixture : public ::testing::Test {
                          const Json& body = nullptr, bool with_csrf = true);
   LoginResult Login(const std::string& user, const std::string& password,
                     const std::map<std::string, std::string>& headers = {});
+  // The session a response set: its cookie (from Set-Cookie) and CSRF token.
+  static LoginResult SessionFrom(const ApiResponse& response);
   // Creates a user with `roles` ("author@dev", "admin@*") and gives them
   // `password`, already changed (no change pending); returns the user's id.
   std::string MakeUser(const std::string& name, const std::vector<std::string>& roles, const std::string& password);

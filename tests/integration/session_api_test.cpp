@@ -78,11 +78,8 @@ TEST_F(SessionApiTest, AdminCreatedUsersMustChangeTheirPasswordFirst) {
   ASSERT_EQ(changed.status, 200) << changed.body;
   // The change ends every session, the one that asked included; it gets a new one.
   EXPECT_EQ(CookieCall("GET", "/v1/auth/whoami", first).status, 401);
-  LoginResult renewed;
-  const std::string set_cookie = changed.headers.at("set-cookie");
-  renewed.cookie = set_cookie.substr(std::string("cloister_session=").size(),
-                                     set_cookie.find(';') - std::string("cloister_session=").size());
-  renewed.csrf = changed.json()["csrf_token"];
+  const LoginResult renewed = SessionFrom(changed);
+  ASSERT_FALSE(renewed.cookie.empty());
   EXPECT_EQ(CookieCall("GET", "/v1/environments", renewed).status, 200);
   EXPECT_EQ(Login("alice", temporary).response.status, 401);
   EXPECT_EQ(Login("alice", "a long new secret").response.status, 200);

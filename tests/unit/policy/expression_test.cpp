@@ -67,9 +67,16 @@ TEST(ExpressionParserTest, LimitsStopHostileInput) {
   std::string wide = "1";
   for (int i = 0; i < 3000; ++i) wide += " + 1";
   EXPECT_NE(Parsed(wide).find("more than 4096 parts"), std::string::npos);
-  // Every prefix of a valid expression is refused cleanly or parses.
+  // Every prefix of a valid expression parses, or is refused at a position
+  // within it.
   const std::string full = "count(approvals, a, a.user != author && a.role in [\"approver\"]) >= 2 || -x[1] % 3 == 0";
-  for (size_t n = 0; n <= full.size(); ++n) (void)ParseExpression(full.substr(0, n));
+  ASSERT_TRUE(ParseExpression(full).ok());
+  for (size_t n = 0; n < full.size(); ++n) {
+    auto e = ParseExpression(full.substr(0, n));
+    if (e.ok()) continue;
+    const std::string& m = e.status().message();
+    ASSERT_TRUE(m.rfind("1:", 0) == 0 && std::stoul(m.substr(2, m.find(':', 2) - 2)) <= n + 1) << n << ": " << m;
+  }
 }
 
 }  // namespace
