@@ -54,5 +54,7 @@ void AddAuditCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 void AddTokenCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 // login, logout, whoami, passwd, user ..., role ..., lockout ...
 void AddUserCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
+// policy test (offline; exit 1 on a failing case or low coverage), eval, list, show, put, ...
+void AddPolicyCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace cloister

@@ -42,10 +42,15 @@ class YamlMap {
   // "source:line:col: path.key: message"
   Status Error(const std::string& key, const std::string& message) const;
 
- private:
+  // The node at `key` (undefined when absent), for readers of their own.
   YAML::Node Child(const std::string& key) const;
-  std::string Where(const YAML::Node& node) const;
+  // "path.key"
   std::string KeyPath(const std::string& key) const;
+  // "source:line:col" of `node`.
+  std::string Where(const YAML::Node& node) const;
+  const std::string& source() const { return source_; }
+
+ private:
 
   YAML::Node node_;
   std::string source_;

@@ -11,6 +11,7 @@ struct Token {
   Tok kind = Tok::kEnd;
   std::string text;  // the punctuation, the identifier, the decoded string, the digits
   int line = 1, column = 1;
+  uint32_t offset = 0;
 };
 
 std::string Describe(const Token& t) {
@@ -59,10 +60,12 @@ class Parser {
   }
 
   Status Advance() {
+    prev_end_ = static_cast<uint32_t>(pos_);
     while (pos_ < src_.size() && (Peek() == ' ' || Peek() == '\t' || Peek() == '\n' || Peek() == '\r')) Bump();
     tok_ = Token{};
     tok_.line = line_;
     tok_.column = column_;
+    tok_.offset = static_cast<uint32_t>(pos_);
     if (pos_ >= src_.size()) return Status::Ok();
     const char c = Peek();
     if (c >= '0' && c <= '9') {
@@ -143,6 +146,7 @@ class Parser {
     if (out_.nodes.size() >= limits_.max_nodes) {
       return Status::InvalidArgument("expression has more than " + std::to_string(limits_.max_nodes) + " parts");
     }
+    node.end = prev_end_;
     out_.nodes.push_back(std::move(node));
     return static_cast<int32_t>(out_.nodes.size() - 1);
   }
@@ -151,6 +155,7 @@ class Parser {
     n.kind = kind;
     n.line = where.line;
     n.column = where.column;
+    n.begin = where.offset;
     return n;
   }
   Result<int32_t> Binary(Op op, const Token& where, int32_t lhs, int32_t rhs) {
@@ -159,6 +164,7 @@ class Parser {
     n.operands = {lhs, rhs};
     n.line = out_.at(lhs).line;
     n.column = out_.at(lhs).column;
+    n.begin = out_.at(lhs).begin;
     return Add(std::move(n));
   }
 
@@ -272,6 +278,7 @@ class Parser {
         n.operands = {base};
         n.line = out_.at(base).line;
         n.column = out_.at(base).column;
+        n.begin = out_.at(base).begin;
         CL_RETURN_IF_ERROR(Advance());
         CL_ASSIGN_OR_RETURN(base, Add(std::move(n)));
       } else if (Is("[")) {
@@ -285,6 +292,7 @@ class Parser {
         n.operands = {base, index};
         n.line = out_.at(base).line;
         n.column = out_.at(base).column;
+        n.begin = out_.at(base).begin;
         CL_ASSIGN_OR_RETURN(base, Add(std::move(n)));
       } else {
         return base;
@@ -379,6 +387,7 @@ class Parser {
   size_t pos_ = 0;
   int line_, column_;
   int depth_ = 0;
+  uint32_t prev_end_ = 0;  // where the last consumed token ends
   Token tok_;
   Expression out_;
 };
@@ -466,6 +475,11 @@ std::string_view OpText(Op op) {
 Result<Expression> ParseExpression(std::string_view source, const ParseLimits& limits, int first_line,
                                    int first_column) {
   return Parser(source, limits, first_line, first_column).Run();
+}
+
+std::string_view SourceText(const Expression& e, int32_t node) {
+  const Node& n = e.at(node);
+  return std::string_view(e.source).substr(n.begin, n.end - n.begin);
 }
 
 std::string Render(const Expression& e, int32_t node) {

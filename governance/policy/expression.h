@@ -51,6 +51,7 @@ struct Node {
   std::string text;
   std::vector<int32_t> operands;  // indices into Expression::nodes
   int line = 1, column = 1;       // where the node starts in the source
+  uint32_t begin = 0, end = 0;    // its text: source[begin, end)
 };
 
 struct Expression {
@@ -72,6 +73,9 @@ struct ParseLimits {
 // offset it (where the expression begins in its YAML file).
 Result<Expression> ParseExpression(std::string_view source, const ParseLimits& limits = {}, int first_line = 1,
                                    int first_column = 1);
+
+// The node's text as written (parentheses around the whole node excluded).
+std::string_view SourceText(const Expression& e, int32_t node);
 
 // The expression as text, fully parenthesized (for messages and tests).
 std::string Render(const Expression& e, int32_t node);

@@ -1,0 +1,273 @@
+#include <cstring>
+
+#include "governance/policy/calendar.h"
+#include "governance/policy/program.h"
+
+namespace cloister::policy {
+
+bool GlobMatch(std::string_view text, std::string_view pattern) {
+  // Iterative matcher with one backtrack point: linear in practice, at worst
+  // O(text * pattern), never exponential.
+  size_t t = 0, p = 0, star_p = std::string_view::npos, star_t = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star_p = p++;
+      star_t = t;
+      continue;
+    }
+    if (p < pattern.size()) {
+      char want = pattern[p];
+      size_t width = 1;
+      if (want == '\\' && p + 1 < pattern.size()) {
+        want = pattern[p + 1];
+        width = 2;
+      } else if (want == '?') {
+        p += 1;
+        t += 1;
+        continue;
+      }
+      if (want == text[t]) {
+        p += width;
+        t += 1;
+        continue;
+      }
+    }
+    if (star_p == std::string_view::npos) return false;
+    p = star_p + 1;
+    t = ++star_t;
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::string_view UrlHost(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos || scheme == 0) return {};
+  std::string_view rest = url.substr(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  const size_t at = rest.rfind('@');
+  if (at != std::string_view::npos) rest = rest.substr(at + 1);
+  if (!rest.empty() && rest[0] == '[') {
+    const size_t close = rest.find(']');
+    return close == std::string_view::npos ? std::string_view() : rest.substr(1, close - 1);
+  }
+  return rest.substr(0, rest.find(':'));
+}
+
+Evaluator::Evaluator(EvalLimits limits) : limits_(limits) { scratch_.reserve(limits_.scratch_bytes); }
+
+void Evaluator::Begin(const Program& program, const Document& doc) {
+  program_ = &program;
+  code_ = program.code().data();
+  root_ = &doc.root();
+  steps_ = 0;
+  failed_ = false;
+  error_.clear();
+  scratch_.clear();
+}
+
+bool Evaluator::Run(const Program& program, const Document& doc, Value* out) {
+  Begin(program, doc);
+  *out = Eval(program.root());
+  return !failed_;
+}
+
+Value Evaluator::Fail(const std::string& why) {
+  if (!failed_) {
+    failed_ = true;
+    error_ = why;
+  }
+  return Value{};
+}
+
+// Strings built during evaluation live in scratch_, whose capacity is fixed
+// at construction so earlier results never move.
+Value Evaluator::Str(std::string_view s) {
+  if (scratch_.size() + s.size() > scratch_.capacity()) {
+    return Fail("scratch space of " + std::to_string(limits_.scratch_bytes) + " bytes exhausted");
+  }
+  const size_t at = scratch_.size();
+  scratch_.append(s);
+  return Value::String(std::string_view(scratch_.data() + at, s.size()));
+}
+
+Value Evaluator::Quantify(const Instr& in) {
+  const Value list = Eval(in.a);
+  const Code code = in.code;
+  int64_t count = 0;
+  for (uint32_t i = 0; i < list.size && !failed_; ++i) {
+    vars_[static_cast<size_t>(in.b)] = list.items[i];
+    const bool hit = Eval(in.c).integer != 0;
+    if (code == Code::kCount) {
+      count += hit;
+    } else if (code == Code::kAll && !hit) {
+      return Value::Bool(false);
+    } else if (code == Code::kExists && hit) {
+      return Value::Bool(true);
+    }
+  }
+  if (code == Code::kCount) return Value::Int(count);
+  return Value::Bool(code == Code::kAll);
+}
+
+Value Evaluator::Arith(const Instr& in) {
+  const Value a = Eval(in.a);
+  const Value b = Eval(in.b);
+  int64_t r = 0;
+  bool overflow = false;
+  switch (in.code) {
+    case Code::kAdd: overflow = __builtin_add_overflow(a.integer, b.integer, &r); break;
+    case Code::kSub: overflow = __builtin_sub_overflow(a.integer, b.integer, &r); break;
+    case Code::kMul: overflow = __builtin_mul_overflow(a.integer, b.integer, &r); break;
+    case Code::kDiv:
+    case Code::kMod:
+      if (b.integer == 0) return Fail("division by zero in \"" + std::string(program_->Text(in.b)) + "\"");
+      if (a.integer == INT64_MIN && b.integer == -1) {
+        overflow = true;
+        break;
+      }
+      r = in.code == Code::kDiv ? a.integer / b.integer : a.integer % b.integer;
+      break;
+    default: break;
+  }
+  if (overflow) return Fail("integer overflow in \"" + std::string(program_->Text(static_cast<int32_t>(&in - code_))) + "\"");
+  return Value::Int(r, in.type->kind);
+}
+
+Value Evaluator::Compare(const Instr& in) {
+  const Value a = Eval(in.a);
+  const Value b = Eval(in.b);
+  int c = 0;
+  if (a.kind == Kind::kString) {
+    const int r = a.str().compare(b.str());
+    c = r < 0 ? -1 : r > 0;
+  } else {
+    c = a.integer < b.integer ? -1 : a.integer > b.integer;
+  }
+  switch (in.code) {
+    case Code::kEq: return Value::Bool(c == 0);
+    case Code::kNe: return Value::Bool(c != 0);
+    case Code::kLt: return Value::Bool(c < 0);
+    case Code::kLe: return Value::Bool(c <= 0);
+    case Code::kGt: return Value::Bool(c > 0);
+    default: return Value::Bool(c >= 0);
+  }
+}
+
+Value Evaluator::Eval(int32_t i) {
+  if (failed_) return Value{};
+  if (++steps_ > limits_.max_steps) {
+    return Fail("step budget of " + std::to_string(limits_.max_steps) + " exhausted");
+  }
+  const Instr& in = code_[i];
+  switch (in.code) {
+    case Code::kConst: return program_->constant(in.a);
+    case Code::kInput: return root_->items[in.a];
+    case Code::kVar: return vars_[static_cast<size_t>(in.a)];
+    case Code::kField: return Eval(in.a).items[in.b];
+    case Code::kIndex: {
+      const Value list = Eval(in.a);
+      const Value index = Eval(in.b);
+      if (failed_) return Value{};
+      if (index.integer < 0 || index.integer >= list.size) {
+        return Fail("index " + std::to_string(index.integer) + " is out of range for \"" +
+                    std::string(program_->Text(in.a)) + "\" of size " + std::to_string(list.size));
+      }
+      return list.items[index.integer];
+    }
+    case Code::kNot: return Value::Bool(Eval(in.a).integer == 0);
+    case Code::kNeg: {
+      const Value a = Eval(in.a);
+      if (a.integer == INT64_MIN) return Fail("integer overflow in \"" + std::string(program_->Text(i)) + "\"");
+      return Value::Int(-a.integer);
+    }
+    case Code::kAnd: return Value::Bool(Eval(in.a).integer != 0 && Eval(in.b).integer != 0);
+    case Code::kOr: return Value::Bool(Eval(in.a).integer != 0 || Eval(in.b).integer != 0);
+    case Code::kEq:
+    case Code::kNe:
+    case Code::kLt:
+    case Code::kLe:
+    case Code::kGt:
+    case Code::kGe: return Compare(in);
+    case Code::kIn: {
+      const Value a = Eval(in.a);
+      const Value list = Eval(in.b);
+      for (uint32_t k = 0; k < list.size; ++k) {
+        const Value& e = list.items[k];
+        if (a.kind == Kind::kString ? a.str() == e.str() : a.integer == e.integer) return Value::Bool(true);
+      }
+      return Value::Bool(false);
+    }
+    case Code::kAdd:
+    case Code::kSub:
+    case Code::kMul:
+    case Code::kDiv:
+    case Code::kMod: return Arith(in);
+    case Code::kSize: return Value::Int(Eval(in.a).size);
+    case Code::kCount:
+    case Code::kAll:
+    case Code::kExists: return Quantify(in);
+    case Code::kStartsWith: {
+      const std::string_view s = Eval(in.a).str(), p = Eval(in.b).str();
+      return Value::Bool(s.size() >= p.size() && s.compare(0, p.size(), p) == 0);
+    }
+    case Code::kEndsWith: {
+      const std::string_view s = Eval(in.a).str(), p = Eval(in.b).str();
+      return Value::Bool(s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0);
+    }
+    case Code::kContains: {
+      const std::string_view s = Eval(in.a).str(), p = Eval(in.b).str();
+      return Value::Bool(s.find(p) != std::string_view::npos);
+    }
+    case Code::kMatches: {
+      const std::string_view s = Eval(in.a).str(), p = Eval(in.b).str();
+      steps_ += static_cast<int64_t>((s.size() + p.size()) / 16);  // long globs cost more
+      return Value::Bool(GlobMatch(s, p));
+    }
+    case Code::kHost: return Value::String(UrlHost(Eval(in.a).str()));
+    case Code::kLower: {
+      const std::string_view s = Eval(in.a).str();
+      bool upper = false;
+      for (char ch : s) upper = upper || (ch >= 'A' && ch <= 'Z');
+      if (!upper) return Value::String(s);
+      Value out = Str(s);
+      if (failed_) return out;
+      char* p = scratch_.data() + (out.chars - scratch_.data());
+      for (uint32_t k = 0; k < out.size; ++k) {
+        if (p[k] >= 'A' && p[k] <= 'Z') p[k] = static_cast<char>(p[k] - 'A' + 'a');
+      }
+      return out;
+    }
+    case Code::kWeekday:
+    case Code::kHour:
+    case Code::kMinute:
+    case Code::kDate: {
+      const int64_t t = Eval(in.a).integer;
+      // Years 0..9999: beyond them a time is an arithmetic mistake, not a date.
+      if (t < -62167219200 || t > 253402300799) {
+        return Fail("time out of range in \"" + std::string(program_->Text(in.a)) + "\"");
+      }
+      const int32_t offset = static_cast<int32_t>(in.imm);
+      if (in.code == Code::kDate) {
+        char buf[10];
+        FormatDate(t, offset, buf);
+        return Str(std::string_view(buf, sizeof buf));
+      }
+      const CivilTime c = ToCivil(t, offset);
+      return Value::Int(in.code == Code::kWeekday ? c.weekday : in.code == Code::kHour ? c.hour : c.minute);
+    }
+    case Code::kDays:
+    case Code::kHours:
+    case Code::kMinutes: {
+      const int64_t unit = in.code == Code::kDays ? 86400 : in.code == Code::kHours ? 3600 : 60;
+      int64_t r = 0;
+      if (__builtin_mul_overflow(Eval(in.a).integer, unit, &r)) {
+        return Fail("integer overflow in \"" + std::string(program_->Text(i)) + "\"");
+      }
+      return Value::Int(r);
+    }
+  }
+  return Fail("unknown instruction");
+}
+
+}  // namespace cloister::policy
