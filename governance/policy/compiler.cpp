@@ -32,7 +32,9 @@ class Compiler {
   const Type* TypeOf(int32_t instr) const { return program_.code_[static_cast<size_t>(instr)].type; }
   Kind K(int32_t instr) const { return TypeOf(instr)->kind; }
   std::string What(int32_t instr) const {
-    return "\"" + std::string(program_.Text(instr)) + "\" (" + TypeOf(instr)->Name() + ")";
+    const std::string text(program_.Text(instr));
+    const bool quoted = !text.empty() && text[0] == '"';  // a string literal names itself
+    return (quoted ? text : "\"" + text + "\"") + " (" + TypeOf(instr)->Name() + ")";
   }
 
   Status Error(int32_t node, const std::string& what) const {

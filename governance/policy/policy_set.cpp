@@ -75,6 +75,7 @@ Decision PolicySet::Decide(std::string_view hook, std::string_view environment, 
                            Evaluator& evaluator, const OverrideRequest* override) const {
   Decision d;
   d.policy_set_digest = digest_;
+  d.set = shared_from_this();
   bool hard = false, soft = false, advisory = false, override_ok = true;
   for (const auto& [name, b] : bindings_) {
     if (b.hook != hook || !b.AppliesTo(environment)) continue;

@@ -65,6 +65,8 @@ struct Decision {
   std::vector<std::string> override_roles;  // for overridable: who may override
   std::string override_refused;  // why an override request did not apply
   std::string policy_set_digest;
+  // Keeps the policies and bindings the verdicts point to alive.
+  std::shared_ptr<const class PolicySet> set;
 
   // The decision as the requester sees it (shadow bindings left out), or as
   // the ledger records it (everything).
@@ -73,7 +75,7 @@ struct Decision {
   std::string Summary() const;
 };
 
-class PolicySet {
+class PolicySet : public std::enable_shared_from_this<PolicySet> {
  public:
   // Loads and checks every document. invalid_argument naming the first
   // document that fails, with its file, line and column.
