@@ -76,14 +76,14 @@ Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, const 
   return principal;
 }
 
-Status ApplianceGate::Authorize(const HttpRequest& request, const Route& route) {
+Status ApplianceGate::Authorize(HttpRequest& request, const Route& route) {
   if (!request.principal) return Status::Ok();
   if (request.principal->password_change_required && !AllowedBeforePasswordChange(route.pattern)) {
     return Status::PermissionDenied("the password of " + request.principal->user_name +
                                     " was reset; change it first (POST /v1/auth/password, cloisterctl passwd)")
         .WithReason("password_change_required");
   }
-  if (route.roles.empty()) return Status::Ok();
+  if (route.roles.empty()) return CheckRequestPolicy(ctx_, request, "");
   std::string environment;
   if (route.env_param == "*") {
     environment = "*";
@@ -91,7 +91,9 @@ Status ApplianceGate::Authorize(const HttpRequest& request, const Route& route) 
     auto it = request.path_params.find(route.env_param);
     if (it != request.path_params.end()) environment = it->second;
   }
-  if (Grants(request.principal->bindings, route.roles, environment)) return Status::Ok();
+  if (Grants(request.principal->bindings, route.roles, environment)) {
+    return CheckRequestPolicy(ctx_, request, environment);
+  }
   Json roles = Json::array();
   std::string names;
   for (Role r : route.roles) {

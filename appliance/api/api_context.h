@@ -16,6 +16,7 @@
 #include "appliance/identity/login_throttle.h"
 #include "appliance/identity/password_hasher.h"
 #include "appliance/identity/session_store.h"
+#include "governance/policy/policy_engine.h"
 
 namespace cloister {
 
@@ -42,6 +43,8 @@ struct ApiContext {
   const Logger& logger;
   ServerInfo info;
   AuthOptions auth;
+  policy::PolicyEngine* policies = nullptr;  // null: no policies at all
+  policy::EvalLimits policy_limits;
 };
 
 // The RequestGate of the running appliance: sealed unless a session is open;
@@ -61,7 +64,7 @@ class ApplianceGate final : public RequestGate {
   bool Sealed() const override;
   Result<Principal> Authenticate(const HttpRequest& request, const Credentials& credentials) override;
   // Denials are audit events (outcome "denied").
-  Status Authorize(const HttpRequest& request, const Route& route) override;
+  Status Authorize(HttpRequest& request, const Route& route) override;
 
  private:
   ApiContext& ctx_;
@@ -86,5 +89,15 @@ inline Json OrNull(const std::string& text) { return text.empty() ? Json() : Jso
 Json RoleBindingsJson(const std::vector<RoleBinding>& bindings);
 // Whether the principal is an admin in every environment.
 bool IsAdminEverywhere(const Principal& principal);
+
+// The policy set in force, with the stored documents loaded for `session`.
+std::shared_ptr<const policy::PolicySet> PolicySetFor(ApiContext& ctx, const std::shared_ptr<Session>& session);
+// Applies the api.request policy bindings to an authorized request (see
+// docs/policy-language.md). Records the decision when any binding applies;
+// adds advisory failures to request.warnings; permission_denied
+// "policy_denied" (or "policy_override_required") with the explanation when
+// the decision blocks. Policy management and login routes are exempt, so a
+// policy can never lock its own administrators out.
+Status CheckRequestPolicy(ApiContext& ctx, HttpRequest& request, const std::string& environment);
 
 }  // namespace cloister

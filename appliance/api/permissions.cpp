@@ -39,6 +39,18 @@ const std::vector<PermissionEntry>& PermissionTable() {
       {"GET", "/v1/users/{name}/roles", "admin", "*"},
       {"POST", "/v1/users/{name}/roles", "admin", "*"},
       {"DELETE", "/v1/users/{name}/roles/{role}/{environment}", "admin", "*"},
+      {"GET", "/v1/policies", "author, approver, operator, auditor", ""},
+      {"GET", "/v1/policies/{name}", "author, approver, operator, auditor", ""},
+      {"GET", "/v1/policies/{name}/versions", "author, approver, operator, auditor", ""},
+      {"PUT", "/v1/policies/{name}", "admin", "*"},
+      {"DELETE", "/v1/policies/{name}", "admin", "*"},
+      {"GET", "/v1/policy-bindings", "author, approver, operator, auditor", ""},
+      {"GET", "/v1/policy-bindings/{name}", "author, approver, operator, auditor", ""},
+      {"GET", "/v1/policy-bindings/{name}/versions", "author, approver, operator, auditor", ""},
+      {"PUT", "/v1/policy-bindings/{name}", "admin", "*"},
+      {"DELETE", "/v1/policy-bindings/{name}", "admin", "*"},
+      {"POST", "/v1/policy/evaluate", "author, approver, operator, auditor", ""},
+      {"POST", "/v1/policy/reload", "admin", "*"},
   };
   return kTable;
 }

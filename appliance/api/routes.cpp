@@ -17,6 +17,7 @@ Router BuildRouter(ApiContext& ctx) {
   AddTokenRoutes(router, ctx);
   AddAuthRoutes(router, ctx);
   AddUserRoutes(router, ctx);
+  AddPolicyRoutes(router, ctx);
   // A route the table misses is a programming error the tests catch.
   const Status st = ApplyPermissionTable(router);
   assert(st.ok() && "every route needs a permission table entry");

@@ -14,6 +14,7 @@ void AddAuditRoutes(Router& router, ApiContext& ctx);
 void AddTokenRoutes(Router& router, ApiContext& ctx);
 void AddAuthRoutes(Router& router, ApiContext& ctx);
 void AddUserRoutes(Router& router, ApiContext& ctx);
+void AddPolicyRoutes(Router& router, ApiContext& ctx);
 
 Router BuildRouter(ApiContext& ctx);
 

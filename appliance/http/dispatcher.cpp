@@ -166,6 +166,13 @@ void Dispatcher::Finish(const HttpRequest& request, HttpResponse& response) {
   h.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
   h.emplace_back("Cross-Origin-Resource-Policy", "same-origin");
   if (request.secure) h.emplace_back("Strict-Transport-Security", "max-age=63072000");
+  for (const std::string& w : request.warnings) {
+    std::string value = w.substr(0, 500);
+    for (char& c : value) {
+      if (c == '\r' || c == '\n' || static_cast<unsigned char>(c) < 0x20) c = ' ';
+    }
+    h.emplace_back("Cloister-Policy-Warning", value);
+  }
 }
 
 }  // namespace cloister

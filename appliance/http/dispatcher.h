@@ -35,7 +35,7 @@ class RequestGate {
   virtual Result<Principal> Authenticate(const HttpRequest& request, const Credentials& credentials) = 0;
   // OK when request.principal may call `route`; otherwise permission_denied
   // with reason "forbidden" naming the roles it lacks.
-  virtual Status Authorize(const HttpRequest& request, const Route& route) = 0;
+  virtual Status Authorize(HttpRequest& request, const Route& route) = 0;
 };
 
 struct DispatcherOptions {

@@ -33,6 +33,9 @@ struct HttpRequest {
   std::string route_pattern;  // e.g. "/v1/auth/tokens/{id}": the path without its values
   std::map<std::string, std::string> path_params;
   std::optional<Principal> principal;
+  // Set by the gate: advisory policy failures, sent back as
+  // Cloister-Policy-Warning headers.
+  std::vector<std::string> warnings;
 
   // Header value or "" (name in lowercase).
   std::string Header(const std::string& name) const;

@@ -49,6 +49,9 @@ auth:
     base_delay_seconds: 1           # the first lock; each further failure doubles it
     max_delay_seconds: 900          # the longest lock
     reset_after_seconds: 3600       # failures older than this are forgotten
+policy:
+  directory: ""                     # Policy and PolicyBinding YAML loaded at start, e.g. /opt/cloister/share/policies; "" = none
+  max_steps: 100000                 # evaluation steps per rule before it fails closed
 )yaml";
 
 namespace {
@@ -169,6 +172,14 @@ Status ParseAuth(const YamlMap& root, ServerConfig& c) {
   return Status::Ok();
 }
 
+Status ParsePolicy(const YamlMap& root, ServerConfig& c) {
+  CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("policy"));
+  CL_RETURN_IF_ERROR(m.CheckKnownKeys({"directory", "max_steps"}));
+  CL_ASSIGN_OR_RETURN(c.policy_directory, m.String("directory", c.policy_directory));
+  CL_ASSIGN_OR_RETURN(c.policy_max_steps, m.Int("max_steps", c.policy_max_steps, 1000, 100000000));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<ServerConfig> ParseServerConfig(std::string_view yaml, const std::string& source) {
@@ -176,13 +187,14 @@ Result<ServerConfig> ParseServerConfig(std::string_view yaml, const std::string&
   const YamlMap root(node, source, "");
   CL_RETURN_IF_ERROR(root.CheckIsMap());
   CL_RETURN_IF_ERROR(
-      root.CheckKnownKeys({"appliance", "storage", "listener", "limits", "logging", "seal", "audit", "auth"}));
+      root.CheckKnownKeys({"appliance", "storage", "listener", "limits", "logging", "seal", "audit", "auth", "policy"}));
   ServerConfig c;
   CL_RETURN_IF_ERROR(ParseAppliance(root, c));
   CL_RETURN_IF_ERROR(ParseStorage(root, c));
   CL_RETURN_IF_ERROR(ParseListener(root, c));
   CL_RETURN_IF_ERROR(ParseRest(root, c));
   CL_RETURN_IF_ERROR(ParseAuth(root, c));
+  CL_RETURN_IF_ERROR(ParsePolicy(root, c));
   return c;
 }
 

@@ -36,6 +36,9 @@ struct ServerConfig {
   int64_t heartbeat_seconds = 3600;       // audit.heartbeat after this long without events
   // auth (listener.client_ca_file holds auth.client_ca_file)
   AuthOptions auth;
+  // policy
+  std::string policy_directory;       // policy documents loaded at start; "" = none
+  int64_t policy_max_steps = 100000;  // evaluation budget per rule
 };
 
 extern const char kDefaultConfigYaml[];

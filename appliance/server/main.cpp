@@ -103,7 +103,16 @@ int Serve(const Flags& flags) {
   audit_options.checkpoints.interval = std::chrono::milliseconds(config->checkpoint_interval_ms);
   audit_options.checkpoints.heartbeat = std::chrono::seconds(config->heartbeat_seconds);
   Appliance appliance(seal, random, clock, Logger("audit"), audit_options, resolved->digest);
-  ApiContext ctx{appliance, clock, random, metrics, log, {}, config->auth};
+  // A policy directory that does not load stops the start: serving without
+  // the policies an operator configured would be failing open.
+  auto policies = policy::PolicyEngine::Open(config->policy_directory);
+  if (!policies.ok()) return Fail(policies.status());
+  if (!config->policy_directory.empty()) {
+    log.Info("policy set " + (*policies)->current()->digest() + " loaded from " + config->policy_directory);
+  }
+  ApiContext ctx{appliance, clock, random, metrics, log, {}, config->auth, nullptr, {}};
+  ctx.policies = policies->get();
+  ctx.policy_limits.max_steps = config->policy_max_steps;
   ctx.info.started = clock.Monotonic();
   ctx.info.tls_fingerprint = *fingerprint;
   ctx.info.default_appliance_name = config->appliance_name;

@@ -100,6 +100,18 @@ ALTER TABLE api_tokens ADD COLUMN restrict_roles TEXT;
 ALTER TABLE api_tokens ADD COLUMN restrict_environments TEXT;
 CREATE INDEX api_tokens_by_owner ON api_tokens(owner_id);
 )sql"},
+      {4, "policy_documents", R"sql(
+CREATE TABLE policy_documents (
+  kind TEXT NOT NULL CHECK (kind IN ('Policy', 'PolicyBinding')),
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  source TEXT,
+  digest TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY (kind, name, version)
+) WITHOUT ROWID;
+)sql"},
   };
   return kMigrations;
 }

@@ -23,7 +23,7 @@ class FakeGate final : public RequestGate {
     return Status::Unauthenticated("bad token").WithReason("invalid_token");
   }
   std::string last_cookie;
-  Status Authorize(const HttpRequest&, const Route&) override { return Status::Ok(); }
+  Status Authorize(HttpRequest&, const Route&) override { return Status::Ok(); }
 };
 
 class DispatcherTest : public ::testing::Test {
