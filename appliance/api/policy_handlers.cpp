@@ -2,6 +2,8 @@
 // and the api.request policy gate. Every change builds the whole candidate
 // set first: a document that does not load, or a change that would leave a
 // binding naming a missing policy, is refused and the set in force stays.
+#include <algorithm>
+
 #include "appliance/api/routes.h"
 #include "appliance/core/encoding.h"
 #include "audit/verify/jcs.h"
@@ -142,7 +144,7 @@ Result<HttpResponse> ChangeDocument(ApiContext& ctx, HttpRequest& http, const Co
   auto lock = engine->LockChanges();
   CL_ASSIGN_OR_RETURN(auto versions, Versions(*session, c, name));
   StoredDocument changed{c.kind, name, static_cast<int64_t>(versions.size()) + 1, source, "", "", ""};
-  Result<std::shared_ptr<const PolicySet>> candidate = Status::Ok();
+  std::shared_ptr<const PolicySet> candidate;
   if (source.empty()) {
     if (versions.empty() || versions.back().deleted()) {
       const bool in_directory = std::string(c.kind) == "Policy" ? before->policies().count(name) > 0
@@ -151,8 +153,9 @@ Result<HttpResponse> ChangeDocument(ApiContext& ctx, HttpRequest& http, const Co
                                                  " comes from the policy directory; remove its file and reload"
                                            : "no stored " + std::string(c.kind) + " named " + name);
     }
-    candidate = engine->WithoutStored(c.kind, name);
-    if (!candidate.ok()) return Status::Conflict(candidate.status().message()).WithReason("policy_in_use");
+    auto without = engine->WithoutStored(c.kind, name);
+    if (!without.ok()) return Status::Conflict(without.status().message()).WithReason("policy_in_use");
+    candidate = *without;
   } else {
     const SourceDocument doc{"database:" + std::string(c.kind) + "/" + name + "@v" + std::to_string(changed.version),
                              source};
@@ -164,8 +167,7 @@ Result<HttpResponse> ChangeDocument(ApiContext& ctx, HttpRequest& http, const Co
     if (header.name != name) {
       return Status::InvalidArgument("metadata.name is \"" + header.name + "\" but the path names \"" + name + "\"");
     }
-    candidate = engine->Candidate({doc});
-    if (!candidate.ok()) return candidate.status();
+    CL_ASSIGN_OR_RETURN(candidate, engine->Candidate({doc}));
     changed.digest = Sha256Hex(source);
   }
   AuditRecord event = RecordFor(RequesterOf(http), std::string(c.audit_noun) + (source.empty() ? ".delete" : ".put"));
@@ -174,21 +176,21 @@ Result<HttpResponse> ChangeDocument(ApiContext& ctx, HttpRequest& http, const Co
   event.details = {{"version", changed.version},
                    {"digest", OrNull(changed.digest)},
                    {"previous_policy_set_digest", before->digest()},
-                   {"policy_set_digest", (*candidate)->digest()}};
+                   {"policy_set_digest", candidate->digest()}};
   CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
     CL_ASSIGN_OR_RETURN(int64_t version,
                         policy::AddDocumentVersion(tx, c.kind, name, source, event.actor.name, ctx.clock));
     if (version != changed.version) return Status::Conflict("a concurrent change stored version " + std::to_string(version));
     return session->audit->ledger().Append(tx, event).status();
   }));
-  engine->Install(*candidate, changed);
+  engine->Install(candidate, changed);
   return HttpResponse::FromJson(source.empty() ? 200 : (changed.version == 1 ? 201 : 200),
                                 {{"name", name},
                                  {"kind", c.kind},
                                  {"version", changed.version},
                                  {"deleted", source.empty()},
                                  {"digest", OrNull(changed.digest)},
-                                 {"policy_set_digest", (*candidate)->digest()}});
+                                 {"policy_set_digest", candidate->digest()}});
 }
 
 Result<HttpResponse> PutDocument(ApiContext& ctx, HttpRequest& http, const Collection& c) {
@@ -316,7 +318,11 @@ Status CheckRequestPolicy(ApiContext& ctx, HttpRequest& request, const std::stri
   thread_local policy::Evaluator evaluator(ctx.policy_limits);
   const policy::Decision d =
       set->Decide("api.request", environment, doc, evaluator, reason.empty() ? nullptr : &override);
-  if (d.bindings.empty()) return Status::Ok();
+  // Requests every binding passes are recorded by their auth.* events alone;
+  // a decision in which anything failed (shadow bindings included) is
+  // recorded in full.
+  const bool any_failed = std::any_of(d.bindings.begin(), d.bindings.end(), [](const auto& b) { return b.failed; });
+  if (!any_failed) return Status::Ok();
   AuditRecord record = RecordFor(RequesterOf(request), "policy.decision", d.allowed ? "success" : "denied");
   record.env = environment;
   record.target_kind = "request";
