@@ -47,9 +47,10 @@ demo: build
 # Benchmarks are built in Release in their own tree and print ratios.
 bench: deps
 	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release > /dev/null
-	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target writer_bench ledger_bench
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target writer_bench ledger_bench policy_bench
 	$(RELEASE_DIR)/tests/bench/writer_bench
 	$(RELEASE_DIR)/tests/bench/ledger_bench
+	$(RELEASE_DIR)/tests/bench/policy_bench
 
 format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i

@@ -100,10 +100,22 @@ std::optional<int64_t> ParseTime(std::string_view s) {
 
 std::string FormatTime(int64_t t) {
   const CivilTime c = ToCivil(t);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02dZ", static_cast<long long>(c.year), c.month, c.day,
-                c.hour, c.minute, c.second);
-  return buf;
+  if (c.year < 0 || c.year > 9999) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%lld-%02d-%02dT%02d:%02d:%02dZ", static_cast<long long>(c.year), c.month, c.day,
+                  c.hour, c.minute, c.second);
+    return buf;
+  }
+  std::string out = "0000-00-00T00:00:00Z";
+  FormatDate(t, 0, out.data());
+  auto two = [&](size_t at, int v) {
+    out[at] = static_cast<char>('0' + v / 10);
+    out[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  two(11, c.hour);
+  two(14, c.minute);
+  two(17, c.second);
+  return out;
 }
 
 void FormatDate(int64_t t, int32_t offset, char* out) {

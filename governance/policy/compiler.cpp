@@ -129,7 +129,12 @@ class Compiler {
       return Error(node, "unknown input field \"" + n.text + "\" of \"" + std::string(program_.Text(base)) +
                              "\" (its fields: " + TypeOf(base)->FieldNames() + ")");
     }
-    return Emit(Code::kField, TypeOf(base)->fields[static_cast<size_t>(slot)].second, node, base, slot);
+    const Type* type = TypeOf(base)->fields[static_cast<size_t>(slot)].second;
+    const Instr& b = program_.code_[static_cast<size_t>(base)];
+    // x.f and input.f are the commonest nodes: one instruction each, not two.
+    if (b.code == Code::kVar) return Emit(Code::kVarField, type, node, b.a, slot);
+    if (b.code == Code::kInput) return Emit(Code::kInputField, type, node, b.a, slot);
+    return Emit(Code::kField, type, node, base, slot);
   }
 
   Result<int32_t> Index(int32_t node) {

@@ -209,8 +209,76 @@ Json ToJson(const Value& v, const Type& type) {
   return nullptr;
 }
 
+namespace {
+
+void AppendQuoted(std::string_view s, std::string& out) {
+  static const char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out += kHex[(c >> 4) & 0xf];
+          out += kHex[c & 0xf];
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+void AppendJson(const Value& v, const Type& type, std::string& out, uint32_t max_items, size_t max_chars) {
+  switch (type.kind) {
+    case Kind::kBool: out += v.integer ? "true" : "false"; return;
+    case Kind::kInt: out += std::to_string(v.integer); return;
+    case Kind::kTime: AppendQuoted(FormatTime(v.integer), out); return;
+    case Kind::kString:
+      if (v.size > max_chars) {
+        size_t cut = max_chars;
+        while (cut > 0 && (static_cast<unsigned char>(v.str()[cut]) & 0xC0) == 0x80) --cut;  // whole characters
+        AppendQuoted(std::string(v.str().substr(0, cut)) + "...", out);
+      } else {
+        AppendQuoted(v.str(), out);
+      }
+      return;
+    case Kind::kList: {
+      out += '[';
+      const uint32_t shown = v.size < max_items ? v.size : max_items;
+      for (uint32_t i = 0; i < shown; ++i) {
+        if (i) out += ',';
+        AppendJson(v.items[i], *type.element, out, max_items, max_chars);
+      }
+      if (shown < v.size) AppendQuoted((shown ? ",... " : "... ") + std::to_string(v.size - shown) + " more", out);
+      out += ']';
+      return;
+    }
+    case Kind::kObject:
+      out += '{';
+      for (uint32_t i = 0; i < v.size && i < type.fields.size(); ++i) {
+        if (i) out += ',';
+        AppendQuoted(type.fields[i].first, out);
+        out += ':';
+        AppendJson(v.items[i], *type.fields[i].second, out, max_items, max_chars);
+      }
+      out += '}';
+      return;
+  }
+}
+
 std::string ToText(const Value& v, const Type& type) {
   if (type.kind == Kind::kString) return std::string(v.str());
+  if (type.kind == Kind::kInt) return std::to_string(v.integer);
+  if (type.kind == Kind::kBool) return v.integer ? "true" : "false";
+  if (type.kind == Kind::kTime) return FormatTime(v.integer);
   const Json j = ToJson(v, type);
   return j.is_string() ? j.get<std::string>() : j.dump();
 }

@@ -132,6 +132,10 @@ class Document {
 
 // A Value as JSON (times as RFC 3339 strings), for explanations.
 Json ToJson(const Value& v, const Type& type);
+// A Value as JSON text appended to `out`, lists cut after `max_items` with a
+// final "... N more" string, strings after `max_chars` bytes.
+void AppendJson(const Value& v, const Type& type, std::string& out, uint32_t max_items = UINT32_MAX,
+                size_t max_chars = SIZE_MAX);
 // A Value as text for message templates: strings bare, the rest as JSON.
 std::string ToText(const Value& v, const Type& type);
 // The zero value of `type`, built in `arena` (objects need their fields).

@@ -54,11 +54,27 @@ std::string_view UrlHost(std::string_view url) {
   return rest.substr(0, rest.find(':'));
 }
 
+namespace {
+
+// Most strings policies compare are short; a call to memcmp costs more than
+// the comparison.
+inline bool SameString(const Value& a, const Value& b) {
+  if (a.size != b.size) return false;
+  if (a.size > 16) return std::memcmp(a.chars, b.chars, a.size) == 0;
+  for (uint32_t i = 0; i < a.size; ++i) {
+    if (a.chars[i] != b.chars[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Evaluator::Evaluator(EvalLimits limits) : limits_(limits) { scratch_.reserve(limits_.scratch_bytes); }
 
 void Evaluator::Begin(const Program& program, const Document& doc) {
   program_ = &program;
   code_ = program.code().data();
+  constants_ = program.constants();
   root_ = &doc.root();
   steps_ = 0;
   failed_ = false;
@@ -76,6 +92,9 @@ Value Evaluator::Fail(const std::string& why) {
   if (!failed_) {
     failed_ = true;
     error_ = why;
+    // From here on every Eval stops at its budget check, the only test on
+    // the hot path.
+    steps_ = INT64_MAX / 2;
   }
   return Value{};
 }
@@ -91,11 +110,27 @@ Value Evaluator::Str(std::string_view s) {
   return Value::String(std::string_view(scratch_.data() + at, s.size()));
 }
 
+// Leaves are read in place rather than through Eval: half the nodes of a
+// typical rule are constants and field reads, and a call each would double
+// the cost. Leaves do not count against the budget; every loop iteration and
+// every inner node does, which bounds the work all the same.
+__attribute__((always_inline)) inline Value Evaluator::Operand(int32_t i) {
+  const Instr& in = code_[i];
+  switch (in.code) {
+    case Code::kConst: return constants_[in.a];
+    case Code::kVarField: return vars_[static_cast<size_t>(in.a)].items[in.b];
+    case Code::kInputField: return root_->items[in.a].items[in.b];
+    case Code::kVar: return vars_[static_cast<size_t>(in.a)];
+    default: return Eval(i);
+  }
+}
+
 Value Evaluator::Quantify(const Instr& in) {
-  const Value list = Eval(in.a);
+  const Value list = Operand(in.a);
   const Code code = in.code;
   int64_t count = 0;
   for (uint32_t i = 0; i < list.size && !failed_; ++i) {
+    if (++steps_ > limits_.max_steps) return Eval(in.c);  // reports the exhausted budget
     vars_[static_cast<size_t>(in.b)] = list.items[i];
     const bool hit = Eval(in.c).integer != 0;
     if (code == Code::kCount) {
@@ -111,8 +146,8 @@ Value Evaluator::Quantify(const Instr& in) {
 }
 
 Value Evaluator::Arith(const Instr& in) {
-  const Value a = Eval(in.a);
-  const Value b = Eval(in.b);
+  const Value a = Operand(in.a);
+  const Value b = Operand(in.b);
   int64_t r = 0;
   bool overflow = false;
   switch (in.code) {
@@ -135,8 +170,12 @@ Value Evaluator::Arith(const Instr& in) {
 }
 
 Value Evaluator::Compare(const Instr& in) {
-  const Value a = Eval(in.a);
-  const Value b = Eval(in.b);
+  const Value a = Operand(in.a);
+  const Value b = Operand(in.b);
+  if (in.code == Code::kEq || in.code == Code::kNe) {
+    const bool eq = a.kind == Kind::kString ? SameString(a, b) : a.integer == b.integer;
+    return Value::Bool(eq == (in.code == Code::kEq));
+  }
   int c = 0;
   if (a.kind == Kind::kString) {
     const int r = a.str().compare(b.str());
@@ -155,19 +194,20 @@ Value Evaluator::Compare(const Instr& in) {
 }
 
 Value Evaluator::Eval(int32_t i) {
-  if (failed_) return Value{};
   if (++steps_ > limits_.max_steps) {
-    return Fail("step budget of " + std::to_string(limits_.max_steps) + " exhausted");
+    return failed_ ? Value{} : Fail("step budget of " + std::to_string(limits_.max_steps) + " exhausted");
   }
   const Instr& in = code_[i];
   switch (in.code) {
     case Code::kConst: return program_->constant(in.a);
     case Code::kInput: return root_->items[in.a];
     case Code::kVar: return vars_[static_cast<size_t>(in.a)];
-    case Code::kField: return Eval(in.a).items[in.b];
+    case Code::kField: return Operand(in.a).items[in.b];
+    case Code::kVarField: return vars_[static_cast<size_t>(in.a)].items[in.b];
+    case Code::kInputField: return root_->items[in.a].items[in.b];
     case Code::kIndex: {
-      const Value list = Eval(in.a);
-      const Value index = Eval(in.b);
+      const Value list = Operand(in.a);
+      const Value index = Operand(in.b);
       if (failed_) return Value{};
       if (index.integer < 0 || index.integer >= list.size) {
         return Fail("index " + std::to_string(index.integer) + " is out of range for \"" +
@@ -175,14 +215,14 @@ Value Evaluator::Eval(int32_t i) {
       }
       return list.items[index.integer];
     }
-    case Code::kNot: return Value::Bool(Eval(in.a).integer == 0);
+    case Code::kNot: return Value::Bool(Operand(in.a).integer == 0);
     case Code::kNeg: {
-      const Value a = Eval(in.a);
+      const Value a = Operand(in.a);
       if (a.integer == INT64_MIN) return Fail("integer overflow in \"" + std::string(program_->Text(i)) + "\"");
       return Value::Int(-a.integer);
     }
-    case Code::kAnd: return Value::Bool(Eval(in.a).integer != 0 && Eval(in.b).integer != 0);
-    case Code::kOr: return Value::Bool(Eval(in.a).integer != 0 || Eval(in.b).integer != 0);
+    case Code::kAnd: return Value::Bool(Operand(in.a).integer != 0 && Operand(in.b).integer != 0);
+    case Code::kOr: return Value::Bool(Operand(in.a).integer != 0 || Operand(in.b).integer != 0);
     case Code::kEq:
     case Code::kNe:
     case Code::kLt:
@@ -190,11 +230,11 @@ Value Evaluator::Eval(int32_t i) {
     case Code::kGt:
     case Code::kGe: return Compare(in);
     case Code::kIn: {
-      const Value a = Eval(in.a);
-      const Value list = Eval(in.b);
+      const Value a = Operand(in.a);
+      const Value list = Operand(in.b);
       for (uint32_t k = 0; k < list.size; ++k) {
         const Value& e = list.items[k];
-        if (a.kind == Kind::kString ? a.str() == e.str() : a.integer == e.integer) return Value::Bool(true);
+        if (a.kind == Kind::kString ? SameString(a, e) : a.integer == e.integer) return Value::Bool(true);
       }
       return Value::Bool(false);
     }
@@ -203,30 +243,30 @@ Value Evaluator::Eval(int32_t i) {
     case Code::kMul:
     case Code::kDiv:
     case Code::kMod: return Arith(in);
-    case Code::kSize: return Value::Int(Eval(in.a).size);
+    case Code::kSize: return Value::Int(Operand(in.a).size);
     case Code::kCount:
     case Code::kAll:
     case Code::kExists: return Quantify(in);
     case Code::kStartsWith: {
-      const std::string_view s = Eval(in.a).str(), p = Eval(in.b).str();
+      const std::string_view s = Operand(in.a).str(), p = Operand(in.b).str();
       return Value::Bool(s.size() >= p.size() && s.compare(0, p.size(), p) == 0);
     }
     case Code::kEndsWith: {
-      const std::string_view s = Eval(in.a).str(), p = Eval(in.b).str();
+      const std::string_view s = Operand(in.a).str(), p = Operand(in.b).str();
       return Value::Bool(s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0);
     }
     case Code::kContains: {
-      const std::string_view s = Eval(in.a).str(), p = Eval(in.b).str();
+      const std::string_view s = Operand(in.a).str(), p = Operand(in.b).str();
       return Value::Bool(s.find(p) != std::string_view::npos);
     }
     case Code::kMatches: {
-      const std::string_view s = Eval(in.a).str(), p = Eval(in.b).str();
+      const std::string_view s = Operand(in.a).str(), p = Operand(in.b).str();
       steps_ += static_cast<int64_t>((s.size() + p.size()) / 16);  // long globs cost more
       return Value::Bool(GlobMatch(s, p));
     }
-    case Code::kHost: return Value::String(UrlHost(Eval(in.a).str()));
+    case Code::kHost: return Value::String(UrlHost(Operand(in.a).str()));
     case Code::kLower: {
-      const std::string_view s = Eval(in.a).str();
+      const std::string_view s = Operand(in.a).str();
       bool upper = false;
       for (char ch : s) upper = upper || (ch >= 'A' && ch <= 'Z');
       if (!upper) return Value::String(s);
@@ -242,7 +282,7 @@ Value Evaluator::Eval(int32_t i) {
     case Code::kHour:
     case Code::kMinute:
     case Code::kDate: {
-      const int64_t t = Eval(in.a).integer;
+      const int64_t t = Operand(in.a).integer;
       // Years 0..9999: beyond them a time is an arithmetic mistake, not a date.
       if (t < -62167219200 || t > 253402300799) {
         return Fail("time out of range in \"" + std::string(program_->Text(in.a)) + "\"");
@@ -261,7 +301,7 @@ Value Evaluator::Eval(int32_t i) {
     case Code::kMinutes: {
       const int64_t unit = in.code == Code::kDays ? 86400 : in.code == Code::kHours ? 3600 : 60;
       int64_t r = 0;
-      if (__builtin_mul_overflow(Eval(in.a).integer, unit, &r)) {
+      if (__builtin_mul_overflow(Operand(in.a).integer, unit, &r)) {
         return Fail("integer overflow in \"" + std::string(program_->Text(i)) + "\"");
       }
       return Value::Int(r);

@@ -10,27 +10,19 @@ constexpr size_t kMaxObservations = 16;
 constexpr uint32_t kMaxListShown = 20;
 constexpr size_t kMaxStringShown = 512;
 
-Json Shown(const Value& v, const Type& type) {
-  if (type.kind == Kind::kList && v.size > kMaxListShown) {
-    Value head = v;
-    head.size = kMaxListShown;
-    Json j = ToJson(head, type);
-    j.push_back("... " + std::to_string(v.size - kMaxListShown) + " more");
-    return j;
-  }
-  if (type.kind == Kind::kString && v.size > kMaxStringShown) {
-    return std::string(v.str().substr(0, kMaxStringShown)) + "...";
-  }
-  return ToJson(v, type);
+std::string Shown(const Value& v, const Type& type) {
+  std::string out;
+  AppendJson(v, type, out, kMaxListShown, kMaxStringShown);
+  return out;
 }
 
 class Explainer {
  public:
   Explainer(const Program& p, Evaluator& ev, RuleVerdict& out) : p_(p), ev_(ev), out_(out) {}
 
-  void Run() {
+  // `value` is what the rule's expression evaluated to.
+  void Run(bool value) {
     int32_t cur = p_.root();
-    bool value = ev_.Eval(cur).integer != 0;
     for (;;) {
       const Instr& in = p_.code()[static_cast<size_t>(cur)];
       if (in.code == Code::kAnd && !value) {
@@ -44,17 +36,17 @@ class Explainer {
         break;
       }
     }
-    out_.clause = std::string(p_.Text(cur));
+    out_.clause = p_.Text(cur);
     Observe(cur, value);
   }
 
  private:
   void Record(int32_t i) {
     if (p_.IsConstant(i) || out_.observed.size() >= kMaxObservations || ev_.failed()) return;
-    const std::string text(p_.Text(i));
+    const std::string_view text = p_.Text(i);
     const Value v = ev_.Eval(i);
     if (ev_.failed()) return;
-    Json value = Shown(v, *p_.code()[static_cast<size_t>(i)].type);
+    std::string value = Shown(v, *p_.code()[static_cast<size_t>(i)].type);
     for (const auto& o : out_.observed) {
       if (o.expr == text && o.value == value) return;
     }
@@ -102,8 +94,9 @@ class Explainer {
           ev_.var(in.b) = list.items[k];
           const bool hit = ev_.Eval(in.c).integer != 0;
           if (hit == want) {
-            out_.observed.push_back({std::string(SourceText(p_.expression(), p_.expression().at(in.node).operands[1])),
-                                     std::string(p_.Text(in.a)) + "[" + std::to_string(k) + "]"});
+            std::string at = "\"";
+            at.append(p_.Text(in.a)).append("[").append(std::to_string(k)).append("]\"");
+            out_.observed.push_back({SourceText(p_.expression(), p_.expression().at(in.node).operands[1]), std::move(at)});
             Observe(in.c, hit);
             return;
           }
@@ -146,6 +139,7 @@ std::string_view VerdictName(Verdict v) {
 }
 
 void EvaluatePolicy(const Policy& policy, const Document& doc, Evaluator& ev, std::vector<RuleVerdict>& out) {
+  out.reserve(out.size() + policy.rules.size());
   for (const Rule& rule : policy.rules) {
     RuleVerdict& rv = out.emplace_back();
     rv.policy = &policy;
@@ -167,7 +161,7 @@ void EvaluatePolicy(const Policy& policy, const Document& doc, Evaluator& ev, st
     rv.message = RenderMessage(rule.message, doc, ev);
     if (rv.verdict == Verdict::kFail) {
       ev.Begin(rule.test, doc);
-      Explainer(rule.test, ev, rv).Run();
+      Explainer(rule.test, ev, rv).Run(rule.deny);
     }
   }
 }
@@ -182,9 +176,9 @@ Json RuleVerdict::ToJson() const {
     j["error"] = error;
     return j;
   }
-  j["clause"] = clause;
+  j["clause"] = std::string(clause);
   Json seen = Json::array();
-  for (const auto& o : observed) seen.push_back({{"expr", o.expr}, {"value", o.value}});
+  for (const auto& o : observed) seen.push_back({{"expr", std::string(o.expr)}, {"value", o.json()}});
   j["observed"] = std::move(seen);
   return j;
 }

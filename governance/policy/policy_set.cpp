@@ -81,6 +81,9 @@ Decision PolicySet::Decide(std::string_view hook, std::string_view environment, 
     if (b.hook != hook || !b.AppliesTo(environment)) continue;
     BindingResult& r = d.bindings.emplace_back();
     r.binding = &b;
+    size_t rules = 0;
+    for (const auto& p : b.policies) rules += policies_.at(p).rules.size();
+    r.verdicts.reserve(rules);
     for (const auto& p : b.policies) EvaluatePolicy(policies_.at(p), doc, evaluator, r.verdicts);
     r.failed = std::any_of(r.verdicts.begin(), r.verdicts.end(), [](const RuleVerdict& v) { return v.failed(); });
     if (!r.failed) continue;

@@ -20,9 +20,13 @@ namespace cloister::policy {
 enum class Verdict { kPass, kFail, kSkip, kError };
 std::string_view VerdictName(Verdict v);
 
+// Explanations point into the policy's source: a Decision keeps its set
+// alive, and EvaluatePolicy's caller keeps the Policy alive.
 struct Observation {
-  std::string expr;  // the expression as written
-  Json value;
+  std::string_view expr;  // the expression as written
+  std::string value;      // what it evaluated to, as JSON text
+
+  Json json() const { return Json::parse(value); }
 };
 
 struct RuleVerdict {
@@ -31,7 +35,7 @@ struct RuleVerdict {
   Verdict verdict = Verdict::kPass;
   // For a failing rule (or one in error):
   std::string message;  // the rendered template
-  std::string clause;   // the part of the condition that decided it
+  std::string_view clause;  // the part of the condition that decided it
   std::vector<Observation> observed;
   std::string error;  // kError: what went wrong (a failing rule, fail closed)
 

@@ -24,6 +24,8 @@ enum class Code : uint8_t {
   kInput,   // root field a
   kVar,     // variable slot a
   kField,   // (a).fields[b]
+  kVarField,    // variable a's field b (x.user), fused
+  kInputField,  // root field a's field b (promotion.to), fused
   kIndex,   // (a)[(b)]
   kNot,
   kNeg,
@@ -76,6 +78,7 @@ class Program {
   int32_t root() const { return root_; }
   const Type& type() const { return *code_[static_cast<size_t>(root_)].type; }
   const Value& constant(int32_t i) const { return constants_[static_cast<size_t>(i)]; }
+  const Value* constants() const { return constants_.data(); }
   bool IsConstant(int32_t instr) const { return code_[static_cast<size_t>(instr)].code == Code::kConst; }
   int variables() const { return variables_; }
   // The source text of an instruction.
@@ -131,6 +134,7 @@ class Evaluator {
  private:
   static constexpr size_t kMaxVariables = 64;
   Value Fail(const std::string& why);
+  Value Operand(int32_t instr);
   Value Quantify(const Instr& in);
   Value Arith(const Instr& in);
   Value Compare(const Instr& in);
@@ -140,6 +144,7 @@ class Evaluator {
   const Program* program_ = nullptr;
   const Value* root_ = nullptr;
   const Instr* code_ = nullptr;
+  const Value* constants_ = nullptr;
   std::array<Value, kMaxVariables> vars_{};
   std::string scratch_;
   int64_t steps_ = 0;

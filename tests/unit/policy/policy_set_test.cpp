@@ -143,15 +143,15 @@ TEST_F(DecisionTest, ExplainsTheFailingClauseWithObservedValues) {
   EXPECT_EQ(v[0].clause, "count(promotion.approvals, a, a.user != promotion.author) >= 2");
   ASSERT_EQ(v[0].observed.size(), 1u);
   EXPECT_EQ(v[0].observed[0].expr, "count(promotion.approvals, a, a.user != promotion.author)");
-  EXPECT_EQ(v[0].observed[0].value, 1);
+  EXPECT_EQ(v[0].observed[0].json(), 1);
   // The deny rule names the approval that matched and what it saw there.
   EXPECT_EQ(v[1].verdict, Verdict::kFail);
   EXPECT_EQ(v[1].clause, "exists(promotion.approvals, a, a.user == promotion.author)");
   ASSERT_EQ(v[1].observed.size(), 3u);
   EXPECT_EQ(v[1].observed[0].expr, "a");
-  EXPECT_EQ(v[1].observed[0].value, "promotion.approvals[1]");
+  EXPECT_EQ(v[1].observed[0].json(), "promotion.approvals[1]");
   EXPECT_EQ(v[1].observed[1].expr, "a.user");
-  EXPECT_EQ(v[1].observed[1].value, "alice");
+  EXPECT_EQ(v[1].observed[1].json(), "alice");
   EXPECT_EQ(v[1].observed[2].expr, "promotion.author");
   EXPECT_EQ(d.Summary(),
             "approvals/two-approvers: approvers other than the author: 1, required: 2; approvals/no-self: The author "
@@ -180,7 +180,7 @@ rules:
   EXPECT_EQ(out[0].clause, "size(promotion.approvals) > 3");
   ASSERT_EQ(out[0].observed.size(), 1u);
   EXPECT_EQ(out[0].observed[0].expr, "size(promotion.approvals)");
-  EXPECT_EQ(out[0].observed[0].value, 1);
+  EXPECT_EQ(out[0].observed[0].json(), 1);
 }
 
 TEST_F(DecisionTest, EachLevelDecidesDifferently) {
