@@ -10,7 +10,7 @@ PORT        ?= 8443
 # Every Debian package the build, the tests and the demo need.
 PACKAGES := g++ make cmake pkg-config ca-certificates openssl libssl-dev \
             libpoco-dev libsqlcipher-dev libboost-log-dev libyaml-cpp-dev \
-            nlohmann-json3-dev libcli11-dev libgtest-dev
+            nlohmann-json3-dev libcli11-dev libgtest-dev clang libclang-rt-14-dev
 
 MAKEFLAGS += --no-print-directory
 
