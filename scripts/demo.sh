@@ -16,7 +16,7 @@ mkdir -p "$demo"
 chmod 700 "$demo"
 
 "$cloisterd" --data-dir "$demo/data" --address 127.0.0.1 --port "$port" \
-  --log-file "$demo/log/cloisterd.log" --ready-file "$demo/ready.json" 2>"$demo/console.log" &
+  --log-file "$demo/log/cloisterd.log" --policy-dir "$root/policies" --ready-file "$demo/ready.json" 2>"$demo/console.log" &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; echo; echo "Stopped. The demo appliance is gone on the next make demo."' EXIT
 trap 'exit 0' INT TERM
@@ -60,6 +60,7 @@ cat <<MSG
   Audit verifier key:  $verifier_key
   Unseal key file:     $demo/unseal.key
   Log:                 $demo/log/cloisterd.log
+  Policy packs:        $root/policies (loaded; bind them with cloisterctl policy binding put)
 
   Try, in another terminal:
     export CLOISTER_ADDR=$CLOISTER_ADDR CLOISTER_CACERT=$CLOISTER_CACERT
@@ -67,6 +68,8 @@ cat <<MSG
     $build_dir/appliance/cli/cloisterctl whoami
     $build_dir/appliance/cli/cloisterctl user create alice --role author@dev
     $build_dir/appliance/cli/cloisterctl audit events
+    $build_dir/appliance/cli/cloisterctl policy list
+    $build_dir/appliance/cli/cloisterctl policy test policies
     export CLOISTER_TOKEN=$token
     curl --cacert \$CLOISTER_CACERT \$CLOISTER_ADDR/v1/sys/health
     curl --cacert \$CLOISTER_CACERT -H "Authorization: Bearer \$CLOISTER_TOKEN" \$CLOISTER_ADDR/v1/environments

@@ -24,6 +24,7 @@ struct Flags {
   std::optional<std::string> address;
   std::optional<int> port;
   std::optional<std::string> log_file;
+  std::optional<std::string> policy_dir;
   std::string ready_file;
 };
 
@@ -55,6 +56,7 @@ Result<ResolvedConfig> ResolveConfig(const Flags& flags) {
   if (flags.address) config.listener.host = *flags.address;
   if (flags.port) config.listener.port = static_cast<uint16_t>(*flags.port);
   if (flags.log_file) config.logging.file = *flags.log_file;
+  if (flags.policy_dir) config.policy_directory = *flags.policy_dir;
   if (config.appliance_name.empty()) config.appliance_name = HostName();
   if (config.listener.cert_file.empty()) {
     config.listener.cert_file = config.storage.data_dir + "/tls/cert.pem";
@@ -170,6 +172,7 @@ int main(int argc, char** argv) {
   app.add_option("--address", flags.address, "Override listener.address");
   app.add_option("--port", flags.port, "Override listener.port (0 picks a free port)")->check(CLI::Range(0, 65535));
   app.add_option("--log-file", flags.log_file, "Override logging.file (\"\" for none)");
+  app.add_option("--policy-dir", flags.policy_dir, "Override policy.directory (\"\" for none)");
   app.add_option("--ready-file", flags.ready_file, "Write the bound port and TLS fingerprint here once serving");
   app.add_flag("--print-default-config", print_default, "Print the embedded default configuration and exit");
   CLI11_PARSE(app, argc, argv);
