@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "appliance/core/encoding.h"
 #include "appliance/core/json.h"
 #include "appliance/core/status.h"
 #include "audit/verify/merkle.h"
@@ -71,8 +72,5 @@ class PreparedEvent {
   std::string target_;  // CanonicalTarget()
   verify::LeafHasher hasher_;
 };
-
-// True when `s` is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF).
-bool IsValidUtf8(std::string_view s);
 
 }  // namespace cloister

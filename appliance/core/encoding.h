@@ -36,4 +36,7 @@ std::string Sha256Hex(std::string_view bytes);
 // Constant-time equality for secrets of public length.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
+// True when `s` is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
 }  // namespace cloister

@@ -1,5 +1,6 @@
 #include "governance/policy/document.h"
 
+#include "audit/verify/jcs.h"
 #include "governance/policy/calendar.h"
 
 namespace cloister::policy {
@@ -209,32 +210,9 @@ Json ToJson(const Value& v, const Type& type) {
   return nullptr;
 }
 
-namespace {
-
-void AppendQuoted(std::string_view s, std::string& out) {
-  static const char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xf];
-          out += kHex[c & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-}  // namespace
+// Strings in explanations are quoted as RFC 8785 does: valid JSON, and the
+// same bytes the ledger would write.
+void AppendQuoted(std::string_view s, std::string& out) { verify::AppendString(s, out); }
 
 void AppendJson(const Value& v, const Type& type, std::string& out, uint32_t max_items, size_t max_chars) {
   switch (type.kind) {

@@ -36,6 +36,17 @@ std::pair<int, int> ScalarStart(std::string_view text, const YAML::Mark& mark) {
 struct Header {
   YAML::Node root;
   std::string kind, name, description, hook;
+
+  // The fields Policy and PolicyBinding share.
+  template <class T>
+  void Fill(T& out, const SourceDocument& doc) const {
+    out.name = name;
+    out.description = description;
+    out.hook = hook;
+    out.origin = doc.origin;
+    out.source = doc.text;
+    out.digest = Sha256Hex(doc.text);
+  }
 };
 
 Result<Header> ReadCommon(const SourceDocument& doc, YamlMap& top, const YAML::Node& root) {
@@ -67,6 +78,8 @@ Result<Header> ReadCommon(const SourceDocument& doc, YamlMap& top, const YAML::N
 
 Result<YAML::Node> Parse(const SourceDocument& doc) {
   if (doc.text.size() > kMaxDocumentBytes) return TooBig(doc);
+  // Everything a policy says ends up in JSON answers and audit events.
+  if (!IsValidUtf8(doc.text)) return Status::InvalidArgument(doc.origin + ": document is not valid UTF-8");
   return LoadStrictYaml(doc.text, doc.origin);
 }
 
@@ -187,12 +200,7 @@ Result<Policy> LoadPolicy(const SourceDocument& doc) {
   if (h.kind != "Policy") return top.Error("kind", "expected a Policy, got a " + h.kind);
   CL_RETURN_IF_ERROR(top.CheckKnownKeys({"apiVersion", "kind", "metadata", "hook", "rules"}));
   Policy p;
-  p.name = h.name;
-  p.description = h.description;
-  p.hook = h.hook;
-  p.origin = doc.origin;
-  p.source = doc.text;
-  p.digest = Sha256Hex(doc.text);
+  h.Fill(p, doc);
   const YAML::Node rules = top.Child("rules");
   if (!rules.IsSequence() || rules.size() == 0) return top.Error("rules", "expected a list of one or more rules");
   if (rules.size() > kMaxRules) return top.Error("rules", "more than " + std::to_string(kMaxRules) + " rules");
@@ -215,12 +223,7 @@ Result<PolicyBinding> LoadBinding(const SourceDocument& doc) {
   CL_RETURN_IF_ERROR(top.CheckKnownKeys(
       {"apiVersion", "kind", "metadata", "hook", "policies", "environments", "level", "override_roles"}));
   PolicyBinding b;
-  b.name = h.name;
-  b.description = h.description;
-  b.hook = h.hook;
-  b.origin = doc.origin;
-  b.source = doc.text;
-  b.digest = Sha256Hex(doc.text);
+  h.Fill(b, doc);
   CL_ASSIGN_OR_RETURN(b.policies, top.StringList("policies", {}));
   if (b.policies.empty()) return top.Error("policies", "name at least one policy");
   CL_ASSIGN_OR_RETURN(b.environments, top.StringList("environments", {}));

@@ -26,7 +26,7 @@ struct Observation {
   std::string_view expr;  // the expression as written
   std::string value;      // what it evaluated to, as JSON text
 
-  Json json() const { return Json::parse(value); }
+  Json json() const { return Json::parse(value); }  // value is always valid JSON
 };
 
 struct RuleVerdict {

@@ -84,6 +84,7 @@ TEST(PolicyLoaderTest, StrictErrorsNameFileLineAndColumn) {
             "p.yaml:3:18: metadata.name: must be 1-64 characters of a-z, 0-9, '.', '_' and '-', got \"Bad_Name\"");
   EXPECT_EQ(LoadError("{{{"), "p.yaml:1:1: end of map flow not found");  // yaml-cpp's own words
   EXPECT_EQ(LoadError(std::string(300 * 1024, '#')), "p.yaml: document is 307200 bytes; the limit is 262144");
+  EXPECT_EQ(LoadError(Replace(kPolicy, "Two approvers", "Two \xff approvers")), "p.yaml: document is not valid UTF-8");
 }
 
 TEST(PolicyLoaderTest, BindingsAreCheckedAgainstTheSet) {
