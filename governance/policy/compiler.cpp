@@ -20,8 +20,9 @@ class Compiler {
   Result<Program> Run(const Type* want) {
     CL_ASSIGN_OR_RETURN(int32_t root, Check(program_.expression_.root));
     if (want != nullptr && TypeOf(root)->kind != want->kind) {
-      return Error(program_.expression_.root, "this expression is a " + TypeOf(root)->Name() + "; a " + want->Name() +
-                                                  " is needed here");
+      auto a = [](const std::string& noun) { return (noun[0] == 'i' || noun[0] == 'o' ? "an " : "a ") + noun; };
+      return Error(program_.expression_.root,
+                   "this expression is " + a(TypeOf(root)->Name()) + "; " + a(want->Name()) + " is needed here");
     }
     program_.root_ = root;
     return std::move(program_);

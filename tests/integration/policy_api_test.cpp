@@ -304,5 +304,62 @@ TEST_F(PolicyApiTest, ReloadKeepsTheSetInForceWhenTheDirectoryIsBroken) {
   EXPECT_NE(console.find("tokens.yaml:6:7: hook: must be one of"), std::string::npos) << console;
 }
 
+TEST_F(PolicyApiTest, CloisterctlManagesAndEvaluatesPolicies) {
+  BootWithPolicies(CLOISTER_SOURCE_DIR "/policies");
+  const std::string policy = dir_.File("tokens.yaml"), binding = dir_.File("binding.yaml"), input = dir_.File("in.json");
+  WriteText(policy, kTokenPolicy);
+  WriteText(binding, TokenBinding("advisory"));
+  WriteText(input, R"({"request": {"method": "POST", "route": "/v1/auth/tokens", "path": "/v1/auth/tokens"},
+                      "principal": {"user": "erin"}})");
+  CommandResult r = RunCloisterctl(server_, {"policy", "put", policy}, admin_token_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Stored policy console-only-tokens version 1"), std::string::npos) << r.out;
+  r = RunCloisterctl(server_, {"policy", "eval", "--hook", "api.request", "--env", "dev", "--input", input, "--with", binding},
+                     admin_token_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Outcome: warn (allowed)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("erin may not create tokens with POST /v1/auth/tokens"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("clause: request.method == \"POST\""), std::string::npos) << r.out;
+  // The binding was only tried: nothing is stored.
+  r = RunCloisterctl(server_, {"policy", "binding", "list"}, admin_token_);
+  EXPECT_EQ(r.out.find("tokens"), std::string::npos) << r.out;
+  r = RunCloisterctl(server_, {"policy", "list"}, admin_token_);
+  EXPECT_NE(r.out.find("console-only-tokens  hook api.request  v1  database"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("baseline  hook promotion  v0  directory"), std::string::npos) << r.out;
+  r = RunCloisterctl(server_, {"policy", "history", "console-only-tokens"}, admin_token_);
+  EXPECT_NE(r.out.find("v1"), std::string::npos);
+  // A broken file is refused with its position, and the exit code says so.
+  WriteText(policy, std::string(kTokenPolicy) + "  - id: x\n    description: y\n    require: 1\n");
+  r = RunCloisterctl(server_, {"policy", "put", policy}, admin_token_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(":14:14: this expression is an int; a bool is needed here"), std::string::npos) << r.err;
+}
+
+TEST(PolicyTestCommandTest, FailsOnAWrongExpectationAndReportsCoverage) {
+  TempDir dir;
+  WriteText(dir.File("p.yaml"), kTokenPolicy);
+  WriteText(dir.File("p_test.yaml"), R"(policies: [console-only-tokens]
+cases:
+  - name: a token request is refused
+    input: {request: {method: POST, route: /v1/auth/tokens}}
+    expect: {decision: deny, failing: [no-api-tokens]}
+  - name: a wrong expectation
+    input: {request: {method: GET, route: /v1/auth/tokens}}
+    expect: {decision: deny, failing: [no-api-tokens]}
+)");
+  ApplianceServer unused(dir.File("data"));
+  CommandResult r = RunCloisterctl(unused, {"policy", "test", dir.path()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("  ok    a token request is refused"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  FAIL  a wrong expectation"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("expected deny with failing [no-api-tokens], got allow with failing []"), std::string::npos);
+  EXPECT_NE(r.out.find("2 cases, 1 failed; 100% of 1 rules seen failing"), std::string::npos) << r.out;
+  // A misspelt input field in a fixture is an error with its line.
+  WriteText(dir.File("p_test.yaml"), "policies: [console-only-tokens]\ncases:\n  - name: x\n    input: {request: {methd: GET}}\n    expect: {decision: allow}\n");
+  r = RunCloisterctl(unused, {"policy", "test", dir.path()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("p_test.yaml:4:23: unknown input field \"request.methd\""), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace cloister::testing
