@@ -109,6 +109,12 @@ TEST(PolicyLoaderTest, BindingsAreCheckedAgainstTheSet) {
   EXPECT_EQ(dup.status().message(), "c.yaml: policy \"approvals\" is also defined in a.yaml");
 }
 
+// Policy "p" with the one promotion rule "r".
+std::string OneRulePolicy(const std::string& description, const std::string& require) {
+  return "apiVersion: cloister/v1\nkind: Policy\nmetadata: {name: p}\nhook: promotion\nrules:\n  - id: r\n"
+         "    description: " + description + "\n    require: '" + require + "'\n";
+}
+
 Json PromotionInput(const Json& approvals, const std::string& to = "prod") {
   return {{"promotion", {{"to", to}, {"author", "alice"}, {"approvals", approvals}}}};
 }
@@ -163,15 +169,8 @@ TEST_F(DecisionTest, ExplainsTheFailingClauseWithObservedValues) {
 }
 
 TEST_F(DecisionTest, ConjunctionsReportTheFirstFalseClause) {
-  const std::string policy = R"(apiVersion: cloister/v1
-kind: Policy
-metadata: {name: p}
-hook: promotion
-rules:
-  - id: r
-    description: d
-    require: promotion.to == "prod" && size(promotion.approvals) > 3 && promotion.author != ""
-)";
+  const std::string policy =
+      OneRulePolicy("d", "promotion.to == \"prod\" && size(promotion.approvals) > 3 && promotion.author != \"\"");
   auto set = PolicySet::Build({{"p.yaml", policy}});
   ASSERT_TRUE(set.ok()) << set.status().message();
   auto doc = Document::Bind(*HookSchema("promotion"), PromotionInput({{{"user", "bob"}}}));
@@ -225,15 +224,7 @@ TEST_F(DecisionTest, OverridesNeedANamedRoleAndAReason) {
 }
 
 TEST_F(DecisionTest, RuntimeErrorsFailTheRule) {
-  const std::string policy = R"(apiVersion: cloister/v1
-kind: Policy
-metadata: {name: p}
-hook: promotion
-rules:
-  - id: r
-    description: Divides by the number of approvals.
-    require: 10 / size(promotion.approvals) > 1
-)";
+  const std::string policy = OneRulePolicy("Divides by the number of approvals.", "10 / size(promotion.approvals) > 1");
   auto set = PolicySet::Build({{"p.yaml", policy}});
   ASSERT_TRUE(set.ok());
   auto doc = Document::Bind(*HookSchema("promotion"), PromotionInput(Json::array()));
