@@ -295,6 +295,7 @@ Status CheckRequestPolicy(ApiContext& ctx, HttpRequest& request, const std::stri
   const auto set = PolicySetFor(ctx, session);
   if (!set->HasBindings("api.request")) return Status::Ok();
   const Principal& p = *request.principal;
+  const std::vector<std::string> roles = RolesIn(p, environment);
   Json bindings = Json::array();
   for (const auto& b : p.bindings) bindings.push_back({{"role", RoleName(b.role)}, {"environment", b.environment}});
   const Json input = {{"time", policy::FormatTime(std::chrono::duration_cast<std::chrono::seconds>(
@@ -310,11 +311,11 @@ Status CheckRequestPolicy(ApiContext& ctx, HttpRequest& request, const std::stri
                       {"principal",
                        {{"user", p.user_name.empty() ? p.name : p.user_name},
                         {"kind", p.kind},
-                        {"roles", RolesIn(p, environment)},
+                        {"roles", roles},
                         {"bindings", bindings}}}};
   CL_ASSIGN_OR_RETURN(policy::Document doc, policy::Document::Bind(*policy::HookSchema("api.request"), input));
   const std::string reason = request.Header("x-cloister-override-reason");
-  const policy::OverrideRequest override{p.user_name, RolesIn(p, environment), reason};
+  const policy::OverrideRequest override{p.user_name, roles, reason};
   thread_local policy::Evaluator evaluator(ctx.policy_limits);
   const policy::Decision d =
       set->Decide("api.request", environment, doc, evaluator, reason.empty() ? nullptr : &override);

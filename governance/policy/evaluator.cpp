@@ -99,6 +99,10 @@ Value Evaluator::Fail(const std::string& why) {
   return Value{};
 }
 
+Value Evaluator::BudgetExhausted() {
+  return failed_ ? Value{} : Fail("step budget of " + std::to_string(limits_.max_steps) + " exhausted");
+}
+
 // Strings built during evaluation live in scratch_, whose capacity is fixed
 // at construction so earlier results never move.
 Value Evaluator::Str(std::string_view s) {
@@ -130,7 +134,7 @@ Value Evaluator::Quantify(const Instr& in) {
   const Code code = in.code;
   int64_t count = 0;
   for (uint32_t i = 0; i < list.size && !failed_; ++i) {
-    if (++steps_ > limits_.max_steps) return Eval(in.c);  // reports the exhausted budget
+    if (++steps_ > limits_.max_steps) return BudgetExhausted();
     vars_[static_cast<size_t>(in.b)] = list.items[i];
     const bool hit = Eval(in.c).integer != 0;
     if (code == Code::kCount) {
@@ -194,9 +198,7 @@ Value Evaluator::Compare(const Instr& in) {
 }
 
 Value Evaluator::Eval(int32_t i) {
-  if (++steps_ > limits_.max_steps) {
-    return failed_ ? Value{} : Fail("step budget of " + std::to_string(limits_.max_steps) + " exhausted");
-  }
+  if (++steps_ > limits_.max_steps) return BudgetExhausted();
   const Instr& in = code_[i];
   switch (in.code) {
     case Code::kConst: return program_->constant(in.a);

@@ -181,28 +181,28 @@ class Parser {
     return Status::Ok();
   }
 
-  Result<int32_t> ParseOr() {
-    DepthGuard guard(depth_);
-    CL_RETURN_IF_ERROR(CheckDepth());
-    CL_ASSIGN_OR_RETURN(int32_t lhs, ParseAnd());
-    while (Is("||")) {
-      const Token op = tok_;
+  // One left-associative level: operands from `next`, joined by the
+  // operators `ops` names for the current token (kNone: none here).
+  template <typename Next, typename Ops>
+  Result<int32_t> LeftAssociative(Next next, Ops ops) {
+    CL_ASSIGN_OR_RETURN(int32_t lhs, (this->*next)());
+    for (Op op = ops(); op != Op::kNone; op = ops()) {
+      const Token where = tok_;
       CL_RETURN_IF_ERROR(Advance());
-      CL_ASSIGN_OR_RETURN(int32_t rhs, ParseAnd());
-      CL_ASSIGN_OR_RETURN(lhs, Binary(Op::kOr, op, lhs, rhs));
+      CL_ASSIGN_OR_RETURN(int32_t rhs, (this->*next)());
+      CL_ASSIGN_OR_RETURN(lhs, Binary(op, where, lhs, rhs));
     }
     return lhs;
   }
 
+  Result<int32_t> ParseOr() {
+    DepthGuard guard(depth_);
+    CL_RETURN_IF_ERROR(CheckDepth());
+    return LeftAssociative(&Parser::ParseAnd, [this] { return Is("||") ? Op::kOr : Op::kNone; });
+  }
+
   Result<int32_t> ParseAnd() {
-    CL_ASSIGN_OR_RETURN(int32_t lhs, ParseComparison());
-    while (Is("&&")) {
-      const Token op = tok_;
-      CL_RETURN_IF_ERROR(Advance());
-      CL_ASSIGN_OR_RETURN(int32_t rhs, ParseComparison());
-      CL_ASSIGN_OR_RETURN(lhs, Binary(Op::kAnd, op, lhs, rhs));
-    }
-    return lhs;
+    return LeftAssociative(&Parser::ParseComparison, [this] { return Is("&&") ? Op::kAnd : Op::kNone; });
   }
 
   Op ComparisonOp() const {
@@ -230,25 +230,14 @@ class Parser {
   }
 
   Result<int32_t> ParseAdditive() {
-    CL_ASSIGN_OR_RETURN(int32_t lhs, ParseMultiplicative());
-    while (Is("+") || Is("-")) {
-      const Token op = tok_;
-      CL_RETURN_IF_ERROR(Advance());
-      CL_ASSIGN_OR_RETURN(int32_t rhs, ParseMultiplicative());
-      CL_ASSIGN_OR_RETURN(lhs, Binary(op.text == "+" ? Op::kAdd : Op::kSub, op, lhs, rhs));
-    }
-    return lhs;
+    return LeftAssociative(&Parser::ParseMultiplicative,
+                           [this] { return Is("+") ? Op::kAdd : Is("-") ? Op::kSub : Op::kNone; });
   }
 
   Result<int32_t> ParseMultiplicative() {
-    CL_ASSIGN_OR_RETURN(int32_t lhs, ParseUnary());
-    while (Is("*") || Is("/") || Is("%")) {
-      const Token op = tok_;
-      CL_RETURN_IF_ERROR(Advance());
-      CL_ASSIGN_OR_RETURN(int32_t rhs, ParseUnary());
-      CL_ASSIGN_OR_RETURN(lhs, Binary(op.text == "*" ? Op::kMul : op.text == "/" ? Op::kDiv : Op::kMod, op, lhs, rhs));
-    }
-    return lhs;
+    return LeftAssociative(&Parser::ParseUnary, [this] {
+      return Is("*") ? Op::kMul : Is("/") ? Op::kDiv : Is("%") ? Op::kMod : Op::kNone;
+    });
   }
 
   Result<int32_t> ParseUnary() {

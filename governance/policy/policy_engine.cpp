@@ -46,10 +46,13 @@ int64_t PolicyEngine::VersionOf(const std::string& kind, const std::string& name
 // and name, then each replaced by an `extra` one likewise. A deletion (see
 // Remove) is expressed by leaving the stored document out.
 Result<std::shared_ptr<const PolicySet>> PolicyEngine::BuildLocked(const std::vector<Keyed>& directory,
-                                                                   const std::vector<SourceDocument>& extra) const {
-  std::map<std::pair<std::string, std::string>, SourceDocument> docs;
+                                                                   const std::vector<SourceDocument>& extra,
+                                                                   const DocKey* without) const {
+  std::map<DocKey, SourceDocument> docs;
   for (const auto& k : directory) docs[{k.kind, k.name}] = k.doc;
-  for (const auto& [key, stored] : stored_) docs[key] = FromStore(stored);
+  for (const auto& [key, stored] : stored_) {
+    if (without == nullptr || key != *without) docs[key] = FromStore(stored);
+  }
   for (const auto& e : extra) {
     CL_ASSIGN_OR_RETURN(std::vector<Keyed> keyed, Key({e}));
     docs[{keyed[0].kind, keyed[0].name}] = e;
@@ -83,15 +86,8 @@ Result<std::shared_ptr<const PolicySet>> PolicyEngine::Candidate(const std::vect
 Result<std::shared_ptr<const PolicySet>> PolicyEngine::WithoutStored(const std::string& kind,
                                                                      const std::string& name) const {
   std::lock_guard lock(mu_);
-  std::vector<Keyed> directory = directory_docs_;
-  std::map<std::pair<std::string, std::string>, SourceDocument> docs;
-  for (const auto& k : directory) docs[{k.kind, k.name}] = k.doc;
-  for (const auto& [key, stored] : stored_) {
-    if (key != std::make_pair(kind, name)) docs[key] = FromStore(stored);
-  }
-  std::vector<SourceDocument> all;
-  for (auto& [key, doc] : docs) all.push_back(doc);
-  return PolicySet::Build(all);
+  const DocKey key{kind, name};
+  return BuildLocked(directory_docs_, {}, &key);
 }
 
 void PolicyEngine::Install(std::shared_ptr<const PolicySet> set, const StoredDocument& changed) {

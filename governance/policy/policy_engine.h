@@ -64,9 +64,11 @@ class PolicyEngine {
     std::string kind, name;
     SourceDocument doc;
   };
+  using DocKey = std::pair<std::string, std::string>;  // kind, name
   static Result<std::vector<Keyed>> Key(const std::vector<SourceDocument>& docs);
   Result<std::shared_ptr<const PolicySet>> BuildLocked(const std::vector<Keyed>& directory,
-                                                        const std::vector<SourceDocument>& extra) const;
+                                                        const std::vector<SourceDocument>& extra,
+                                                        const DocKey* without = nullptr) const;
 
   const std::string directory_;
   std::mutex change_mu_;   // taken before mu_
@@ -74,7 +76,7 @@ class PolicyEngine {
   std::weak_ptr<const void> loaded_for_;  // guarded by load_mu_
   mutable std::mutex mu_;  // guards everything below
   std::vector<Keyed> directory_docs_;
-  std::map<std::pair<std::string, std::string>, StoredDocument> stored_;
+  std::map<DocKey, StoredDocument> stored_;
   std::shared_ptr<const PolicySet> set_;
   std::string load_error_;
 };

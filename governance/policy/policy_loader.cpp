@@ -34,7 +34,6 @@ std::pair<int, int> ScalarStart(std::string_view text, const YAML::Mark& mark) {
 }
 
 struct Header {
-  YAML::Node root;
   std::string kind, name, description, hook;
 
   // The fields Policy and PolicyBinding share.
@@ -49,9 +48,8 @@ struct Header {
   }
 };
 
-Result<Header> ReadCommon(const SourceDocument& doc, YamlMap& top, const YAML::Node& root) {
+Result<Header> ReadCommon(const YamlMap& top) {
   Header h;
-  h.root = root;
   CL_RETURN_IF_ERROR(top.CheckIsMap());
   CL_ASSIGN_OR_RETURN(std::string api, top.String("apiVersion", ""));
   if (api != "cloister/v1") return top.Error("apiVersion", "must be \"cloister/v1\", got \"" + api + "\"");
@@ -72,7 +70,6 @@ Result<Header> ReadCommon(const SourceDocument& doc, YamlMap& top, const YAML::N
     for (const auto& name : HookNames()) hooks += (hooks.empty() ? "" : ", ") + name;
     return top.Error("hook", "must be one of " + hooks + ", got \"" + h.hook + "\"");
   }
-  (void)doc;
   return h;
 }
 
@@ -189,14 +186,14 @@ bool PolicyBinding::AppliesTo(std::string_view environment) const {
 Result<DocumentHeader> ReadHeader(const SourceDocument& doc) {
   CL_ASSIGN_OR_RETURN(YAML::Node root, Parse(doc));
   YamlMap top(root, doc.origin, "");
-  CL_ASSIGN_OR_RETURN(Header h, ReadCommon(doc, top, root));
+  CL_ASSIGN_OR_RETURN(Header h, ReadCommon(top));
   return DocumentHeader{h.kind, h.name};
 }
 
 Result<Policy> LoadPolicy(const SourceDocument& doc) {
   CL_ASSIGN_OR_RETURN(YAML::Node root, Parse(doc));
   YamlMap top(root, doc.origin, "");
-  CL_ASSIGN_OR_RETURN(Header h, ReadCommon(doc, top, root));
+  CL_ASSIGN_OR_RETURN(Header h, ReadCommon(top));
   if (h.kind != "Policy") return top.Error("kind", "expected a Policy, got a " + h.kind);
   CL_RETURN_IF_ERROR(top.CheckKnownKeys({"apiVersion", "kind", "metadata", "hook", "rules"}));
   Policy p;
@@ -218,7 +215,7 @@ Result<Policy> LoadPolicy(const SourceDocument& doc) {
 Result<PolicyBinding> LoadBinding(const SourceDocument& doc) {
   CL_ASSIGN_OR_RETURN(YAML::Node root, Parse(doc));
   YamlMap top(root, doc.origin, "");
-  CL_ASSIGN_OR_RETURN(Header h, ReadCommon(doc, top, root));
+  CL_ASSIGN_OR_RETURN(Header h, ReadCommon(top));
   if (h.kind != "PolicyBinding") return top.Error("kind", "expected a PolicyBinding, got a " + h.kind);
   CL_RETURN_IF_ERROR(top.CheckKnownKeys(
       {"apiVersion", "kind", "metadata", "hook", "policies", "environments", "level", "override_roles"}));

@@ -12,7 +12,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool IsFixture(const fs::path& p) { return p.filename().string().size() > 10 && p.string().ends_with("_test.yaml"); }
+bool IsFixture(const fs::path& p) { return p.filename().string().ends_with("_test.yaml"); }
 
 Result<std::vector<std::string>> YamlFiles(const std::string& dir, bool fixtures) {
   std::error_code ec;

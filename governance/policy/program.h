@@ -134,6 +134,7 @@ class Evaluator {
  private:
   static constexpr size_t kMaxVariables = 64;
   Value Fail(const std::string& why);
+  Value BudgetExhausted();  // also what every Eval returns once failed
   Value Operand(int32_t instr);
   Value Quantify(const Instr& in);
   Value Arith(const Instr& in);
