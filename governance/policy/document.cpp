@@ -1,5 +1,6 @@
 #include "governance/policy/document.h"
 
+#include "appliance/core/encoding.h"
 #include "audit/verify/jcs.h"
 #include "governance/policy/calendar.h"
 
@@ -134,6 +135,7 @@ class Binder {
         if (!j.is_string()) return Error(pointer, "expected a string");
         const std::string& s = j.get_ref<const std::string&>();
         if (s.size() > UINT32_MAX / 2) return Error(pointer, "string too long");
+        if (!IsValidUtf8(s)) return Error(pointer, "string is not valid UTF-8");
         out = Value::String(arena_.Keep(s));
         return Status::Ok();
       }

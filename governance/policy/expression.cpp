@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "appliance/core/encoding.h"
+
 namespace cloister::policy {
 namespace {
 
@@ -35,6 +37,9 @@ class Parser {
       return Status::InvalidArgument("expression is " + std::to_string(src_.size()) + " characters; the limit is " +
                                      std::to_string(limits_.max_length));
     }
+    // Strings in expressions end up in explanations, JSON answers and audit
+    // events, which hold UTF-8 only.
+    if (!IsValidUtf8(src_)) return LexError("expression is not valid UTF-8");
     CL_RETURN_IF_ERROR(Advance());
     CL_ASSIGN_OR_RETURN(int32_t root, ParseOr());
     if (tok_.kind != Tok::kEnd) return Error("an operator or the end of the expression");

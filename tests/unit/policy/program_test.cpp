@@ -266,6 +266,19 @@ TEST(PolicyDocumentTest, BindingRejectsUnknownFieldsAndWrongTypes) {
   EXPECT_EQ(bind({{"promotion", nullptr}, {"time", nullptr}}), "ok");
 }
 
+// Found by policy_fuzz: a string literal of stray UTF-8 lead bytes compiled,
+// and its value could not be written as JSON in an explanation.
+TEST(PolicyProgramTest, InvalidUtf8InAnExpressionIsRefusedAtLoad) {
+  EXPECT_EQ(Eval("\"\xf0\xf0\xf0\" == promotion.to"), "error: 1:1: expression is not valid UTF-8");
+  EXPECT_EQ(Eval("lower(\"\xc3\xa9t\xc3\xa9\")"), "\xc3\xa9t\xc3\xa9");
+}
+
+TEST(PolicyDocumentTest, InputStringsMustBeUtf8) {
+  auto d = Document::Bind(*HookSchema("api.request"), {{"request", {{"path", std::string("/v1/\xf0\xf0")}}}});
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().message(), "input /request/path: string is not valid UTF-8");
+}
+
 TEST(PolicyDocumentTest, GlobMatchIsLinearOnHostileInput) {
   const std::string text(5000, 'a');
   const std::string pattern = std::string(50, '*') + "b";
