@@ -160,4 +160,24 @@ Json RoleBindingsJson(const std::vector<RoleBinding>& bindings) {
 
 bool IsAdminEverywhere(const Principal& principal) { return Grants(principal.bindings, {Role::kAdmin}, "*"); }
 
+std::vector<std::string> RolesIn(const Principal& p, const std::string& environment) {
+  std::vector<std::string> out;
+  for (Role r : {Role::kAdmin, Role::kAuthor, Role::kApprover, Role::kOperator, Role::kAuditor}) {
+    if (Grants(p.bindings, {r}, environment)) out.emplace_back(RoleName(r));
+  }
+  return out;
+}
+
+promotion::Service PromotionServiceFor(ApiContext& ctx, const std::shared_ptr<Session>& session) {
+  return promotion::Service(session->store->writer(), session->store->reads(), session->audit->ledger(), ctx.clock,
+                            ctx.random, [&ctx, session] { return PolicySetFor(ctx, session); }, ctx.policy_limits);
+}
+
+promotion::Caller CallerOf(const HttpRequest& request, const std::string& environment) {
+  promotion::Caller c;
+  c.audit = RecordFor(RequesterOf(request), "");
+  if (request.principal) c.roles = RolesIn(*request.principal, environment);
+  return c;
+}
+
 }  // namespace cloister

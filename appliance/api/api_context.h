@@ -17,6 +17,7 @@
 #include "appliance/identity/password_hasher.h"
 #include "appliance/identity/session_store.h"
 #include "governance/policy/policy_engine.h"
+#include "governance/promotion/promotion_service.h"
 
 namespace cloister {
 
@@ -89,6 +90,13 @@ inline Json OrNull(const std::string& text) { return text.empty() ? Json() : Jso
 Json RoleBindingsJson(const std::vector<RoleBinding>& bindings);
 // Whether the principal is an admin in every environment.
 bool IsAdminEverywhere(const Principal& principal);
+// The roles the principal holds in `environment` (admin first when held).
+std::vector<std::string> RolesIn(const Principal& principal, const std::string& environment);
+
+// The promotion service over the open session (which the caller keeps alive).
+promotion::Service PromotionServiceFor(ApiContext& ctx, const std::shared_ptr<Session>& session);
+// The requester of `request` for promotion events, with the roles held in `environment`.
+promotion::Caller CallerOf(const HttpRequest& request, const std::string& environment);
 
 // The policy set in force, with the stored documents loaded for `session`.
 std::shared_ptr<const policy::PolicySet> PolicySetFor(ApiContext& ctx, const std::shared_ptr<Session>& session);

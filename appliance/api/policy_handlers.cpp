@@ -31,14 +31,6 @@ Result<PolicyEngine*> Engine(ApiContext& ctx) {
   return ctx.policies;
 }
 
-std::vector<std::string> RolesIn(const Principal& p, const std::string& environment) {
-  std::vector<std::string> out;
-  for (Role r : {Role::kAdmin, Role::kAuthor, Role::kApprover, Role::kOperator, Role::kAuditor}) {
-    if (Grants(p.bindings, {r}, environment)) out.emplace_back(RoleName(r));
-  }
-  return out;
-}
-
 std::string InputDigest(const Json& input) { return Sha256Hex(verify::Canonicalize(input)); }
 
 Json DocumentSummary(const Collection& c, PolicyEngine& engine, const PolicySet& set, const std::string& name) {

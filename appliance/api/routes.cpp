@@ -18,6 +18,8 @@ Router BuildRouter(ApiContext& ctx) {
   AddAuthRoutes(router, ctx);
   AddUserRoutes(router, ctx);
   AddPolicyRoutes(router, ctx);
+  AddAutomationRoutes(router, ctx);
+  AddPromotionRoutes(router, ctx);
   // A route the table misses is a programming error the tests catch.
   const Status st = ApplyPermissionTable(router);
   assert(st.ok() && "every route needs a permission table entry");

@@ -15,6 +15,8 @@ void AddTokenRoutes(Router& router, ApiContext& ctx);
 void AddAuthRoutes(Router& router, ApiContext& ctx);
 void AddUserRoutes(Router& router, ApiContext& ctx);
 void AddPolicyRoutes(Router& router, ApiContext& ctx);
+void AddAutomationRoutes(Router& router, ApiContext& ctx);
+void AddPromotionRoutes(Router& router, ApiContext& ctx);
 
 Router BuildRouter(ApiContext& ctx);
 

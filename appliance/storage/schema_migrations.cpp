@@ -112,6 +112,108 @@ CREATE TABLE policy_documents (
   PRIMARY KEY (kind, name, version)
 ) WITHOUT ROWID;
 )sql"},
+      {5, "automations_environments_promotions", R"sql(
+CREATE TABLE automation_versions (
+  id TEXT PRIMARY KEY,
+  automation TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  canonical TEXT NOT NULL,
+  source TEXT NOT NULL,
+  author TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  UNIQUE (automation, seq)
+);
+CREATE TABLE deployments (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  environment TEXT NOT NULL,
+  automation TEXT NOT NULL,
+  version TEXT NOT NULL REFERENCES automation_versions(id),
+  previous_version TEXT,
+  promotion_id TEXT,
+  kind TEXT NOT NULL CHECK (kind IN ('save', 'promotion', 'rollback')),
+  deployed_at TEXT NOT NULL,
+  deployed_by TEXT NOT NULL
+);
+CREATE INDEX deployments_by_environment ON deployments(environment, automation, seq);
+CREATE TABLE environment_variables (
+  environment TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  PRIMARY KEY (environment, name)
+) WITHOUT ROWID;
+CREATE TABLE environment_secrets (
+  environment TEXT NOT NULL,
+  name TEXT NOT NULL,
+  nonce BLOB NOT NULL,
+  ciphertext BLOB NOT NULL,
+  tag BLOB NOT NULL,
+  updated_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL,
+  PRIMARY KEY (environment, name)
+) WITHOUT ROWID;
+CREATE TABLE environment_settings (
+  environment TEXT PRIMARY KEY,
+  egress_allow TEXT NOT NULL,
+  model_endpoints TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  updated_by TEXT NOT NULL
+);
+CREATE TABLE pipeline_documents (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+CREATE TABLE promotions (
+  id TEXT PRIMARY KEY,
+  automation TEXT NOT NULL,
+  version TEXT NOT NULL REFERENCES automation_versions(id),
+  from_env TEXT NOT NULL,
+  to_env TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('promotion', 'rollback')),
+  state TEXT NOT NULL,
+  requester TEXT NOT NULL,
+  author TEXT NOT NULL,
+  emergency INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  scheduled_for TEXT,
+  pipeline TEXT NOT NULL,
+  checks TEXT NOT NULL,
+  decision TEXT,
+  override TEXT,
+  review TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX promotions_one_open ON promotions(automation, to_env)
+  WHERE state IN ('pending_checks', 'awaiting_approval', 'approved', 'scheduled');
+CREATE INDEX promotions_by_state ON promotions(state, updated_at);
+CREATE TABLE promotion_approvals (
+  promotion_id TEXT NOT NULL REFERENCES promotions(id),
+  user TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),
+  version TEXT NOT NULL,
+  roles TEXT NOT NULL,
+  comment TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (promotion_id, user)
+) WITHOUT ROWID;
+CREATE TABLE promotion_history (
+  promotion_id TEXT NOT NULL REFERENCES promotions(id),
+  seq INTEGER NOT NULL,
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL,
+  note TEXT NOT NULL,
+  PRIMARY KEY (promotion_id, seq)
+) WITHOUT ROWID;
+)sql"},
   };
   return kMigrations;
 }

@@ -1,5 +1,7 @@
 #include "governance/policy/policy_engine.h"
 
+#include <algorithm>
+
 #include "governance/policy/policy_tests.h"
 
 namespace cloister::policy {
@@ -106,6 +108,13 @@ Status PolicyEngine::ReloadDirectory() {
     CL_ASSIGN_OR_RETURN(docs, ReadPolicyDirectory(directory_));
   }
   CL_ASSIGN_OR_RETURN(std::vector<Keyed> keyed, Key(docs));
+  // The built-in packs fill in for what the directory does not define.
+  CL_ASSIGN_OR_RETURN(std::vector<Keyed> builtin, Key(BuiltinPolicyDocuments()));
+  for (auto& b : builtin) {
+    const bool shadowed = std::any_of(keyed.begin(), keyed.end(),
+                                      [&](const Keyed& k) { return k.kind == b.kind && k.name == b.name; });
+    if (!shadowed) keyed.push_back(std::move(b));
+  }
   std::lock_guard lock(mu_);
   CL_ASSIGN_OR_RETURN(std::shared_ptr<const PolicySet> set, BuildLocked(keyed, {}));
   directory_docs_ = std::move(keyed);

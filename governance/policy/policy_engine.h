@@ -21,6 +21,11 @@
 
 namespace cloister::policy {
 
+// The policy packs compiled into cloisterd (the baseline pack, which the
+// built-in default pipeline names), as "built-in:<file>" documents. A
+// document of the same kind and name in the policy directory replaces one.
+std::vector<SourceDocument> BuiltinPolicyDocuments();
+
 class PolicyEngine {
  public:
   // Loads `directory` (empty: none). invalid_argument naming the file, line

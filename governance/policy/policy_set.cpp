@@ -72,13 +72,22 @@ bool PolicySet::HasBindings(std::string_view hook) const {
 }
 
 Decision PolicySet::Decide(std::string_view hook, std::string_view environment, const Document& doc,
-                           Evaluator& evaluator, const OverrideRequest* override) const {
+                           Evaluator& evaluator, const OverrideRequest* override,
+                           const std::vector<PolicyBinding>* extra) const {
   Decision d;
   d.policy_set_digest = digest_;
   d.set = shared_from_this();
   bool hard = false, soft = false, advisory = false, override_ok = true;
+  std::vector<const PolicyBinding*> applying;
   for (const auto& [name, b] : bindings_) {
-    if (b.hook != hook || !b.AppliesTo(environment)) continue;
+    if (b.hook == hook && b.AppliesTo(environment)) applying.push_back(&b);
+  }
+  if (extra != nullptr) {
+    for (const PolicyBinding& b : *extra) applying.push_back(&b);
+  }
+  for (const PolicyBinding* binding : applying) {
+    const PolicyBinding& b = *binding;
+    const std::string& name = b.name;
     BindingResult& r = d.bindings.emplace_back();
     r.binding = &b;
     size_t rules = 0;

@@ -95,8 +95,12 @@ class PolicySet : public std::enable_shared_from_this<PolicySet> {
   // Evaluates the bindings for `hook` in `environment` on `doc`. `override`
   // (nullable) applies to soft-mandatory failures if the user holds a role
   // each failing binding names and gives a reason.
+  // `extra` (nullable) adds bindings made elsewhere (a pipeline's
+  // policies); every policy they name must be in this set, and the caller
+  // keeps them alive as long as the Decision.
   Decision Decide(std::string_view hook, std::string_view environment, const Document& doc, Evaluator& evaluator,
-                  const OverrideRequest* override = nullptr) const;
+                  const OverrideRequest* override = nullptr,
+                  const std::vector<PolicyBinding>* extra = nullptr) const;
 
  private:
   std::map<std::string, Policy> policies_;

@@ -1,0 +1,248 @@
+// /v1/automations, /v1/pipelines and the per-environment views and
+// configuration: live versions, deployment history, variables, secrets
+// (write-only), settings, and the difference between two environments.
+#include "appliance/api/routes.h"
+#include "governance/environments/environment_config.h"
+#include "governance/environments/environment_store.h"
+
+namespace cloister {
+namespace {
+
+using promotion::Service;
+
+Result<std::string> SourceField(const HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"source"}));
+  CL_ASSIGN_OR_RETURN(auto source, OptionalString(body, "source"));
+  if (!source || source->empty()) return Status::InvalidArgument("field \"source\" (the YAML document) is required");
+  return *source;
+}
+
+Result<std::string> FirstEnvironment(Session& session) {
+  CL_ASSIGN_OR_RETURN(auto envs, session.store->reads().Read<std::vector<Environment>>(ListEnvironments));
+  if (envs.empty()) return Status::Internal("the appliance has no environments");
+  return envs.front().name;
+}
+
+Result<HttpResponse> PutAutomation(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(std::string first, FirstEnvironment(*session));
+  if (!Grants(http.principal->bindings, {Role::kAuthor}, first)) {
+    return Status::PermissionDenied("saving an automation needs the author role in " + first);
+  }
+  CL_ASSIGN_OR_RETURN(std::string source, SourceField(http));
+  std::string if_match = http.Header("if-match");
+  if (if_match.size() >= 2 && if_match.front() == '"' && if_match.back() == '"') {
+    if_match = if_match.substr(1, if_match.size() - 2);
+  }
+  CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session)
+                                    .SaveAutomation(CallerOf(http, first), http.path_params.at("name"), source, if_match));
+  HttpResponse r = HttpResponse::FromJson(out["created"].get<bool>() ? 201 : 200, out);
+  r.headers.emplace_back("ETag", "\"" + out["version"].get<std::string>() + "\"");
+  return r;
+}
+
+Result<HttpResponse> Validate(HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(std::string source, SourceField(http));
+  const automation::ParseResult parsed = automation::Parse(source);
+  Json problems = Json::array();
+  for (const auto& p : parsed.problems) problems.push_back(p.ToJson());
+  Json out = {{"valid", parsed.ok()}, {"problems", problems}};
+  if (parsed.ok()) {
+    out["name"] = parsed.definition.name;
+    out["version"] = parsed.definition.id;
+    out["variables"] = parsed.definition.variables;
+    out["secrets"] = parsed.definition.secrets;
+  }
+  return HttpResponse::FromJson(200, out);
+}
+
+Result<HttpResponse> GetVersion(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(Service::StoredVersion v, PromotionServiceFor(ctx, session)
+                                                    .GetVersion(http.path_params.at("name"), http.path_params.at("id")));
+  const auto format = http.query.find("format");
+  HttpResponse r;
+  if (format == http.query.end() || format->second == "json") {
+    r = HttpResponse::FromText(200, v.canonical, "application/json");
+  } else if (format->second == "yaml") {
+    r = HttpResponse::FromText(200, v.source, "application/yaml");
+  } else {
+    return Status::InvalidArgument("format must be json (the canonical bytes, the default) or yaml (as first saved)");
+  }
+  r.headers.emplace_back("ETag", "\"" + v.id + "\"");
+  r.headers.emplace_back("Cloister-Version-Seq", std::to_string(v.seq));
+  r.headers.emplace_back("Cloister-Version-Author", v.author);
+  r.headers.emplace_back("Cloister-Version-Created", v.created_at);
+  return r;
+}
+
+std::string Query(const HttpRequest& http, const std::string& key) {
+  const auto it = http.query.find(key);
+  return it == http.query.end() ? "" : it->second;
+}
+
+Result<std::string> RequiredQuery(const HttpRequest& http, const std::string& key) {
+  std::string v = Query(http, key);
+  if (v.empty()) return Status::InvalidArgument("query parameter \"" + key + "\" is required");
+  return v;
+}
+
+// PUT and DELETE of a variable or secret: one audited write.
+Result<HttpResponse> ChangeConfig(ApiContext& ctx, HttpRequest& http, bool secret, bool remove) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  const std::string env = http.path_params.at("env");
+  const std::string name = http.path_params.at("name");
+  CL_RETURN_IF_ERROR(CheckEnvironment(*session, env));
+  CL_RETURN_IF_ERROR(ValidateConfigName(name));
+  std::string value;
+  if (!remove) {
+    CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+    CL_RETURN_IF_ERROR(CheckKnownFields(body, {"value"}));
+    CL_ASSIGN_OR_RETURN(auto v, OptionalString(body, "value"));
+    if (!v) return Status::InvalidArgument("field \"value\" (text) is required");
+    value = *v;
+  }
+  AuditRecord event = RecordFor(RequesterOf(http), std::string("environment.") + (secret ? "secret." : "variable.") +
+                                                        (remove ? "delete" : "set"));
+  event.env = env;
+  event.target_kind = secret ? "secret" : "variable";
+  event.target_id = env + "/" + name;
+  // A variable's value is recorded by digest; a secret's value never appears.
+  if (!remove && !secret) event.details = {{"value_sha256", Sha256Hex(value)}};
+  CL_RETURN_IF_ERROR(session->audit->Record(event, [&](Transaction& tx) -> Status {
+    if (remove) return DeleteConfig(tx, secret, env, name);
+    if (secret) return SetSecret(tx, env, name, value, event.actor.name, ctx.clock, ctx.random);
+    return SetVariable(tx, env, name, value, event.actor.name, ctx.clock);
+  }));
+  return HttpResponse::FromJson(200, {{"environment", env}, {"name", name}, {"deleted", remove}});
+}
+
+Result<HttpResponse> ListConfig(ApiContext& ctx, HttpRequest& http, bool secret) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  const std::string env = http.path_params.at("env");
+  CL_RETURN_IF_ERROR(CheckEnvironment(*session, env));
+  CL_ASSIGN_OR_RETURN(auto entries, session->store->reads().Read<std::vector<ConfigEntry>>([&](Connection& conn) {
+    return secret ? ListSecrets(conn, env) : ListVariables(conn, env);
+  }));
+  Json items = Json::array();
+  for (const auto& e : entries) {
+    Json j = {{"name", e.name}, {"updated_at", e.updated_at}, {"updated_by", e.updated_by}};
+    if (!secret) j["value"] = e.value;
+    items.push_back(j);
+  }
+  return HttpResponse::FromJson(200, {{"environment", env}, {"items", items}});
+}
+
+Result<std::vector<std::string>> Globs(const Json& body, const char* field) {
+  std::vector<std::string> out;
+  if (!body.contains(field)) return out;
+  const Json& list = body[field];
+  if (!list.is_array() || list.size() > 256) return Status::InvalidArgument(std::string(field) + " must be a list of up to 256 host globs");
+  for (const Json& g : list) {
+    if (!g.is_string() || g.get<std::string>().empty() || g.get<std::string>().size() > 253 ||
+        g.get<std::string>().find_first_of("/: ") != std::string::npos) {
+      return Status::InvalidArgument(std::string(field) + ": each entry is a host name or glob such as *.svc.internal");
+    }
+    out.push_back(g);
+  }
+  return out;
+}
+
+Result<HttpResponse> PutSettings(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  const std::string env = http.path_params.at("env");
+  CL_RETURN_IF_ERROR(CheckEnvironment(*session, env));
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, {"egress_allow", "model_endpoints"}));
+  EnvironmentSettings s;
+  CL_ASSIGN_OR_RETURN(s.egress_allow, Globs(body, "egress_allow"));
+  CL_ASSIGN_OR_RETURN(s.model_endpoints, Globs(body, "model_endpoints"));
+  AuditRecord event = RecordFor(RequesterOf(http), "environment.settings.set");
+  event.env = env;
+  event.target_kind = "environment";
+  event.target_id = env;
+  event.details = s.ToJson();
+  CL_RETURN_IF_ERROR(session->audit->Record(
+      event, [&](Transaction& tx) { return SetSettings(tx, env, s, event.actor.name, ctx.clock); }));
+  Json out = s.ToJson();
+  out["environment"] = env;
+  return HttpResponse::FromJson(200, out);
+}
+
+}  // namespace
+
+void AddAutomationRoutes(Router& router, ApiContext& ctx) {
+  auto add = [&](const char* method, std::string pattern, std::function<Result<HttpResponse>(HttpRequest&)> fn) {
+    router.Add({method, std::move(pattern), Access::kAuthenticated, false, std::move(fn)});
+  };
+  // Read views, each a JSON document from the service.
+  auto view = [&](const char* pattern, std::function<Result<Json>(Service&, HttpRequest&)> fn) {
+    add("GET", pattern, [&ctx, fn](HttpRequest& http) -> Result<HttpResponse> {
+      CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+      Service service = PromotionServiceFor(ctx, session);
+      CL_ASSIGN_OR_RETURN(Json out, fn(service, http));
+      return HttpResponse::FromJson(200, out);
+    });
+  };
+
+  view("/v1/automations", [](Service& s, HttpRequest&) { return s.ListAutomations(); });
+  add("POST", "/v1/automations/validate", [](HttpRequest& http) { return Validate(http); });
+  view("/v1/automations/{name}", [](Service& s, HttpRequest& http) { return s.GetAutomation(http.path_params.at("name")); });
+  add("PUT", "/v1/automations/{name}", [&ctx](HttpRequest& http) { return PutAutomation(ctx, http); });
+  add("GET", "/v1/automations/{name}/versions/{id}", [&ctx](HttpRequest& http) { return GetVersion(ctx, http); });
+  view("/v1/automations/{name}/diff", [](Service& s, HttpRequest& http) -> Result<Json> {
+    CL_ASSIGN_OR_RETURN(std::string from, RequiredQuery(http, "from"));
+    CL_ASSIGN_OR_RETURN(std::string to, RequiredQuery(http, "to"));
+    return s.DiffVersions(http.path_params.at("name"), from, to);
+  });
+
+  view("/v1/environments/{env}/live", [](Service& s, HttpRequest& http) { return s.Live(http.path_params.at("env")); });
+  view("/v1/environments/{env}/deployments", [](Service& s, HttpRequest& http) {
+    return s.Deployments(http.path_params.at("env"), Query(http, "automation"));
+  });
+  view("/v1/environment-diff", [](Service& s, HttpRequest& http) -> Result<Json> {
+    CL_ASSIGN_OR_RETURN(std::string from, RequiredQuery(http, "from"));
+    CL_ASSIGN_OR_RETURN(std::string to, RequiredQuery(http, "to"));
+    return s.DiffEnvironments(from, to);
+  });
+  for (const bool secret : {false, true}) {
+    const std::string base = std::string("/v1/environments/{env}/") + (secret ? "secrets" : "variables");
+    add("GET", base, [&ctx, secret](HttpRequest& http) { return ListConfig(ctx, http, secret); });
+    add("PUT", base + "/{name}", [&ctx, secret](HttpRequest& http) { return ChangeConfig(ctx, http, secret, false); });
+    add("DELETE", base + "/{name}", [&ctx, secret](HttpRequest& http) { return ChangeConfig(ctx, http, secret, true); });
+  }
+  add("GET", "/v1/environments/{env}/settings", [&ctx](HttpRequest& http) -> Result<HttpResponse> {
+    CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+    const std::string env = http.path_params.at("env");
+    CL_RETURN_IF_ERROR(CheckEnvironment(*session, env));
+    CL_ASSIGN_OR_RETURN(auto s, session->store->reads().Read<EnvironmentSettings>(
+                                    [&](Connection& conn) { return GetSettings(conn, env); }));
+    Json out = s.ToJson();
+    out["environment"] = env;
+    return HttpResponse::FromJson(200, out);
+  });
+  add("PUT", "/v1/environments/{env}/settings", [&ctx](HttpRequest& http) { return PutSettings(ctx, http); });
+
+  view("/v1/pipelines", [](Service& s, HttpRequest&) { return s.ListPipelines(); });
+  view("/v1/pipelines/{name}", [](Service& s, HttpRequest& http) -> Result<Json> {
+    const std::string v = Query(http, "version");
+    int64_t version = 0;
+    if (!v.empty() && (v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9 ||
+                       (version = std::stoll(v)) < 1)) {
+      return Status::InvalidArgument("version must be a positive integer");
+    }
+    return s.GetPipeline(http.path_params.at("name"), version);
+  });
+  view("/v1/pipelines/{name}/versions",
+       [](Service& s, HttpRequest& http) { return s.PipelineVersions(http.path_params.at("name")); });
+  add("PUT", "/v1/pipelines/{name}", [&ctx](HttpRequest& http) -> Result<HttpResponse> {
+    CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+    CL_ASSIGN_OR_RETURN(std::string source, SourceField(http));
+    CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session)
+                                      .PutPipeline(CallerOf(http, "*"), http.path_params.at("name"), source));
+    return HttpResponse::FromJson(out["created"].get<bool>() ? 201 : 200, out);
+  });
+}
+
+}  // namespace cloister

@@ -1,0 +1,156 @@
+// /v1/promotions and /v1/environments/{env}/rollbacks. The permission table
+// admits callers holding the role in some environment; each handler then
+// checks the role in the environment the promotion targets, which it learns
+// from the request or the stored promotion.
+#include "appliance/api/routes.h"
+
+namespace cloister {
+namespace {
+
+using promotion::Caller;
+using promotion::Service;
+
+Result<std::string> Text(const Json& body, const char* field, bool required) {
+  CL_ASSIGN_OR_RETURN(auto v, OptionalString(body, field));
+  if (required && (!v || v->empty())) return Status::InvalidArgument(std::string("field \"") + field + "\" is required");
+  if (v && v->size() > 2000) return Status::InvalidArgument(std::string("field \"") + field + "\" is at most 2000 characters");
+  return v.value_or("");
+}
+
+Status RequireRole(const Caller& caller, const std::vector<std::string>& roles, const std::string& env,
+                   const std::string& doing) {
+  if (caller.Holds(roles)) return Status::Ok();
+  std::string list;
+  for (const auto& r : roles) list += (list.empty() ? "" : " or ") + r;
+  return Status::PermissionDenied(doing + " needs the " + list + " role in " + env).WithReason("forbidden");
+}
+
+Result<HttpResponse> Create(ApiContext& ctx, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(
+      CheckKnownFields(body, {"automation", "version", "to", "scheduled_for", "emergency", "reason"}));
+  promotion::PromotionRequest req;
+  CL_ASSIGN_OR_RETURN(req.automation, Text(body, "automation", true));
+  CL_ASSIGN_OR_RETURN(req.version, Text(body, "version", false));
+  CL_ASSIGN_OR_RETURN(req.to, Text(body, "to", true));
+  CL_ASSIGN_OR_RETURN(req.scheduled_for, Text(body, "scheduled_for", false));
+  CL_ASSIGN_OR_RETURN(auto emergency, OptionalBool(body, "emergency"));
+  req.emergency = emergency.value_or(false);
+  CL_ASSIGN_OR_RETURN(req.reason, Text(body, "reason", false));
+  CL_RETURN_IF_ERROR(CheckEnvironment(*session, req.to));
+  const Caller caller = CallerOf(http, req.to);
+  CL_RETURN_IF_ERROR(RequireRole(caller, {"author", "operator"}, req.to, "requesting a promotion"));
+  CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session).Request(caller, req));
+  return HttpResponse::FromJson(201, out);
+}
+
+// An action on one stored promotion, by a caller holding `roles` (empty: the
+// service decides) in its target environment.
+using Action = std::function<Result<Json>(Service&, const Caller&, const std::string& id, const Json& body)>;
+
+Result<HttpResponse> OnPromotion(ApiContext& ctx, HttpRequest& http, std::initializer_list<std::string_view> fields,
+                                 const std::vector<std::string>& roles, const std::string& doing, const Action& action) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+  CL_RETURN_IF_ERROR(CheckKnownFields(body, fields));
+  const std::string id = http.path_params.at("id");
+  Service service = PromotionServiceFor(ctx, session);
+  CL_ASSIGN_OR_RETURN(std::string env, service.TargetOf(id));
+  const Caller caller = CallerOf(http, env);
+  if (!roles.empty()) CL_RETURN_IF_ERROR(RequireRole(caller, roles, env, doing));
+  CL_ASSIGN_OR_RETURN(Json out, action(service, caller, id, body));
+  return HttpResponse::FromJson(200, out);
+}
+
+}  // namespace
+
+void AddPromotionRoutes(Router& router, ApiContext& ctx) {
+  auto add = [&](const char* method, std::string pattern, std::function<Result<HttpResponse>(HttpRequest&)> fn) {
+    router.Add({method, std::move(pattern), Access::kAuthenticated, false, std::move(fn)});
+  };
+  add("POST", "/v1/promotions", [&ctx](HttpRequest& http) { return Create(ctx, http); });
+  add("GET", "/v1/promotions", [&ctx](HttpRequest& http) -> Result<HttpResponse> {
+    CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+    promotion::PromotionFilter f;
+    const auto q = [&](const char* k) {
+      const auto it = http.query.find(k);
+      return it == http.query.end() ? std::string() : it->second;
+    };
+    f.state = q("state");
+    f.automation = q("automation");
+    f.environment = q("environment");
+    const std::string emergency = q("emergency");
+    if (!emergency.empty() && emergency != "unreviewed") {
+      return Status::InvalidArgument("emergency=unreviewed is the only emergency filter");
+    }
+    f.unreviewed_emergencies = emergency == "unreviewed";
+    if (const std::string limit = q("limit"); !limit.empty()) {
+      if (limit.size() > 4 || limit.find_first_not_of("0123456789") != std::string::npos || std::stoi(limit) < 1) {
+        return Status::InvalidArgument("limit must be 1 to 1000");
+      }
+      f.limit = std::min(1000, std::stoi(limit));
+    }
+    CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session).List(f));
+    return HttpResponse::FromJson(200, out);
+  });
+  add("GET", "/v1/promotions/{id}", [&ctx](HttpRequest& http) -> Result<HttpResponse> {
+    CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+    CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session).Get(http.path_params.at("id")));
+    return HttpResponse::FromJson(200, out);
+  });
+  add("POST", "/v1/promotions/{id}/approve", [&ctx](HttpRequest& http) {
+    return OnPromotion(ctx, http, {"version", "comment"}, {"approver"}, "approving",
+                       [](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
+                         CL_ASSIGN_OR_RETURN(std::string version, Text(body, "version", true));
+                         CL_ASSIGN_OR_RETURN(std::string comment, Text(body, "comment", false));
+                         return s.Approve(c, id, version, comment);
+                       });
+  });
+  add("POST", "/v1/promotions/{id}/reject", [&ctx](HttpRequest& http) {
+    return OnPromotion(ctx, http, {"comment"}, {"approver"}, "rejecting",
+                       [](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
+                         CL_ASSIGN_OR_RETURN(std::string comment, Text(body, "comment", true));
+                         return s.Reject(c, id, comment);
+                       });
+  });
+  add("POST", "/v1/promotions/{id}/cancel", [&ctx](HttpRequest& http) {
+    return OnPromotion(ctx, http, {"reason"}, {}, "cancelling",
+                       [](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
+                         CL_ASSIGN_OR_RETURN(std::string reason, Text(body, "reason", false));
+                         return s.Cancel(c, id, reason);
+                       });
+  });
+  add("POST", "/v1/promotions/{id}/override", [&ctx](HttpRequest& http) {
+    return OnPromotion(ctx, http, {"reason"}, {}, "overriding",
+                       [](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
+                         CL_ASSIGN_OR_RETURN(std::string reason, Text(body, "reason", true));
+                         return s.Override(c, id, reason);
+                       });
+  });
+  add("POST", "/v1/promotions/{id}/deploy", [&ctx](HttpRequest& http) {
+    return OnPromotion(ctx, http, {}, {"operator"}, "deploying",
+                       [](Service& s, const Caller& c, const std::string& id, const Json&) { return s.Deploy(c, id); });
+  });
+  add("POST", "/v1/promotions/{id}/review", [&ctx](HttpRequest& http) {
+    return OnPromotion(ctx, http, {"comment"}, {"approver"}, "reviewing a break-glass promotion",
+                       [](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
+                         CL_ASSIGN_OR_RETURN(std::string comment, Text(body, "comment", true));
+                         return s.Review(c, id, comment);
+                       });
+  });
+  add("POST", "/v1/environments/{env}/rollbacks", [&ctx](HttpRequest& http) -> Result<HttpResponse> {
+    CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+    const std::string env = http.path_params.at("env");
+    CL_RETURN_IF_ERROR(CheckEnvironment(*session, env));
+    CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
+    CL_RETURN_IF_ERROR(CheckKnownFields(body, {"automation", "reason"}));
+    CL_ASSIGN_OR_RETURN(std::string automation, Text(body, "automation", true));
+    CL_ASSIGN_OR_RETURN(std::string reason, Text(body, "reason", true));
+    CL_ASSIGN_OR_RETURN(Json out,
+                        PromotionServiceFor(ctx, session).Rollback(CallerOf(http, env), automation, env, reason));
+    return HttpResponse::FromJson(201, out);
+  });
+}
+
+}  // namespace cloister
