@@ -89,6 +89,7 @@ Result<ApiResponse> ApiClient::Send(const std::string& method, const std::string
   CL_RETURN_IF_ERROR(Connect());
   Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   if (!options_.token.empty()) request.set("Authorization", "Bearer " + options_.token);
+  for (const auto& [name, value] : options_.headers) request.set(name, value);
   for (const auto& [name, value] : headers) request.set(name, value);
   if (!body.empty()) {
     request.setContentType(content_type);

@@ -24,6 +24,7 @@ struct ClientOptions {
   std::string token;                               // sent as Authorization: Bearer
   std::string client_cert, client_key;             // PEM files of a TLS client certificate, or ""
   int timeout_seconds = 30;
+  std::map<std::string, std::string> headers;      // sent with every request (e.g. If-Match)
 };
 
 struct ApiResponse {

@@ -56,5 +56,8 @@ void AddTokenCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 void AddUserCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 // policy test (offline; exit 1 on a failing case or low coverage), eval, list, show, put, ...
 void AddPolicyCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
+// automation ..., env ..., pipeline ..., promote, approve, reject, deploy, cancel,
+// override, review, status, rollback, diff.
+void AddPromotionCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace cloister

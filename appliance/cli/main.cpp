@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
   cloister::AddTokenCommands(app, global, exit_code);
   cloister::AddUserCommands(app, global, exit_code);
   cloister::AddPolicyCommands(app, global, exit_code);
+  cloister::AddPromotionCommands(app, global, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

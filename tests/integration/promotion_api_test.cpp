@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "appliance/core/files.h"
 #include "appliance/storage/connection.h"
 #include "appliance/storage/key_wrap.h"
 #include "appliance/storage/keyring.h"
@@ -464,6 +465,42 @@ override_roles: [admin]
   EXPECT_EQ(over.json()["state"], "approved") << over.body;
   EXPECT_EQ(over.json()["decision"]["outcome"], "overridden");
   EXPECT_EQ(EventsFor(id, "promotion.override").size(), 1u);
+}
+
+
+TEST_F(PromotionApiTest, CloisterctlDrivesTheWorkflow) {
+  const std::string file = dir_.File("invoice-triage.yaml");
+  WriteText(file, Definition());
+  CommandResult r = RunCloisterctl(server_, {"automation", "validate", file}, "");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("needs secret erp_token"), std::string::npos) << r.out;
+  r = RunCloisterctl(server_, {"automation", "save", file}, tokens_["alice"]);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string v1 = Live("dev");
+  r = RunCloisterctl(server_, {"automation", "save", file, "--if-match", std::string(64, 'f')}, tokens_["alice"]);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("stale"), std::string::npos) << r.err;
+
+  r = RunCloisterctl(server_, {"diff", "--from", "dev", "--to", "test"}, tokens_["olga"]);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("missing in test: secret erp_token"), std::string::npos) << r.out;
+  Configure("test");
+  r = RunCloisterctl(server_, {"--json", "promote", "invoice-triage", "--to", "test"}, tokens_["olga"]);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string id = Json::parse(r.out)["id"];
+  r = RunCloisterctl(server_, {"approve", id}, tokens_["bob"]);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Approving version " + v1), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("state      approved"), std::string::npos) << r.out;
+  r = RunCloisterctl(server_, {"deploy", id}, tokens_["olga"]);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = RunCloisterctl(server_, {"status", id}, tokens_["bob"]);
+  EXPECT_NE(r.out.find("state      deployed"), std::string::npos) << r.out;
+  r = RunCloisterctl(server_, {"rollback", "invoice-triage", "--env", "test", "--reason", "bad"}, tokens_["olga"]);
+  EXPECT_EQ(r.exit_code, 1) << "nothing was live in test before v1";
+  EXPECT_NE(r.err.find("nothing to roll back to"), std::string::npos) << r.err;
+  r = RunCloisterctl(server_, {"reject", id, "--comment", "too late"}, tokens_["bob"]);
+  EXPECT_EQ(r.exit_code, 1);
 }
 
 }  // namespace
