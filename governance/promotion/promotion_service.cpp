@@ -1476,21 +1476,4 @@ Result<Json> Service::List(const PromotionFilter& f) {
   });
 }
 
-Result<int> Service::DeployDue(const AuditRecord& system) {
-  CL_ASSIGN_OR_RETURN(Json due, reads_.Read<Json>([&](Connection& conn) -> Result<Json> {
-    CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT id FROM promotions WHERE state = 'scheduled' AND "
-                                                   "scheduled_for <= ? ORDER BY scheduled_for"));
-    s->Bind(1, policy::FormatTime(Seconds(clock_.Now())));
-    Json ids = Json::array();
-    for (;;) {
-      CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-      if (!row) return ids;
-      ids.push_back(s->ColumnText(0));
-    }
-  }));
-  Caller caller{system, {"admin"}};
-  for (const Json& id : due) (void)Deploy(caller, id.get<std::string>());
-  return static_cast<int>(due.size());
-}
-
 }  // namespace cloister::promotion

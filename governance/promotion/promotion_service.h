@@ -103,9 +103,6 @@ class Service {
   Result<Json> Review(const Caller& caller, const std::string& id, const std::string& comment);
   Result<Json> Get(const std::string& id);
   Result<Json> List(const PromotionFilter& filter);
-  // Deploys scheduled promotions whose time has come (as `system`); returns
-  // how many were attempted.
-  Result<int> DeployDue(const AuditRecord& system);
 
   // The environment a promotion targets (for permission checks), or not_found.
   Result<std::string> TargetOf(const std::string& id);
