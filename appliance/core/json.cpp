@@ -93,4 +93,18 @@ Result<std::optional<bool>> OptionalBool(const Json& object, std::string_view fi
   return std::optional<bool>(it->get<bool>());
 }
 
+std::string JsonPointerToken(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace cloister

@@ -24,6 +24,9 @@ Result<Json> ParseJson(std::string_view text);
 Result<Json> ParseJsonObject(std::string_view text);
 
 // invalid_argument naming the first field of `object` not in `allowed`.
+// One RFC 6901 reference token: "~" as "~0", "/" as "~1".
+std::string JsonPointerToken(std::string_view key);
+
 Status CheckKnownFields(const Json& object, std::initializer_list<std::string_view> allowed);
 
 // Typed optional fields: absent (or null) gives nullopt; a wrong type is an

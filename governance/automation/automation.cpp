@@ -18,20 +18,7 @@ constexpr size_t kMaxSteps = 100;
 constexpr size_t kMaxDepth = 32;
 constexpr size_t kMaxString = 64 * 1024;
 
-std::string Escape(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-std::string Child(const std::string& pointer, std::string_view key) { return pointer + "/" + Escape(key); }
+std::string Child(const std::string& pointer, std::string_view key) { return pointer + "/" + JsonPointerToken(key); }
 std::string Child(const std::string& pointer, size_t index) { return pointer + "/" + std::to_string(index); }
 
 bool IsIdent(std::string_view s, bool dashes) {
@@ -313,18 +300,13 @@ class Validator {
     if (s.size() > max) r_.Add(Child(at, key), "longer than " + std::to_string(max) + " characters");
     return s;
   }
-  void Known(const Json& obj, const std::string& at, std::initializer_list<std::string_view> keys) {
-    for (const auto& [k, v] : obj.items()) {
-      if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
-        std::string list;
-        for (auto key : keys) list += (list.empty() ? "" : ", ") + std::string(key);
-        r_.Add(Child(at, k), "unknown field \"" + k + "\" (expected " + list + ")");
-      }
-    }
-  }
+  // A problem for each key of `obj` not in `keys`, listing them.
   void Known(const Json& obj, const std::string& at, const std::set<std::string>& keys) {
     for (const auto& [k, v] : obj.items()) {
-      if (!keys.count(k)) r_.Add(Child(at, k), "unknown field \"" + k + "\" for this step type");
+      if (keys.count(k)) continue;
+      std::string list;
+      for (const auto& key : keys) list += (list.empty() ? "" : ", ") + key;
+      r_.Add(Child(at, k), "unknown field \"" + k + "\" (expected " + list + ")");
     }
   }
   const Json* Object(const Json& obj, const std::string& at, const std::string& key, bool required) {
@@ -513,7 +495,6 @@ class Validator {
              std::vector<std::string>(ids.begin(), ids.begin() + static_cast<long>(i)), def);
       }
     }
-    (void)def;
   }
 
   void Approvers(const Json& s, const std::string& at) {

@@ -77,20 +77,6 @@ Value ZeroValue(const Type& type, ValueArena& arena) {
 
 namespace {
 
-std::string Escape(std::string_view token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 class Binder {
  public:
   explicit Binder(ValueArena& arena) : arena_(arena) {}
@@ -153,7 +139,7 @@ class Binder {
         if (!j.is_object()) return Error(pointer, "expected an object");
         for (auto it = j.begin(); it != j.end(); ++it) {
           if (type.FieldSlot(it.key()) < 0) {
-            return Error(pointer + "/" + Escape(it.key()),
+            return Error(pointer + "/" + JsonPointerToken(it.key()),
                          "unknown field (fields here: " + type.FieldNames() + ")");
           }
         }
@@ -164,7 +150,7 @@ class Binder {
           if (found == j.end()) {
             fields[i] = ZeroValue(*field_type, arena_);
           } else {
-            CL_RETURN_IF_ERROR(Bind(*field_type, *found, pointer + "/" + Escape(name), fields[i]));
+            CL_RETURN_IF_ERROR(Bind(*field_type, *found, pointer + "/" + JsonPointerToken(name), fields[i]));
           }
         }
         out.items = fields;

@@ -41,6 +41,29 @@ Status CheckEnvironmentName(const std::vector<std::string>& envs, const std::str
   return Status::Ok();
 }
 
+// The variable and secret names set in an environment.
+struct ConfigNames {
+  std::set<std::string> variables, secrets;
+};
+
+Result<ConfigNames> NamesIn(Connection& conn, const std::string& environment) {
+  ConfigNames out;
+  CL_ASSIGN_OR_RETURN(auto vars, ListVariables(conn, environment));
+  CL_ASSIGN_OR_RETURN(auto secrets, ListSecrets(conn, environment));
+  for (const auto& v : vars) out.variables.insert(v.name);
+  for (const auto& s : secrets) out.secrets.insert(s.name);
+  return out;
+}
+
+// The names in `wanted` that `have` lacks, as a JSON list.
+Json Missing(const std::set<std::string>& wanted, const std::set<std::string>& have) {
+  Json out = Json::array();
+  for (const auto& n : wanted) {
+    if (!have.count(n)) out.push_back(n);
+  }
+  return out;
+}
+
 // ---- versions and deployments ----------------------------------------------
 
 constexpr const char* kVersionColumns = "id, automation, canonical, source, author, created_at, seq";
@@ -304,27 +327,34 @@ Result<Json> History(Connection& conn, const std::string& id) {
   }
 }
 
+// Inserts a new promotion, or updates what changes after creation.
 Status SavePromotion(Transaction& tx, const Row& r, bool insert) {
-  const char* sql =
-      insert ? "INSERT INTO promotions (id, automation, version, from_env, to_env, kind, state, requester, author, "
-               "emergency, reason, scheduled_for, pipeline, checks, decision, override, review, created_at, "
-               "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-               "?18, ?19)"
-             : "UPDATE promotions SET state = ?7, checks = ?14, decision = ?15, override = ?16, review = ?17, "
-               "updated_at = ?19 WHERE id = ?1 AND ?2 IS NOT NULL AND ?3 IS NOT NULL AND ?4 IS NOT NULL AND ?5 IS NOT "
-               "NULL AND ?6 IS NOT NULL AND ?8 IS NOT NULL AND ?9 IS NOT NULL AND ?10 IS NOT NULL AND ?11 IS NOT NULL "
-               "AND ?13 IS NOT NULL AND ?18 IS NOT NULL AND (?12 IS NULL OR ?12 IS NOT NULL)";
-  CL_ASSIGN_OR_RETURN(Statement * s, tx.Prepare(sql));
+  const auto bind_json = [](Statement* s, int index, const Json& j) {
+    j.is_null() ? s->BindNull(index) : s->Bind(index, j.dump());
+  };
+  if (!insert) {
+    CL_ASSIGN_OR_RETURN(Statement * s, tx.Prepare("UPDATE promotions SET state = ?, checks = ?, decision = ?, "
+                                                  "override = ?, review = ?, updated_at = ? WHERE id = ?"));
+    s->Bind(1, r.state).Bind(2, r.checks.dump());
+    bind_json(s, 3, r.decision);
+    bind_json(s, 4, r.override_);
+    bind_json(s, 5, r.review);
+    return s->Bind(6, r.updated_at).Bind(7, r.id).Run();
+  }
+  CL_ASSIGN_OR_RETURN(Statement * s,
+                      tx.Prepare("INSERT INTO promotions (id, automation, version, from_env, to_env, kind, state, "
+                                 "requester, author, emergency, reason, scheduled_for, pipeline, checks, decision, "
+                                 "override, review, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                                 "?, ?, ?, ?, ?, ?, ?, ?)"));
   s->Bind(1, r.id).Bind(2, r.automation).Bind(3, r.version).Bind(4, r.from).Bind(5, r.to).Bind(6, r.kind);
   s->Bind(7, r.state).Bind(8, r.requester).Bind(9, r.author).Bind(10, static_cast<int64_t>(r.emergency));
   s->Bind(11, r.reason);
   r.scheduled_for.empty() ? s->BindNull(12) : s->Bind(12, r.scheduled_for);
   s->Bind(13, r.pipeline).Bind(14, r.checks.dump());
-  r.decision.is_null() ? s->BindNull(15) : s->Bind(15, r.decision.dump());
-  r.override_.is_null() ? s->BindNull(16) : s->Bind(16, r.override_.dump());
-  r.review.is_null() ? s->BindNull(17) : s->Bind(17, r.review.dump());
-  s->Bind(18, r.created_at).Bind(19, r.updated_at);
-  return s->Run();
+  bind_json(s, 15, r.decision);
+  bind_json(s, 16, r.override_);
+  bind_json(s, 17, r.review);
+  return s->Bind(18, r.created_at).Bind(19, r.updated_at).Run();
 }
 
 std::string NewId(Random& random) {
@@ -438,7 +468,7 @@ bool Eligible(const Approval& a, const Row& p, const ApprovalRule& rule, std::st
   return false;
 }
 
-Json PolicyInput(Connection& conn, const Service::Loaded& l, int64_t now) {
+Json PolicyInput(Connection& conn, const Service::Loaded& l, const ConfigNames& target, int64_t now) {
   const Row& p = l.p;
   Json approvals = Json::array();
   for (const auto& a : l.approvals) {
@@ -472,13 +502,6 @@ Json PolicyInput(Connection& conn, const Service::Loaded& l, int64_t now) {
                       {"since", policy::FormatTime(since ? Seconds(*since) : now)}});
     }
   }
-  Json vars = Json::array(), secrets = Json::array();
-  if (auto v = ListVariables(conn, p.to); v.ok()) {
-    for (const auto& e : *v) vars.push_back(e.name);
-  }
-  if (auto s = ListSecrets(conn, p.to); s.ok()) {
-    for (const auto& e : *s) secrets.push_back(e.name);
-  }
   const auto settings = GetSettings(conn, p.to);
   const int64_t position = std::find(l.envs.begin(), l.envs.end(), p.to) - l.envs.begin();
   return {{"time", policy::FormatTime(now)},
@@ -489,14 +512,15 @@ Json PolicyInput(Connection& conn, const Service::Loaded& l, int64_t now) {
             {"position", position},
             {"egress_allow", settings.ok() ? settings->egress_allow : std::vector<std::string>{}},
             {"model_endpoints", settings.ok() ? settings->model_endpoints : std::vector<std::string>{}},
-            {"variables", vars},
-            {"secrets", secrets}}},
+            {"variables", target.variables},
+            {"secrets", target.secrets}}},
           {"live", live},
           {"evidence", Json::array()}};
 }
 
-// Runs every check of the promotion's gate and moves it to the state they
-// lead to. Returns the checks; records the policy decision when one is made.
+// Runs every check of the promotion's gate, stores them on it and moves it
+// to the state they lead to (at deployment, a passing gate leaves the state
+// for the caller). Records the policy decision when one is made.
 Status Gate(Transaction& tx, Context& ctx, const Caller& caller, Service::Loaded& l, Phase phase) {
   Connection& conn = tx.connection();
   Row& p = l.p;
@@ -526,19 +550,10 @@ Status Gate(Transaction& tx, Context& ctx, const Caller& caller, Service::Loaded
   }
 
   // Variables and secrets the version needs exist in the target.
+  CL_ASSIGN_OR_RETURN(const ConfigNames target, NamesIn(conn, p.to));
   {
-    std::set<std::string> have_vars, have_secrets;
-    CL_ASSIGN_OR_RETURN(auto vars, ListVariables(conn, p.to));
-    CL_ASSIGN_OR_RETURN(auto secrets, ListSecrets(conn, p.to));
-    for (const auto& v : vars) have_vars.insert(v.name);
-    for (const auto& s : secrets) have_secrets.insert(s.name);
-    Json missing_vars = Json::array(), missing_secrets = Json::array();
-    for (const auto& v : l.definition.variables) {
-      if (!have_vars.count(v)) missing_vars.push_back(v);
-    }
-    for (const auto& s : l.definition.secrets) {
-      if (!have_secrets.count(s)) missing_secrets.push_back(s);
-    }
+    const Json missing_vars = Missing(l.definition.variables, target.variables);
+    const Json missing_secrets = Missing(l.definition.secrets, target.secrets);
     if (missing_vars.empty() && missing_secrets.empty()) {
       add({"configuration", "pass", "every variable and secret the version references is set in " + p.to, nullptr});
     } else {
@@ -627,7 +642,7 @@ Status Gate(Transaction& tx, Context& ctx, const Caller& caller, Service::Loaded
     if (!missing.empty()) {
       add({"policy", "fail", "the pipeline requires promotion policies that are not loaded: " + missing, nullptr});
     } else {
-      const Json input = PolicyInput(conn, l, now);
+      const Json input = PolicyInput(conn, l, target, now);
       CL_ASSIGN_OR_RETURN(policy::Document doc, policy::Document::Bind(*policy::HookSchema("promotion"), input));
       std::optional<policy::OverrideRequest> ov;
       if (l.p.override_.is_object()) {
@@ -956,11 +971,8 @@ Result<Json> Service::DiffEnvironments(const std::string& from, const std::strin
     CL_RETURN_IF_ERROR(CheckEnvironmentName(envs, from));
     CL_RETURN_IF_ERROR(CheckEnvironmentName(envs, to));
     CL_ASSIGN_OR_RETURN(auto source, LiveIn(conn, from, ""));
-    CL_ASSIGN_OR_RETURN(auto vars, ListVariables(conn, to));
-    CL_ASSIGN_OR_RETURN(auto secrets, ListSecrets(conn, to));
-    std::set<std::string> have_vars, have_secrets;
-    for (const auto& v : vars) have_vars.insert(v.name);
-    for (const auto& s : secrets) have_secrets.insert(s.name);
+    CL_ASSIGN_OR_RETURN(const ConfigNames target_names, NamesIn(conn, to));
+    CL_ASSIGN_OR_RETURN(const ConfigNames source_names, NamesIn(conn, from));
     Json items = Json::array();
     for (const auto& d : source) {
       CL_ASSIGN_OR_RETURN(auto target, LiveOne(conn, to, d.automation));
@@ -980,32 +992,15 @@ Result<Json> Service::DiffEnvironments(const std::string& from, const std::strin
         }
         item["changes"] = automation::Diff(before, def.document);
       }
-      Json missing_vars = Json::array(), missing_secrets = Json::array();
-      for (const auto& v : def.variables) {
-        if (!have_vars.count(v)) missing_vars.push_back(v);
-      }
-      for (const auto& s : def.secrets) {
-        if (!have_secrets.count(s)) missing_secrets.push_back(s);
-      }
-      item["missing_variables"] = missing_vars;
-      item["missing_secrets"] = missing_secrets;
+      item["missing_variables"] = Missing(def.variables, target_names.variables);
+      item["missing_secrets"] = Missing(def.secrets, target_names.secrets);
       items.push_back(item);
-    }
-    // Configuration names present in the source only.
-    CL_ASSIGN_OR_RETURN(auto from_vars, ListVariables(conn, from));
-    CL_ASSIGN_OR_RETURN(auto from_secrets, ListSecrets(conn, from));
-    Json only_vars = Json::array(), only_secrets = Json::array();
-    for (const auto& v : from_vars) {
-      if (!have_vars.count(v.name)) only_vars.push_back(v.name);
-    }
-    for (const auto& s : from_secrets) {
-      if (!have_secrets.count(s.name)) only_secrets.push_back(s.name);
     }
     return Json{{"from", from},
                 {"to", to},
                 {"automations", items},
-                {"variables_only_in_from", only_vars},
-                {"secrets_only_in_from", only_secrets}};
+                {"variables_only_in_from", Missing(source_names.variables, target_names.variables)},
+                {"secrets_only_in_from", Missing(source_names.secrets, target_names.secrets)}};
   });
 }
 

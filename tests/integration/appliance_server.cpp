@@ -1,5 +1,8 @@
 #include "tests/integration/appliance_server.h"
 
+#include "appliance/storage/key_wrap.h"
+#include "appliance/storage/keyring.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -147,6 +150,17 @@ CommandResult RunCloisterctl(const ApplianceServer& server, const std::vector<st
   r.out = Slurp(io.File("out"));
   r.err = Slurp(io.File("err"));
   return r;
+}
+
+std::unique_ptr<Connection> OpenDatabaseWithKeyFile(const std::string& data_dir, const std::string& key_file) {
+  auto keyring = LoadKeyring(data_dir + "/keyring.json");
+  if (!keyring.ok()) return nullptr;
+  auto kek = ReadKeyFile(key_file);
+  if (!kek.ok()) return nullptr;
+  auto data_key = UnwrapKey(*kek, keyring->data_key, keyring->WrapAad());
+  if (!data_key.ok()) return nullptr;
+  auto conn = Connection::Open(data_dir + "/cloister.db", *data_key, ConnectionOptions{});
+  return conn.ok() ? std::move(*conn) : nullptr;
 }
 
 }  // namespace cloister::testing

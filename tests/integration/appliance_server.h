@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "appliance/cli/api_client.h"
+#include "appliance/storage/connection.h"
 #include "tests/support/test_support.h"
 
 namespace cloister::testing {
@@ -66,5 +67,9 @@ struct CommandResult {
 CommandResult RunCloisterctl(const ApplianceServer& server, const std::vector<std::string>& args,
                              const std::string& token = "", const std::string& stdin_text = "",
                              const std::vector<std::string>& env = {});
+
+// The appliance database in `data_dir`, opened with the data key that
+// `key_file` unwraps: what someone holding both could do to it.
+std::unique_ptr<Connection> OpenDatabaseWithKeyFile(const std::string& data_dir, const std::string& key_file);
 
 }  // namespace cloister::testing

@@ -8,13 +8,13 @@
 
 #include "appliance/storage/connection.h"
 #include "appliance/identity/token_store.h"
-#include "appliance/storage/keyring.h"
 #include "tests/integration/appliance_server.h"
 
 namespace cloister {
 namespace {
 
 using testing::ApplianceServer;
+using testing::OpenDatabaseWithKeyFile;
 
 // Runs a command, returning its exit code and standard output.
 std::pair<int, std::string> Shell(const std::string& command) {
@@ -219,15 +219,10 @@ TEST_F(AuditApiTest, SelfCheckAtUnsealRefusesWritesAfterTampering) {
   EXPECT_EQ(server_.Stop(), 0);
 
   // Someone with the data key edits an event after the latest checkpoint.
-  auto keyring = LoadKeyring(dir_.File("data/keyring.json"));
-  ASSERT_TRUE(keyring.ok());
-  auto kek = ReadKeyFile(dir_.File("unseal.key"));
-  auto data_key = UnwrapKey(*kek, keyring->data_key, keyring->WrapAad());
-  ASSERT_TRUE(data_key.ok());
   {
-    auto conn = Connection::Open(dir_.File("data/cloister.db"), *data_key, ConnectionOptions{});
-    ASSERT_TRUE(conn.ok());
-    ASSERT_TRUE((*conn)->Exec("UPDATE audit_events SET data = replace(data, '\"GET\"', '\"PUT\"') WHERE seq = " +
+    auto conn = OpenDatabaseWithKeyFile(dir_.File("data"), dir_.File("unseal.key"));
+    ASSERT_NE(conn, nullptr);
+    ASSERT_TRUE(conn->Exec("UPDATE audit_events SET data = replace(data, '\"GET\"', '\"PUT\"') WHERE seq = " +
                               std::to_string(size)).ok());
   }
 

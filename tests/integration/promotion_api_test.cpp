@@ -6,10 +6,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "appliance/core/encoding.h"
 #include "appliance/core/files.h"
-#include "appliance/storage/connection.h"
-#include "appliance/storage/key_wrap.h"
-#include "appliance/storage/keyring.h"
 #include "tests/integration/identity_test_support.h"
 
 namespace cloister::testing {
@@ -372,15 +370,10 @@ TEST_F(PromotionApiTest, TwoPromotionsOfOneAutomationToOneEnvironmentCannotBothB
 TEST_F(PromotionApiTest, ATamperedStoredVersionIsDetectedByItsContentHash) {
   const std::string v1 = Save();
   ASSERT_EQ(server_.Stop(), 0);
-  auto keyring = LoadKeyring(dir_.File("data/keyring.json"));
-  ASSERT_TRUE(keyring.ok());
-  auto kek = ReadKeyFile(dir_.File("unseal.key"));
-  auto data_key = UnwrapKey(*kek, keyring->data_key, keyring->WrapAad());
-  ASSERT_TRUE(data_key.ok());
   {
-    auto conn = Connection::Open(dir_.File("data/cloister.db"), *data_key, ConnectionOptions{});
-    ASSERT_TRUE(conn.ok());
-    ASSERT_TRUE((*conn)->Exec("UPDATE automation_versions SET canonical = replace(canonical, 'erp.internal', "
+    auto conn = OpenDatabaseWithKeyFile(dir_.File("data"), dir_.File("unseal.key"));
+    ASSERT_NE(conn, nullptr);
+    ASSERT_TRUE(conn->Exec("UPDATE automation_versions SET canonical = replace(canonical, 'erp.internal', "
                               "'erp.attacker.example')").ok());
   }
   ASSERT_TRUE(server_.Start());
