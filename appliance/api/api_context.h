@@ -11,6 +11,7 @@
 #include "appliance/core/logging.h"
 #include "appliance/core/metrics.h"
 #include "appliance/core/random.h"
+#include "appliance/core/version.h"
 #include "appliance/api/appliance.h"
 #include "appliance/http/dispatcher.h"
 #include "appliance/identity/login_throttle.h"
@@ -22,7 +23,7 @@
 namespace cloister {
 
 struct ServerInfo {
-  std::string version = CLOISTER_VERSION;
+  std::string version = CloisterVersion();
   std::chrono::steady_clock::time_point started;
   std::string tls_fingerprint;                  // SHA-256 of the serving certificate
   std::string default_appliance_name;           // used by init when none is given

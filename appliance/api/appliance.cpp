@@ -1,5 +1,12 @@
 #include "appliance/api/appliance.h"
 
+#include <cstdio>
+#include <optional>
+
+#include "appliance/core/files.h"
+#include "appliance/core/version.h"
+#include "audit/backup.h"
+
 namespace cloister {
 
 AuditRecord RecordFor(const Requester& who, std::string action, std::string outcome) {
@@ -86,7 +93,17 @@ Status Appliance::OpenSession(const Requester& who) {
   unseal.details = {{"failed_attempts_while_sealed", failures.size()},
                     {"failure_reasons", failures},
                     {"config_sha256", config_digest_},
-                    {"version", CLOISTER_VERSION}};
+                    {"version", CloisterVersion()}};
+  // A restore (cloisterctl backup restore, done while cloisterd was stopped)
+  // leaves a marker; the first unseal after it records it in the ledger.
+  const std::string db = seal_.database_path();
+  const std::string restore_marker = db.substr(0, db.find_last_of('/')) + "/" + kRestoreMarker;
+  std::optional<AuditRecord> restored;
+  if (auto marker = ReadFile(restore_marker, 1 << 16); marker.ok()) {
+    restored = RecordFor(Requester{{"system", "cloisterctl", "backup restore"}, "", ""}, "system.restore");
+    auto details = ParseJsonObject(*marker);
+    restored->details = details.ok() ? *details : Json{{"marker", "unreadable"}};
+  }
   const Status recorded = session->audit->ledger().compromised() ? Status::Ok() : [&] {
     return session->store->writer().Write([&](Transaction& tx) -> Status {
       CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, unseal).status());
@@ -96,10 +113,12 @@ Status Appliance::OpenSession(const Requester& who) {
         migration.details = {{"version", m.version}, {"name", m.name}};
         CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, migration).status());
       }
+      if (restored) CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, *restored).status());
       return Status::Ok();
     });
   }();
   if (!recorded.ok()) logger_.Error("recording the unseal in the audit ledger failed: " + recorded.message());
+  if (recorded.ok() && restored) std::remove(restore_marker.c_str());
   return Status::Ok();
 }
 

@@ -11,6 +11,7 @@ namespace cloister {
 Router BuildRouter(ApiContext& ctx) {
   Router router;
   AddSysRoutes(router, ctx);
+  AddBackupRoutes(router, ctx);
   AddEnvironmentRoutes(router, ctx);
   AddMetricsRoutes(router, ctx);
   AddAuditRoutes(router, ctx);

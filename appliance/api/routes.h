@@ -8,6 +8,7 @@
 namespace cloister {
 
 void AddSysRoutes(Router& router, ApiContext& ctx);
+void AddBackupRoutes(Router& router, ApiContext& ctx);
 void AddEnvironmentRoutes(Router& router, ApiContext& ctx);
 void AddMetricsRoutes(Router& router, ApiContext& ctx);
 void AddAuditRoutes(Router& router, ApiContext& ctx);

@@ -37,6 +37,7 @@ Result<HttpResponse> Health(ApiContext& ctx) {
                      {"version", ctx.info.version},
                      {"uptime_seconds", uptime.count()},
                      {"server_time", FormatTimestamp(ctx.clock.Now())}};
+  if (s.initialized) body["seal_type"] = std::string(SealTypeName(s.seal_type));
   if (session && session->audit->ledger().compromised()) {
     body["ledger_integrity"] = {{"ok", false}, {"problem", session->audit->ledger().integrity_failure()}};
   }

@@ -1,5 +1,11 @@
 #include "appliance/cli/api_client.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 
@@ -81,6 +87,43 @@ Status ApiClient::Connect() {
   session_->setTimeout(Poco::Timespan(options_.timeout_seconds, 0));
   session_->setKeepAlive(true);
   return Status::Ok();
+}
+
+Result<ApiResponse> ApiClient::Download(const std::string& path, const std::string& file) {
+  CL_RETURN_IF_ERROR(Connect());
+  Poco::Net::HTTPRequest request("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
+  if (!options_.token.empty()) request.set("Authorization", "Bearer " + options_.token);
+  try {
+    session_->sendRequest(request);
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session_->receiveResponse(response);
+    ApiResponse out;
+    out.status = static_cast<int>(response.getStatus());
+    if (out.status < 200 || out.status >= 300) {
+      std::ostringstream text;
+      Poco::StreamCopier::copyStream(in, text);
+      out.body = text.str();
+      return out;
+    }
+    const std::string partial = file + ".partial";
+    {
+      const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (fd < 0) return Status::Internal("cannot create " + partial);
+      ::close(fd);
+      std::ofstream sink(partial, std::ios::binary | std::ios::trunc);
+      Poco::StreamCopier::copyStream64(in, sink);
+      sink.close();
+      if (!sink || static_cast<int64_t>(std::filesystem::file_size(partial)) != response.getContentLength64()) {
+        std::remove(partial.c_str());
+        return Status::Unavailable("the download of " + path + " was cut short");
+      }
+    }
+    if (std::rename(partial.c_str(), file.c_str()) != 0) return Status::Internal("cannot write " + file);
+    return out;
+  } catch (const Poco::Exception& e) {
+    session_.reset();
+    return Status::Unavailable("cannot reach " + options_.address + ": " + e.displayText());
+  }
 }
 
 Result<ApiResponse> ApiClient::Send(const std::string& method, const std::string& path, const std::string& body,

@@ -53,6 +53,10 @@ class ApiClient {
     return Send("POST", path, body.dump());
   }
 
+  // GET `path`; a 2xx body is streamed into `file` (mode 0600, replaced
+  // atomically) and not kept in the response.
+  Result<ApiResponse> Download(const std::string& path, const std::string& file);
+
   void set_token(std::string token) { options_.token = std::move(token); }
 
  private:

@@ -59,5 +59,7 @@ void AddPolicyCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 // automation ..., env ..., pipeline ..., promote, approve, reject, deploy, cancel,
 // override, review, status, rollback, diff.
 void AddPromotionCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
+// backup create|list|verify|restore, upgrade.
+void AddBackupCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace cloister

@@ -9,6 +9,7 @@
 #include <Poco/URI.h>
 
 #include "appliance/core/files.h"
+#include "appliance/core/version.h"
 
 #include "appliance/cli/commands.h"
 
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
 
   CLI::App app{"cloisterctl: operate a Cloister appliance"};
-  app.set_version_flag("--version", std::string("cloisterctl ") + CLOISTER_VERSION);
+  app.set_version_flag("--version", std::string("cloisterctl ") + cloister::CloisterVersion());
   app.require_subcommand(1);
   app.add_option("--addr", global.client.address, "Appliance URL (env CLOISTER_ADDR)");
   app.add_option("--ca-cert", global.client.ca_cert, "PEM file that verifies the appliance's certificate (env CLOISTER_CACERT)");
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
   cloister::AddUserCommands(app, global, exit_code);
   cloister::AddPolicyCommands(app, global, exit_code);
   cloister::AddPromotionCommands(app, global, exit_code);
+  cloister::AddBackupCommands(app, global, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -129,6 +129,28 @@ void AddOperatorCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (r && !r->printed) std::cout << "Sealed.\n";
   });
 
+  // Health answers sealed and uninitialized appliances too (with 503 and
+  // 501), so it reads the body whatever the status; the installer parses
+  // the "name value" lines.
+  CLI::App* health = app.add_subcommand("health", "Show the appliance's health; exit 0 unsealed, 2 sealed, 3 not initialized, 1 unreachable");
+  health->callback([&g, &exit_code] {
+    ApiClient client(g.client);
+    auto r = client.Get("/v1/sys/health");
+    const Json body = r.ok() ? r->json() : Json();
+    if (!r.ok() || !body.is_object() || !body.contains("version")) {
+      exit_code = ReportFailure(r);
+      return;
+    }
+    if (g.json) {
+      std::cout << body.dump(2) << "\n";
+    } else {
+      for (const char* key : {"version", "initialized", "sealed", "seal_type", "uptime_seconds"}) {
+        if (body.contains(key)) std::cout << key << " " << (body[key].is_string() ? body[key].get<std::string>() : body[key].dump()) << "\n";
+      }
+    }
+    exit_code = !body.value("initialized", false) ? 3 : body.value("sealed", true) ? 2 : 0;
+  });
+
   CLI::App* status = op->add_subcommand("status", "Show seal status; exit 0 unsealed, 2 sealed, 1 error");
   status->callback([&g, &exit_code] {
     auto r = Call(g, exit_code, "GET", "/v1/sys/seal-status");

@@ -4,6 +4,7 @@
 // briefly.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -28,5 +29,20 @@ bool PathExists(const std::string& path);
 
 // Permission bits of an existing file.
 Result<mode_t> FileMode(const std::string& path);
+
+// An exclusive advisory lock (flock) on `path`, created 0600 when missing,
+// held until the object is destroyed or the process exits.
+class FileLock {
+ public:
+  // unavailable (reason "locked") when another process holds it.
+  static Result<std::unique_ptr<FileLock>> TryAcquire(const std::string& path);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
 
 }  // namespace cloister

@@ -48,6 +48,8 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the body is this file's content, streamed (large downloads).
+  std::string body_file;
 
   static HttpResponse FromJson(int status, const Json& body);
   static HttpResponse FromText(int status, std::string body, std::string content_type);

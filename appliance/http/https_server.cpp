@@ -1,9 +1,11 @@
 #include "appliance/http/https_server.h"
 
 #include <algorithm>
+#include <fstream>
 #include <istream>
 
 #include <Poco/Exception.h>
+#include <Poco/StreamCopier.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -110,6 +112,14 @@ class PocoHandler final : public Poco::Net::HTTPRequestHandler {
     out.setContentType(response.content_type);
     for (const auto& [name, value] : response.headers) out.add(name, value);
     if (request.body_too_large) out.setKeepAlive(false);
+    if (!response.body_file.empty()) {
+      std::ifstream file(response.body_file, std::ios::binary);
+      file.seekg(0, std::ios::end);
+      out.setContentLength64(static_cast<Poco::Int64>(file.tellg()));
+      file.seekg(0);
+      Poco::StreamCopier::copyStream64(file, out.send());
+      return;
+    }
     out.setContentLength64(static_cast<Poco::Int64>(response.body.size()));
     out.send().write(response.body.data(), static_cast<std::streamsize>(response.body.size()));
   }

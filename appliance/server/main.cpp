@@ -10,6 +10,7 @@
 #include "appliance/api/routes.h"
 #include "appliance/core/encoding.h"
 #include "appliance/core/files.h"
+#include "appliance/core/version.h"
 #include "appliance/http/https_server.h"
 #include "appliance/http/tls_certificate.h"
 #include "appliance/server/config.h"
@@ -91,6 +92,13 @@ int Serve(const Flags& flags) {
   DescribeApplianceMetrics(metrics);
 
   if (Status st = MakeDirectories(config->storage.data_dir, 0700); !st.ok()) return Fail(st);
+  // One cloisterd per data directory; a restore checks for it the same way.
+  auto lock = FileLock::TryAcquire(config->storage.data_dir + "/cloisterd.lock");
+  if (!lock.ok()) {
+    return Fail(lock.status().reason() == "locked"
+                    ? Status::FailedPrecondition("another cloisterd is using the data directory " + config->storage.data_dir)
+                    : lock.status());
+  }
   auto generated = EnsureSelfSignedCertificate(config->listener.cert_file, config->listener.key_file,
                                                {config->appliance_name, HostName()}, clock, random);
   if (!generated.ok()) return Fail(generated.status());
@@ -165,7 +173,7 @@ int Serve(const Flags& flags) {
 int main(int argc, char** argv) {
   cloister::Flags flags;
   CLI::App app{"cloisterd: the Cloister appliance server"};
-  app.set_version_flag("--version", std::string("cloisterd ") + CLOISTER_VERSION);
+  app.set_version_flag("--version", std::string("cloisterd ") + cloister::CloisterVersion());
   bool print_default = false;
   app.add_option("-c,--config", flags.config_path, "Path to cloister.yaml (default: the embedded defaults)");
   app.add_option("--data-dir", flags.data_dir, "Override storage.data_dir");

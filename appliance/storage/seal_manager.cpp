@@ -241,7 +241,8 @@ Status SealManager::OpenStore(const SecureBytes& data_key) {
   }
   CL_ASSIGN_OR_RETURN(auto reads, ReadPool::Open(database_path(), data_key, options_.read_connections));
   auto writer = std::make_unique<GroupCommitWriter>(std::move(conn), options_.writer, clock_, metrics_);
-  store_ = std::make_shared<Store>(keyring_->appliance_id, std::move(writer), std::move(reads), std::move(applied));
+  store_ = std::make_shared<Store>(keyring_->appliance_id, data_key.Copy(), std::move(writer), std::move(reads),
+                                   std::move(applied));
   return Status::Ok();
 }
 

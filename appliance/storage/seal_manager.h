@@ -5,8 +5,8 @@
 // database, and stores the data key only wrapped by the KEK in the keyring.
 // Unsealing rebuilds the KEK (from Shamir shares or the key file), unwraps
 // the data key, opens the database, applies pending migrations and starts
-// the single writer; the data key is then zeroed (the open connections hold
-// it inside SQLCipher). Sealing drops the Store; the last request holding it
+// the single writer. The Store keeps the data key (for online backups, which
+// write a new database under it) and zeroes it when it is dropped at seal. Sealing drops the Store; the last request holding it
 // finishes, then the writer drains and the connections close.
 //
 // Nothing half-made survives a failure: an initialization builds the
@@ -72,9 +72,10 @@ struct SealStatus {
 // What exists while the appliance is unsealed. Thread-safe.
 class Store {
  public:
-  Store(std::string appliance_id, std::unique_ptr<GroupCommitWriter> writer, std::unique_ptr<ReadPool> reads,
-        std::vector<AppliedMigration> migrations)
+  Store(std::string appliance_id, SecureBytes data_key, std::unique_ptr<GroupCommitWriter> writer,
+        std::unique_ptr<ReadPool> reads, std::vector<AppliedMigration> migrations)
       : appliance_id_(std::move(appliance_id)),
+        data_key_(std::move(data_key)),
         writer_(std::move(writer)),
         reads_(std::move(reads)),
         migrations_(std::move(migrations)) {}
@@ -82,11 +83,13 @@ class Store {
   Writer& writer() { return *writer_; }
   ReadPool& reads() { return *reads_; }
   const std::string& appliance_id() const { return appliance_id_; }
+  const SecureBytes& data_key() const { return data_key_; }
   // The schema migrations this unseal applied.
   const std::vector<AppliedMigration>& migrations() const { return migrations_; }
 
  private:
   std::string appliance_id_;
+  SecureBytes data_key_;
   std::unique_ptr<GroupCommitWriter> writer_;
   std::unique_ptr<ReadPool> reads_;
   std::vector<AppliedMigration> migrations_;

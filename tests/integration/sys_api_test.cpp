@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "appliance/core/version.h"
 #include "tests/integration/appliance_server.h"
 
 namespace cloister {
@@ -33,7 +34,7 @@ TEST_F(SysApiTest, ShamirLifecycleOverHttps) {
   ApiResponse health = Call("GET", "/v1/sys/health");
   EXPECT_EQ(health.status, 501);
   EXPECT_FALSE(health.json()["initialized"].get<bool>());
-  EXPECT_EQ(health.json()["version"], CLOISTER_VERSION);
+  EXPECT_EQ(health.json()["version"], CloisterVersion());
   EXPECT_TRUE(health.json()["uptime_seconds"].is_number_integer());
   EXPECT_EQ(Call("GET", "/v1/environments").json()["error"]["code"], "sealed");
 
