@@ -11,7 +11,7 @@ PORT        ?= 8443
 PACKAGES := g++ make cmake pkg-config ca-certificates openssl libssl-dev \
             libpoco-dev libsqlcipher-dev libboost-log-dev libyaml-cpp-dev \
             nlohmann-json3-dev libcli11-dev libgtest-dev clang libclang-rt-14-dev \
-            binutils debootstrap rpm
+            binutils debootstrap rpm iproute2
 
 MAKEFLAGS += --no-print-directory
 

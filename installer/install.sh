@@ -195,13 +195,13 @@ verify_bundle() {
   present=$(cd "$dir" && find . -type f ! -path ./SHA256SUMS ! -path ./SHA256SUMS.sig | sed 's|^\./||' | LC_ALL=C sort)
   if [ "$listed" != "$present" ]; then
     local extra missing
-    extra=$(LC_ALL=C comm -13 <(echo "$listed") <(echo "$present") | head -5 | tr '\n' ' ')
-    missing=$(LC_ALL=C comm -23 <(echo "$listed") <(echo "$present") | head -5 | tr '\n' ' ')
+    extra=$(LC_ALL=C comm -13 <(echo "$listed") <(echo "$present") | head -5 | paste -sd' ')
+    missing=$(LC_ALL=C comm -23 <(echo "$listed") <(echo "$present") | head -5 | paste -sd' ')
     die "REFUSED: the bundle's files do not match SHA256SUMS${extra:+; not listed: $extra}${missing:+; missing: $missing}. Nothing was installed."
   fi
   local failed
   if ! failed=$(cd "$dir" && sha256sum --check --strict --quiet SHA256SUMS 2>&1); then
-    failed=$(echo "$failed" | grep -oE '^[^:]+: FAILED' | sed 's/: FAILED//' | head -5 | tr '\n' ' ')
+    failed=$(echo "$failed" | grep -oE '^[^:]+: FAILED' | sed 's/: FAILED//' | head -5 | paste -sd' ')
     die "REFUSED: checksum mismatch: ${failed:-see sha256sum -c}. The bundle was altered or damaged. Nothing was installed."
   fi
   say "Verified: signature by key SHA-256 $(key_fingerprint "$key"), $(wc -l <"$dir/SHA256SUMS") files."
@@ -496,7 +496,7 @@ restore_snapshot() {  # restore_snapshot DIR
 
 settle_systemd_mode() {
   if [ "$SYSTEMD" = auto ]; then
-    if [ "$IS_ROOT" = 1 ]; then SYSTEMD=yes; else SYSTEMD=no; fi
+    if [ "$IS_ROOT" = 1 ] && [ -d /run/systemd/system ]; then SYSTEMD=yes; else SYSTEMD=no; fi
   fi
   if [ "$SYSTEMD" = yes ] && [ "$IS_ROOT" = 0 ]; then die "a systemd installation needs root; use --prefix DIR --no-systemd"; fi
   if [ "$IS_ROOT" = 0 ] && [ -z "$PREFIX" ]; then die "installing without root needs --prefix DIR --no-systemd"; fi
