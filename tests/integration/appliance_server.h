@@ -33,6 +33,7 @@ class ApplianceServer {
   uint16_t plain_port() const { return plain_port_; }
   std::string address() const { return "https://127.0.0.1:" + std::to_string(port_); }
   std::string ca_cert() const { return data_dir_ + "/tls/cert.pem"; }
+  const std::string& data_dir() const { return data_dir_; }
   std::string console_log() const;
   ClientOptions Client(const std::string& token = "") const;
 
