@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
@@ -238,8 +239,8 @@ Result<BackupSummary> WriteBackup(const std::string& db_path, const std::string&
   if (!out) return Status::Internal("writing " + partial + " failed");
   CL_RETURN_IF_ERROR(FsyncPath(partial));
   if (std::rename(partial.c_str(), out_path.c_str()) != 0) return Status::Internal("cannot rename to " + out_path);
-  const std::string dir = out_path.substr(0, out_path.find_last_of('/') == std::string::npos ? 0 : out_path.find_last_of('/'));
-  if (!dir.empty()) CL_RETURN_IF_ERROR(FsyncPath(dir));
+  const std::string dir = std::filesystem::path(out_path).parent_path().string();
+  CL_RETURN_IF_ERROR(FsyncPath(dir.empty() ? "." : dir));
   return ReadBackup(out_path);
 }
 
@@ -279,10 +280,12 @@ Result<BackupSummary> ReadBackup(const std::string& path) {
 
   // One pass: the whole file's checksum and each file's.
   in.seekg(0);
-  Sha256Stream whole;
+  Sha256Stream whole;  // everything before the trailer
+  Sha256Stream file;   // the whole file, trailer included
   auto feed = [&](uint64_t n, Sha256Stream* part) {
     return CopyRange(in, n, [&](const char* d, size_t k) {
       whole.Update(d, k);
+      file.Update(d, k);
       if (part) part->Update(d, k);
     });
   };
@@ -294,15 +297,13 @@ Result<BackupSummary> ReadBackup(const std::string& path) {
   }
   std::string trailer(kTrailerSize, '\0');
   if (!in.read(trailer.data(), static_cast<std::streamsize>(kTrailerSize))) return Invalid(path, "cannot be read");
+  file.Update(trailer.data(), trailer.size());
   const std::string sha = whole.Hex();
   if (trailer.compare(0, 8, "\nsha256 ") != 0 || trailer.back() != '\n') return Invalid(path, "the checksum line is malformed");
   if (trailer.substr(8, 64) != sha) return Invalid(path, "the file does not match its checksum (altered or damaged)");
 
   if (Status st = CheckBackupCheckpoint(m); !st.ok()) return Invalid(path, st.message());
-  BackupSummary out{path, total, "", std::move(m)};
-  uint64_t ignored = 0;
-  CL_ASSIGN_OR_RETURN(out.sha256, FileSha256(path, &ignored));
-  return out;
+  return BackupSummary{path, total, file.Hex(), std::move(m)};
 }
 
 Status CheckBackupCheckpoint(const BackupManifest& m) {

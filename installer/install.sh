@@ -534,7 +534,7 @@ do_install() {
   fi
   [ -n "$TRUSTED_KEY" ] || TRUSTED_KEY=$USED_KEY
   PREVIOUS_RELEASE=""; LAST_SNAPSHOT=""
-  [ -f "$STATE" ] && . "$STATE" && SYSTEMD=${SYSTEMD:-$INSTALLED_SYSTEMD}
+  [ -f "$STATE" ] && . "$STATE"  # keeps the rollback record of a re-run
   configure
   step "Starting cloisterd"
   service_start

@@ -96,8 +96,7 @@ Status Appliance::OpenSession(const Requester& who) {
                     {"version", CloisterVersion()}};
   // A restore (cloisterctl backup restore, done while cloisterd was stopped)
   // leaves a marker; the first unseal after it records it in the ledger.
-  const std::string db = seal_.database_path();
-  const std::string restore_marker = db.substr(0, db.find_last_of('/')) + "/" + kRestoreMarker;
+  const std::string restore_marker = seal_.data_dir() + "/" + kRestoreMarker;
   std::optional<AuditRecord> restored;
   if (auto marker = ReadFile(restore_marker, 1 << 16); marker.ok()) {
     restored = RecordFor(Requester{{"system", "cloisterctl", "backup restore"}, "", ""}, "system.restore");

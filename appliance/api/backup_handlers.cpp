@@ -15,10 +15,7 @@
 namespace cloister {
 namespace {
 
-std::string BackupDir(ApiContext& ctx) {
-  const std::string db = ctx.appliance.seal_manager().database_path();
-  return db.substr(0, db.find_last_of('/')) + "/backups";
-}
+std::string BackupDir(ApiContext& ctx) { return ctx.appliance.seal_manager().data_dir() + "/backups"; }
 
 bool ValidBackupName(const std::string& name) {
   static const std::regex kName("cloister-[A-Za-z0-9.-]{1,63}-[0-9]{8}T[0-9]{6}Z-[0-9]{1,20}\\.cbk");

@@ -254,19 +254,12 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
               << "Checkpoint:  ok, " << b->manifest.ledger.size << " events, signed by "
               << b->manifest.ledger.verifier_key << "\n";
     if (!f->deep) return;
-    char templ[] = "/tmp/cloister-verify.XXXXXX";
-    if (mkdtemp(templ) == nullptr) {
-      exit_code = Fail("cannot create a temporary directory");
-      return;
-    }
     LedgerReport report;
     Status st;
     {
-      Extracted extracted;
-      st = OpenAndVerify(*b, templ, f->verify_key_file, extracted, &report);
+      Extracted extracted;  // removes its directory
+      st = OpenAndVerify(*b, fs::temp_directory_path().string(), f->verify_key_file, extracted, &report);
     }
-    std::error_code ignored;
-    fs::remove_all(templ, ignored);
     if (!st.ok()) {
       exit_code = Fail(st.message());
       return;

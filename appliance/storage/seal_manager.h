@@ -124,6 +124,7 @@ class SealManager {
   // The open store, or null while sealed.
   std::shared_ptr<Store> store() const;
 
+  const std::string& data_dir() const { return options_.data_dir; }
   std::string database_path() const { return options_.data_dir + "/cloister.db"; }
   std::string keyring_path() const { return options_.data_dir + "/keyring.json"; }
 
