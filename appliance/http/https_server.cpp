@@ -1,29 +1,16 @@
 #include "appliance/http/https_server.h"
 
-#include <algorithm>
-#include <fstream>
-#include <istream>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include <Poco/Exception.h>
-#include <Poco/StreamCopier.h>
-#include <Poco/Net/Context.h>
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerRequestImpl.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/IPAddress.h>
-#include <Poco/Net/NetSSL.h>
-#include <Poco/Net/SecureServerSocket.h>
-#include <Poco/Net/SecureStreamSocket.h>
-#include <Poco/Net/X509Certificate.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/URI.h>
-#include <openssl/bio.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
+#include <cerrno>
+#include <cstring>
+
+#include "appliance/http/http_reactor.h"
+#include "appliance/http/tls_context.h"
 
 namespace cloister {
 
@@ -34,154 +21,51 @@ const char kTlsCipherList[] =
 
 namespace {
 
-using Poco::Net::HTTPServerRequest;
-using Poco::Net::HTTPServerResponse;
-
-// The RFC 4514 subject ("CN=alice,O=Example") of the verified client
-// certificate on the request's connection, or "" when none was presented.
-// The handshake already refused any certificate that does not chain to the
-// configured CAs.
-std::string ClientSubject(HTTPServerRequest& in) {
-  try {
-    auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&in);
-    if (!impl) return "";
-    Poco::Net::SecureStreamSocket socket(impl->socket());
-    if (!socket.havePeerCertificate()) return "";
-    const Poco::Net::X509Certificate cert = socket.peerCertificate();
-    BIO* bio = BIO_new(BIO_s_mem());
-    if (!bio) return "";
-    std::string subject;
-    if (X509_NAME_print_ex(bio, X509_get_subject_name(cert.certificate()), 0, XN_FLAG_RFC2253) >= 0) {
-      char* data = nullptr;
-      const long len = BIO_get_mem_data(bio, &data);
-      if (len > 0) subject.assign(data, static_cast<size_t>(len));
-    }
-    BIO_free(bio);
-    return subject;
-  } catch (const Poco::Exception&) {
-    return "";
+// A bound, listening, non-blocking socket on host:port (IPv4 preferred when
+// the name has both), and the port it got.
+Result<int> Listen(const std::string& host, uint16_t port, uint16_t* bound_port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+      rc != 0) {
+    return Status::InvalidArgument(std::string("cannot resolve the address: ") + gai_strerror(rc));
   }
-}
-
-// Converts a POCO request to an HttpRequest, reading at most max_body+1
-// bytes, and writes the Dispatcher's answer back.
-class PocoHandler final : public Poco::Net::HTTPRequestHandler {
- public:
-  PocoHandler(Dispatcher& dispatcher, bool secure, bool client_certs)
-      : dispatcher_(dispatcher), secure_(secure), client_certs_(client_certs) {}
-
-  void handleRequest(HTTPServerRequest& in, HTTPServerResponse& out) override {
-    HttpRequest request;
-    request.secure = secure_;
-    if (client_certs_) request.client_subject = ClientSubject(in);
-    request.method = in.getMethod();
-    request.remote_ip = in.clientAddress().host().toString();
-    for (const auto& [name, value] : in) {
-      std::string lower = name;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-      request.headers[lower] = value;
+  const addrinfo* pick = found;
+  for (const addrinfo* a = found; a; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      pick = a;
+      break;
     }
-    bool readable = true;
-    try {
-      const Poco::URI uri(in.getURI());
-      request.path = uri.getPath();
-      for (const auto& [k, v] : uri.getQueryParameters()) request.query[k] = v;
-    } catch (const Poco::Exception&) {
-      readable = false;
-    }
-    const size_t limit = dispatcher_.options().max_body_bytes;
-    // HTTP/1.1: a request without Content-Length or chunked encoding has no
-    // body (POCO would otherwise read until the connection closes).
-    const bool has_body = in.hasContentLength() || in.getChunkedTransferEncoding();
-    if (!has_body) {
-      // nothing to read
-    } else if (in.getContentLength64() > static_cast<int64_t>(limit)) {
-      request.body_too_large = true;
-      Discard(in.stream(), kDrainFactor * limit);
-    } else {
-      request.body = ReadBody(in.stream(), limit + 1);
-      if (request.body.size() > limit) {
-        request.body.clear();
-        request.body_too_large = true;
-        Discard(in.stream(), kDrainFactor * limit);
-      }
-    }
-    HttpResponse response = readable ? dispatcher_.Handle(request)
-                                     : ErrorResponse(400, "malformed_request", "the request URI is malformed");
-    out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
-    out.setContentType(response.content_type);
-    for (const auto& [name, value] : response.headers) out.add(name, value);
-    if (request.body_too_large) out.setKeepAlive(false);
-    if (!response.body_file.empty()) {
-      std::ifstream file(response.body_file, std::ios::binary);
-      file.seekg(0, std::ios::end);
-      out.setContentLength64(static_cast<Poco::Int64>(file.tellg()));
-      file.seekg(0);
-      Poco::StreamCopier::copyStream64(file, out.send());
-      return;
-    }
-    out.setContentLength64(static_cast<Poco::Int64>(response.body.size()));
-    out.send().write(response.body.data(), static_cast<std::streamsize>(response.body.size()));
   }
-
- private:
-  static std::string ReadBody(std::istream& in, size_t max) {
-    std::string body;
-    char buf[16384];
-    while (body.size() < max && in.read(buf, static_cast<std::streamsize>(std::min(sizeof buf, max - body.size())))) {
-      body.append(buf, static_cast<size_t>(in.gcount()));
-    }
-    body.append(buf, static_cast<size_t>(in.gcount()));
-    return body;
+  const int fd = ::socket(pick->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  const bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+                  ::bind(fd, pick->ai_addr, pick->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0;
+  const int error = errno;
+  freeaddrinfo(found);
+  if (!ok) {
+    if (fd >= 0) ::close(fd);
+    return Status::InvalidArgument(std::string("cannot listen: ") + std::strerror(error));
   }
-
-  // An oversized body is read and dropped up to this many times the limit,
-  // so the client reads our 413 instead of a connection reset; anything
-  // larger is cut off by closing the connection.
-  static constexpr size_t kDrainFactor = 4;
-
-  static void Discard(std::istream& in, size_t max) {
-    char buf[16384];
-    size_t total = 0;
-    while (total < max && in.read(buf, sizeof buf)) total += sizeof buf;
-  }
-
-  Dispatcher& dispatcher_;
-  bool secure_;
-  bool client_certs_;
-};
-
-class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  Factory(Dispatcher& dispatcher, bool secure, bool client_certs = false)
-      : dispatcher_(dispatcher), secure_(secure), client_certs_(client_certs) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const HTTPServerRequest&) override {
-    return new PocoHandler(dispatcher_, secure_, client_certs_);
-  }
-
- private:
-  Dispatcher& dispatcher_;
-  bool secure_;
-  bool client_certs_;
-};
-
-Poco::Net::HTTPServerParams::Ptr Params(const ListenerOptions& o) {
-  Poco::Net::HTTPServerParams::Ptr p = new Poco::Net::HTTPServerParams;
-  p->setMaxThreads(o.max_threads);
-  p->setMaxQueued(o.max_queued);
-  p->setKeepAlive(true);
-  p->setTimeout(Poco::Timespan(o.idle_timeout_seconds, 0));
-  p->setServerName("cloisterd");
-  p->setSoftwareVersion("cloisterd");
-  return p;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  *bound_port = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(addr).sin6_port
+                                                 : reinterpret_cast<sockaddr_in&>(addr).sin_port);
+  return fd;
 }
 
 }  // namespace
 
 bool IsLoopbackHost(const std::string& host) {
   if (host == "localhost") return true;
-  Poco::Net::IPAddress ip;
-  return Poco::Net::IPAddress::tryParse(host, ip) && ip.isLoopback();
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 HttpsServer::HttpsServer(Dispatcher& dispatcher, ListenerOptions options)
@@ -190,60 +74,45 @@ HttpsServer::HttpsServer(Dispatcher& dispatcher, ListenerOptions options)
 HttpsServer::~HttpsServer() { Stop(); }
 
 Status HttpsServer::Start() {
-  Poco::Net::initializeSSL();
-  try {
-    Poco::Net::Context::Params params;
-    params.privateKeyFile = options_.key_file;
-    params.certificateFile = options_.cert_file;
-    // With a client CA bundle, ask for a certificate (VERIFY_RELAXED: one
-    // that does not verify fails the handshake; none at all is allowed).
-    const bool client_certs = !options_.client_ca_file.empty();
-    params.verificationMode = client_certs ? Poco::Net::Context::VERIFY_RELAXED : Poco::Net::Context::VERIFY_NONE;
-    params.caLocation = options_.client_ca_file;
-    params.loadDefaultCAs = false;
-    params.cipherList = kTlsCipherList;
-    Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
-    context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-    context->preferServerCiphers();
-    if (client_certs) {
-      // Name the accepted CAs in the handshake, so browsers offer a matching certificate.
-      STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options_.client_ca_file.c_str());
-      if (!names) throw Poco::Exception("no CA certificates in " + options_.client_ca_file);
-      SSL_CTX_set_client_CA_list(context->sslContext(), names);
-    }
-    Poco::Net::SecureServerSocket socket(Poco::Net::SocketAddress(options_.host, options_.port), 128, context);
-    port_ = socket.address().port();
-    https_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(dispatcher_, true, client_certs), socket,
-                                                     Params(options_));
-  } catch (const Poco::Exception& e) {
-    return Status::InvalidArgument("HTTPS listener " + options_.host + ":" + std::to_string(options_.port) +
-                                   " (certificate " + options_.cert_file +
-                                   (options_.client_ca_file.empty() ? "" : ", client CA " + options_.client_ca_file) +
-                                   "): " + e.displayText());
+  const std::string where = "HTTPS listener " + options_.host + ":" + std::to_string(options_.port);
+  auto tls = TlsContext::ForServer(options_.cert_file, options_.key_file, options_.client_ca_file);
+  if (!tls.ok()) {
+    return Status::InvalidArgument(
+        where + " (certificate " + options_.cert_file +
+        (options_.client_ca_file.empty() ? "" : ", client CA " + options_.client_ca_file) +
+        "): " + tls.status().message());
   }
+  tls_ = std::move(tls).value();
+  ReactorOptions reactor_options;
+  reactor_options.head_timeout = std::chrono::milliseconds(options_.head_timeout_ms);
+  reactor_options.idle_timeout = std::chrono::seconds(options_.idle_timeout_seconds);
+  reactor_options.max_connections_per_address = options_.max_connections_per_address;
+  reactor_options.max_threads = options_.max_threads;
+  reactor_options.max_queued = options_.max_queued;
+  reactor_ = std::make_unique<HttpReactor>(dispatcher_, tls_.get(), reactor_options);
+
+  auto https = Listen(options_.host, options_.port, &port_);
+  if (!https.ok()) return Status::InvalidArgument(where + ": " + https.status().message());
+  reactor_->AddListener(*https, true);
   if (options_.plain_http) {
     if (!IsLoopbackHost(options_.plain_host)) {
-      return Status::InvalidArgument("plain HTTP may only listen on loopback, not " + options_.plain_host);
+      return Status::InvalidArgument("plain HTTP may only listen on loopback, not " +
+                                     options_.plain_host);
     }
-    try {
-      Poco::Net::ServerSocket socket(Poco::Net::SocketAddress(options_.plain_host, options_.plain_port), 64);
-      plain_port_ = socket.address().port();
-      plain_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(dispatcher_, false), socket, Params(options_));
-    } catch (const Poco::Exception& e) {
+    auto plain = Listen(options_.plain_host, options_.plain_port, &plain_port_);
+    if (!plain.ok()) {
       return Status::InvalidArgument("plain HTTP listener " + options_.plain_host + ":" +
-                                     std::to_string(options_.plain_port) + ": " + e.displayText());
+                                     std::to_string(options_.plain_port) + ": " +
+                                     plain.status().message());
     }
+    reactor_->AddListener(*plain, false);
   }
-  https_->start();
-  if (plain_) plain_->start();
-  return Status::Ok();
+  return reactor_->Start();
 }
 
 void HttpsServer::Stop() {
-  if (https_) https_->stopAll(true);
-  if (plain_) plain_->stopAll(true);
-  https_.reset();
-  plain_.reset();
+  if (reactor_) reactor_->Stop();
+  reactor_.reset();
 }
 
 }  // namespace cloister

@@ -1,8 +1,12 @@
-// The POCO HTTPS listener (and an optional plain-HTTP listener, loopback
-// only) in front of the Dispatcher. TLS 1.2 and 1.3 only, with a modern
-// AEAD cipher list for TLS 1.2 (TLS 1.3 suites are all AEAD).
+// The HTTPS listener (and an optional plain-HTTP listener, loopback only)
+// in front of the Dispatcher. TLS 1.2 and 1.3 only, with a modern AEAD
+// cipher list for TLS 1.2 (TLS 1.3 suites are all AEAD).
 //
-// Start/Stop from one thread; requests are served on POCO's thread pool.
+// Slow or silent clients hold no request thread: an event-driven reactor
+// (HttpReactor) accepts, handshakes and reads request heads under a
+// deadline, and hands complete requests to a fixed pool of request threads.
+//
+// Start/Stop from one thread; requests are served on the server's threads.
 #pragma once
 
 #include <cstdint>
@@ -10,10 +14,6 @@
 #include <string>
 
 #include "appliance/http/dispatcher.h"
-
-namespace Poco::Net {
-class HTTPServer;
-}
 
 namespace cloister {
 
@@ -28,9 +28,15 @@ struct ListenerOptions {
   bool plain_http = false;  // only with a loopback plain_host
   std::string plain_host = "127.0.0.1";
   uint16_t plain_port = 8080;
-  int max_threads = 16;
-  int max_queued = 256;
-  int idle_timeout_seconds = 60;
+  int max_threads = 16;           // request threads
+  int max_queued = 256;           // complete requests waiting for a thread; more are answered 503
+  int idle_timeout_seconds = 60;  // a keep-alive connection waiting for its next request
+  // From accept to a complete request head (TLS handshake included, and a
+  // body of at most 64 KiB), and from the first byte of a later request on a
+  // kept-alive connection to the same point; slower connections are closed.
+  int head_timeout_ms = 5000;
+  // Open connections from one client address; more are closed at accept.
+  int max_connections_per_address = 64;
 };
 
 // TLS 1.2 ciphers offered; ECDHE key exchange and AEAD only.
@@ -38,6 +44,9 @@ extern const char kTlsCipherList[];
 
 // True for 127.0.0.0/8, ::1 and "localhost".
 bool IsLoopbackHost(const std::string& host);
+
+class HttpReactor;
+class TlsContext;
 
 class HttpsServer {
  public:
@@ -55,8 +64,8 @@ class HttpsServer {
  private:
   Dispatcher& dispatcher_;
   const ListenerOptions options_;
-  std::unique_ptr<Poco::Net::HTTPServer> https_;
-  std::unique_ptr<Poco::Net::HTTPServer> plain_;
+  std::unique_ptr<TlsContext> tls_;
+  std::unique_ptr<HttpReactor> reactor_;
   uint16_t port_ = 0;
   uint16_t plain_port_ = 0;
 };

@@ -1,5 +1,7 @@
 // cloisterd: the appliance server. The only place that constructs concrete
 // types and wires them together.
+#include <sys/resource.h>
+
 #include <csignal>
 #include <iostream>
 #include <optional>
@@ -79,6 +81,11 @@ int Serve(const Flags& flags) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // Every client connection is a descriptor: use all the system allows.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   auto resolved = ResolveConfig(flags);
   if (!resolved.ok()) return Fail(resolved.status());
@@ -135,7 +142,7 @@ int Serve(const Flags& flags) {
 
   const SealStatus status = appliance.seal_status();
   if (status.initialized && status.seal_type == SealType::kKeyFile && config->auto_unseal) {
-    auto unsealed = appliance.UnsealWithKeyFile(Requester{{"system", "cloisterd", "automatic unseal"}, "", ""});
+    auto unsealed = appliance.UnsealWithKeyFile(Requester{{"system", "cloisterd", "automatic unseal"}, "", "", ""});
     if (!unsealed.ok()) log.Warning("automatic unseal with the key file failed: " + unsealed.status().message());
   }
 
@@ -163,7 +170,7 @@ int Serve(const Flags& flags) {
   sigwait(&stop_signals, &signal_number);
   log.Info(std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
   server.Stop();
-  appliance.Seal(Requester{{"system", "cloisterd", "shutdown"}, "", ""});  // drains the writer before exit
+  appliance.Seal(Requester{{"system", "cloisterd", "shutdown"}, "", "", ""});  // drains the writer before exit
   return 0;
 }
 

@@ -1,0 +1,363 @@
+#include "appliance/http/http_reactor.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "appliance/http/http_exchange.h"
+#include "appliance/http/http_parser.h"
+
+namespace cloister {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using Io = HttpConnection::Io;
+
+// The client's address as text; IPv4-mapped IPv6 addresses as plain IPv4.
+std::string PeerIp(const sockaddr_storage& addr) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, buf, sizeof buf);
+  } else if (addr.ss_family == AF_INET6) {
+    const in6_addr& a6 = reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+      inet_ntop(AF_INET, &a6.s6_addr[12], buf, sizeof buf);
+    } else {
+      inet_ntop(AF_INET6, &a6, buf, sizeof buf);
+    }
+  }
+  return buf;
+}
+
+// The Content-Length of a request the reactor reads whole before dispatch;
+// 0 for no body, a chunked or larger one, a client that waits for
+// 100-continue, and a malformed head (the request thread answers those).
+size_t SmallBodyLength(const std::string& input, size_t head_end) {
+  auto head = ParseRequestHead(std::string_view(input).substr(0, head_end));
+  if (!head.ok() || !head->content_length || head->expect_continue) return 0;
+  return *head->content_length <= kReactorBodyBytes ? static_cast<size_t>(*head->content_length)
+                                                    : 0;
+}
+
+}  // namespace
+
+HttpReactor::HttpReactor(Dispatcher& dispatcher, const TlsContext* tls, ReactorOptions options)
+    : dispatcher_(dispatcher), tls_(tls), options_(options) {}
+
+HttpReactor::~HttpReactor() {
+  Stop();
+  for (const Listener& l : listeners_) ::close(l.fd);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+void HttpReactor::AddListener(int fd, bool secure) { listeners_.push_back({fd, secure}); }
+
+Status HttpReactor::Start() {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0)
+    return Status::Internal("cannot create the HTTP reactor's epoll set");
+  std::vector<int> fds = {wake_fd_};
+  for (const Listener& l : listeners_) fds.push_back(l.fd);
+  for (int fd : fds) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+      return Status::Internal("cannot watch a listening socket");
+  }
+  reactor_ = std::thread([this] { Run(); });
+  for (int i = 0; i < options_.max_threads; ++i) workers_.emplace_back([this] { Worker(); });
+  return Status::Ok();
+}
+
+void HttpReactor::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  if (reactor_.joinable()) {
+    Wake();
+    reactor_.join();
+  }
+  work_ready_.notify_all();
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  returned_.clear();
+}
+
+void HttpReactor::Wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void HttpReactor::Count(const char* reason) {
+  dispatcher_.metrics().Increment("cloister_http_connections_closed_total", {{"reason", reason}});
+}
+
+void HttpReactor::Run() {
+  std::vector<epoll_event> events(256);
+  for (;;) {
+    const int n =
+        epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), NextTimeoutMs());
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == wake_fd_) {
+        uint64_t count;
+        [[maybe_unused]] const ssize_t r = ::read(wake_fd_, &count, sizeof count);
+        TakeReturned();
+        continue;
+      }
+      bool listener = false;
+      for (const Listener& l : listeners_) {
+        if (l.fd == fd) {
+          Accept(l);
+          listener = true;
+        }
+      }
+      if (!listener && connections_.count(fd)) Advance(fd);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) break;
+    }
+    Expire();
+  }
+  // Stopping: refuse new connections and drop the idle and unfinished ones;
+  // the request threads finish what they hold.
+  for (const Listener& l : listeners_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, l.fd, nullptr);
+  connections_.clear();
+  deadlines_.clear();
+}
+
+int HttpReactor::NextTimeoutMs() const {
+  if (deadlines_.empty()) return 1000;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadlines_.begin()->first - SteadyClock::now());
+  return static_cast<int>(std::clamp<int64_t>(left.count() + 1, 0, 1000));
+}
+
+void HttpReactor::Accept(const Listener& listener) {
+  for (;;) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    const int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&addr), &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if ((errno == EMFILE || errno == ENFILE) && spare_fd_ >= 0) {
+        // Out of descriptors: take the connection with the spare one and
+        // close it, so the listener does not stay readable forever.
+        ::close(spare_fd_);
+        const int dropped = accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (dropped >= 0) ::close(dropped);
+        spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        Count("fd_limit");
+        if (dropped >= 0) continue;
+      }
+      return;  // EAGAIN: all accepted
+    }
+    const std::string ip = PeerIp(addr);
+    int& open = per_address_[ip];
+    if (open >= options_.max_connections_per_address) {
+      ::close(fd);
+      Count("per_address_limit");
+      continue;
+    }
+    ++open;
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    SSL* ssl = nullptr;
+    if (listener.secure) {
+      ssl = SSL_new(tls_->get());
+      if (!ssl || SSL_set_fd(ssl, fd) != 1) {
+        SSL_free(ssl);
+        ::close(fd);
+        Release(ip);
+        continue;
+      }
+      SSL_set_accept_state(ssl);
+    }
+    Track(std::make_unique<HttpConnection>(fd, ssl, ip),
+          listener.secure ? State::kHandshake : State::kHead,
+          SteadyClock::now() + options_.head_timeout);
+  }
+}
+
+void HttpReactor::Track(std::unique_ptr<HttpConnection> conn, State state, Deadline deadline) {
+  const int fd = conn->fd();
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    Release(conn->remote_ip());
+    return;  // conn closes here
+  }
+  Tracked& t = connections_[fd];
+  t = Tracked{std::move(conn), state, deadline, EPOLLIN};
+  deadlines_.insert({deadline, fd});
+}
+
+void HttpReactor::SetDeadline(int fd, Tracked& t, Deadline deadline) {
+  deadlines_.erase({t.deadline, fd});
+  t.deadline = deadline;
+  deadlines_.insert({deadline, fd});
+}
+
+void HttpReactor::Watch(Tracked& t, Io want) {
+  const uint32_t events = want == Io::kWantWrite ? EPOLLOUT : EPOLLIN;
+  if (events == t.events) return;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = t.conn->fd();
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, t.conn->fd(), &ev) == 0) t.events = events;
+}
+
+void HttpReactor::Advance(int fd) {
+  Tracked& t = connections_.at(fd);
+  if (t.state == State::kHandshake) {
+    const Io io = t.conn->Handshake();
+    if (io == Io::kWantRead || io == Io::kWantWrite) return Watch(t, io);
+    if (io != Io::kOk) return Close(fd, nullptr);
+    t.state = State::kHead;
+  }
+  for (;;) {
+    if (t.state == State::kHead) {
+      size_t head_end = 0;
+      const HeadScan scan = ScanHead(t.conn->input(), &head_end);
+      if (scan == HeadScan::kComplete && t.wanted == 0)
+        t.wanted = head_end + SmallBodyLength(t.conn->input(), head_end);
+      if (scan == HeadScan::kComplete && t.conn->input().size() >= t.wanted) return Dispatch(fd);
+      if (scan == HeadScan::kTooLarge) {
+        return Refuse(fd, 431, "header_too_large",
+                      "the request head is larger than " + std::to_string(kMaxHeadBytes) + " bytes",
+                      nullptr);
+      }
+    }
+    const Io io = t.conn->ReadSome(kMaxHeadBytes);
+    if (io == Io::kOk) {
+      if (t.state == State::kIdle) {
+        t.state = State::kHead;
+        SetDeadline(fd, t, SteadyClock::now() + options_.head_timeout);
+      }
+      continue;
+    }
+    if (io == Io::kWantRead || io == Io::kWantWrite) return Watch(t, io);
+    return Close(fd, nullptr);
+  }
+}
+
+void HttpReactor::Dispatch(int fd) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (work_.size() >= static_cast<size_t>(options_.max_queued)) {
+      lock.unlock();
+      return Refuse(fd, 503, "overloaded", "too many requests are waiting; retry later",
+                    "queue_full");
+    }
+    Tracked& t = connections_.at(fd);
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    deadlines_.erase({t.deadline, fd});
+    work_.push_back(std::move(t.conn));
+  }
+  connections_.erase(fd);
+  work_ready_.notify_one();
+}
+
+void HttpReactor::Refuse(int fd, int status, const std::string& code, const std::string& message,
+                         const char* reason) {
+  const std::string bytes = ResponseBytesForClose(ErrorResponse(status, code, message));
+  size_t written = 0;
+  connections_.at(fd).conn->WriteSome(
+      bytes, &written);  // once, without waiting: the connection closes anyway
+  Close(fd, reason);
+}
+
+void HttpReactor::Close(int fd, const char* reason) {
+  auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
+  deadlines_.erase({it->second.deadline, fd});
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  Release(it->second.conn->remote_ip());
+  connections_.erase(it);
+  if (reason) Count(reason);
+}
+
+void HttpReactor::Release(const std::string& ip) {
+  auto it = per_address_.find(ip);
+  if (it != per_address_.end() && --it->second <= 0) per_address_.erase(it);
+}
+
+void HttpReactor::TakeReturned() {
+  std::vector<Returned> returned;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    returned.swap(returned_);
+  }
+  for (Returned& r : returned) {
+    if (!r.keep_alive) {
+      Release(r.conn->remote_ip());
+      continue;  // r.conn closes with `returned`
+    }
+    const int fd = r.conn->fd();
+    // Bytes already read belong to the next request: its head deadline runs.
+    const bool pipelined = !r.conn->input().empty();
+    Track(
+        std::move(r.conn), pipelined ? State::kHead : State::kIdle,
+        SteadyClock::now() +
+            (pipelined ? std::chrono::duration_cast<SteadyClock::duration>(options_.head_timeout)
+                       : std::chrono::duration_cast<SteadyClock::duration>(options_.idle_timeout)));
+    // TLS may hold decrypted bytes epoll cannot see: look now.
+    if (connections_.count(fd)) Advance(fd);
+  }
+}
+
+void HttpReactor::Expire() {
+  const auto now = SteadyClock::now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    const int fd = deadlines_.begin()->second;
+    const auto it = connections_.find(fd);
+    if (it == connections_.end()) {
+      deadlines_.erase(deadlines_.begin());
+      continue;
+    }
+    Close(fd, it->second.state == State::kIdle ? nullptr : "head_timeout");
+  }
+}
+
+void HttpReactor::Worker() {
+  for (;;) {
+    std::unique_ptr<HttpConnection> conn;
+    bool closing;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      work_ready_.wait(lock, [this] { return stopping_ || !work_.empty(); });
+      if (work_.empty()) return;
+      conn = std::move(work_.front());
+      work_.pop_front();
+      closing = stopping_;
+    }
+    const bool keep_alive = ServeRequest(*conn, dispatcher_, closing);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stopping_) returned_.push_back({std::move(conn), keep_alive});
+    }
+    if (!conn) Wake();
+  }
+}
+
+}  // namespace cloister
