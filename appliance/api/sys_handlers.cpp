@@ -59,8 +59,8 @@ Result<InitBody> ParseInitBody(const HttpRequest& http, const ApiContext& ctx) {
       CheckKnownFields(body, {"shares", "threshold", "key_file", "appliance_name", "environments", "admin_username"}));
   InitBody out;
   CL_ASSIGN_OR_RETURN(auto key_file, OptionalString(body, "key_file"));
-  CL_ASSIGN_OR_RETURN(auto shares, OptionalInt(body, "shares"));
-  CL_ASSIGN_OR_RETURN(auto threshold, OptionalInt(body, "threshold"));
+  CL_ASSIGN_OR_RETURN(auto shares, OptionalInt(body, "shares", 1, 255));
+  CL_ASSIGN_OR_RETURN(auto threshold, OptionalInt(body, "threshold", 1, 255));
   CL_ASSIGN_OR_RETURN(auto name, OptionalString(body, "appliance_name"));
   CL_ASSIGN_OR_RETURN(auto admin, OptionalString(body, "admin_username"));
   out.admin_username = admin.value_or("admin");

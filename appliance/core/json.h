@@ -17,7 +17,8 @@ namespace cloister {
 using Json = nlohmann::json;
 
 // Parses `text`; invalid_argument "malformed JSON at byte N: ..." on error.
-// Duplicate object keys are rejected (the last would silently win otherwise).
+// Duplicate object keys are rejected (the last would silently win otherwise),
+// and so are numbers no double holds (1e400), naming their JSON pointer.
 Result<Json> ParseJson(std::string_view text);
 
 // Parses `text` and requires a JSON object.
@@ -30,9 +31,13 @@ std::string JsonPointerToken(std::string_view key);
 Status CheckKnownFields(const Json& object, std::initializer_list<std::string_view> allowed);
 
 // Typed optional fields: absent (or null) gives nullopt; a wrong type is an
-// invalid_argument naming the field.
+// invalid_argument naming the field. Integers are JSON integers that fit in
+// int64: a fraction or exponent (2.0, 1e19) and anything past 2^63 - 1 are
+// refused, never rounded or wrapped.
 Result<std::optional<std::string>> OptionalString(const Json& object, std::string_view field);
 Result<std::optional<int64_t>> OptionalInt(const Json& object, std::string_view field);
+// OptionalInt that also requires min <= value <= max, naming the field.
+Result<std::optional<int64_t>> OptionalInt(const Json& object, std::string_view field, int64_t min, int64_t max);
 Result<std::optional<bool>> OptionalBool(const Json& object, std::string_view field);
 
 }  // namespace cloister

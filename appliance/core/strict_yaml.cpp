@@ -2,6 +2,11 @@
 
 #include <limits>
 #include <set>
+#include <sstream>
+
+#include <yaml-cpp/anchor.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 namespace cloister {
 namespace {
@@ -27,12 +32,73 @@ Status FindDuplicateKeys(const YAML::Node& node, const std::string& source) {
   return Status::Ok();
 }
 
+// Thrown out of the event parser to stop it at the first refused event.
+struct Refusal {
+  YAML::Mark mark;
+  std::string message;
+};
+
+// Reads the event stream only: counts nodes and refuses anchors and aliases,
+// so nothing is built for a document that is refused.
+class LimitChecker : public YAML::EventHandler {
+ public:
+  explicit LimitChecker(const YamlLimits& limits) : limits_(limits) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Node(mark, anchor); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+    if (!limits_.allow_aliases) throw Refusal{mark, "YAML alias refused: " + kWhy};
+    Node(mark, 0);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string&) override {
+    Node(mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Node(mark, anchor);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    Node(mark, anchor);
+  }
+  void OnMapEnd() override {}
+  void OnAnchor(const YAML::Mark& mark, const std::string& name) override {
+    if (!limits_.allow_aliases) throw Refusal{mark, "YAML anchor \"&" + name + "\" refused: " + kWhy};
+  }
+
+ private:
+  inline static const std::string kWhy =
+      "anchors and aliases (&name, *name) are not accepted in this document; write the content out in full";
+
+  void Node(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    // OnAnchor names the anchor; this catches one announced only by its id.
+    if (anchor != YAML::NullAnchor && !limits_.allow_aliases) throw Refusal{mark, "YAML anchor refused: " + kWhy};
+    if (limits_.max_nodes > 0 && ++nodes_ > limits_.max_nodes) {
+      throw Refusal{mark, "document has more than " + std::to_string(limits_.max_nodes) +
+                              " YAML nodes, the limit for one document"};
+    }
+  }
+
+  const YamlLimits& limits_;
+  int64_t nodes_ = 0;
+};
+
 }  // namespace
 
-Result<YAML::Node> LoadStrictYaml(std::string_view text, const std::string& source) {
+Result<YAML::Node> LoadStrictYaml(std::string_view text, const std::string& source, const YamlLimits& limits) {
   YAML::Node root;
   try {
+    {
+      // The same first document YAML::Load reads below.
+      std::istringstream in{std::string(text)};
+      YAML::Parser parser(in);
+      LimitChecker checker(limits);
+      parser.HandleNextDocument(checker);
+    }
     root = YAML::Load(std::string(text));
+  } catch (const Refusal& r) {
+    return Status::InvalidArgument(MarkText(source, r.mark) + ": " + r.message);
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(MarkText(source, e.mark) + ": " + e.msg);
   }

@@ -16,8 +16,29 @@
 
 namespace cloister {
 
-// Parses one YAML document. An empty document is an empty map.
-Result<YAML::Node> LoadStrictYaml(std::string_view text, const std::string& source);
+// What LoadStrictYaml accepts beyond plain YAML. The defaults are for every
+// document a user submits (automations, pipelines, policies, bindings, policy
+// test fixtures): no anchors or aliases, since an alias repeats a whole subtree
+// and a few hundred bytes of them stand for millions of nodes, and at most
+// kMaxYamlNodes nodes. The appliance's own configuration file, written by the
+// operator, may use aliases.
+struct YamlLimits {
+  static constexpr int64_t kMaxYamlNodes = 100000;
+
+  bool allow_aliases = false;
+  // Nodes of the document as written (keys, values, collections; an alias is
+  // one node), checked before any tree is built. 0 means no limit.
+  int64_t max_nodes = kMaxYamlNodes;
+};
+
+// Limits for the operator's configuration file.
+inline constexpr YamlLimits kOperatorYamlLimits{true, 0};
+
+// Parses one YAML document. An empty document is an empty map. The document
+// is first read as a stream of events, so anchors, aliases and documents over
+// limits.max_nodes are refused with invalid_argument "source:line:col: ..."
+// before yaml-cpp builds a node tree.
+Result<YAML::Node> LoadStrictYaml(std::string_view text, const std::string& source, const YamlLimits& limits = {});
 
 // Reads one mapping with typed getters and an unknown-key check. Missing
 // sections read as empty maps, so every getter falls back to its default.

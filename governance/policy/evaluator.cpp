@@ -5,39 +5,137 @@
 
 namespace cloister::policy {
 
-bool GlobMatch(std::string_view text, std::string_view pattern) {
-  // Iterative matcher with one backtrack point: linear in practice, at worst
-  // O(text * pattern), never exponential.
-  size_t t = 0, p = 0, star_p = std::string_view::npos, star_t = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star_p = p++;
-      star_t = t;
-      continue;
-    }
-    if (p < pattern.size()) {
-      char want = pattern[p];
-      size_t width = 1;
-      if (want == '\\' && p + 1 < pattern.size()) {
-        want = pattern[p + 1];
-        width = 2;
-      } else if (want == '?') {
-        p += 1;
-        t += 1;
-        continue;
-      }
-      if (want == text[t]) {
-        p += width;
-        t += 1;
-        continue;
-      }
-    }
-    if (star_p == std::string_view::npos) return false;
-    p = star_p + 1;
-    t = ++star_t;
+namespace {
+
+// One element of a glob pattern at byte `at` of the pattern.
+struct GlobToken {
+  enum Kind { kStar, kAny, kChar } kind;
+  char c;
+  size_t width;  // pattern bytes it spans: 2 for an escape
+};
+
+inline GlobToken TokenAt(std::string_view pattern, size_t at) {
+  const char c = pattern[at];
+  if (c == '*') return {GlobToken::kStar, 0, 1};
+  if (c == '?') return {GlobToken::kAny, 0, 1};
+  if (c == '\\' && at + 1 < pattern.size()) return {GlobToken::kChar, pattern[at + 1], 2};
+  return {GlobToken::kChar, c, 1};  // a trailing "\" is itself
+}
+
+// Matches by segments, the runs of the pattern between stars: the first is
+// anchored at the start of the text, the last at its end, and each one
+// between is placed at its leftmost occurrence after the previous one, which
+// leaves the most text for the rest. A placed segment is never moved, so the
+// work is one pass over the pattern plus one left-to-right search per
+// segment; examined_ counts every character compared and the match gives up
+// once it passes budget_.
+class GlobMatcher {
+ public:
+  GlobMatcher(std::string_view text, std::string_view pattern, int64_t budget)
+      : text_(text), pattern_(pattern), budget_(budget) {}
+
+  GlobResult Run() {
+    const bool match = Match();
+    return too_costly_ ? GlobResult::kTooCostly : match ? GlobResult::kMatch : GlobResult::kNoMatch;
   }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  int64_t examined() const { return examined_; }
+
+ private:
+  struct Segment {
+    size_t begin = 0, end = 0;  // pattern bytes, ending at a star or the end
+    size_t length = 0;          // text characters it matches
+  };
+
+  Segment SegmentFrom(size_t from) const {
+    Segment seg{from, from, 0};
+    while (seg.end < pattern_.size()) {
+      const GlobToken tok = TokenAt(pattern_, seg.end);
+      if (tok.kind == GlobToken::kStar) break;
+      seg.end += tok.width;
+      ++seg.length;
+    }
+    return seg;
+  }
+
+  bool OverBudget() {
+    if (examined_ > budget_) too_costly_ = true;
+    return too_costly_;
+  }
+
+  bool MatchAt(const Segment& seg, size_t t) {
+    for (size_t p = seg.begin; p < seg.end; ++t) {
+      const GlobToken tok = TokenAt(pattern_, p);
+      ++examined_;
+      if (tok.kind == GlobToken::kChar && text_[t] != tok.c) return false;
+      p += tok.width;
+    }
+    return true;
+  }
+
+  // The leftmost t in [lo, hi - seg.length] where seg matches; npos if none.
+  size_t Find(const Segment& seg, size_t lo, size_t hi) {
+    if (hi < lo || hi - lo < seg.length) return std::string_view::npos;
+    const size_t last = hi - seg.length;
+    const GlobToken first = TokenAt(pattern_, seg.begin);
+    for (size_t t = lo; t <= last; ++t) {
+      if (OverBudget()) return std::string_view::npos;
+      if (first.kind == GlobToken::kChar) {
+        const void* at = std::memchr(text_.data() + t, first.c, last - t + 1);
+        const size_t next = at == nullptr ? last + 1 : static_cast<size_t>(static_cast<const char*>(at) - text_.data());
+        examined_ += static_cast<int64_t>(next - t);
+        if (next > last) return std::string_view::npos;
+        t = next;
+      }
+      if (MatchAt(seg, t)) return t;
+    }
+    return std::string_view::npos;
+  }
+
+  bool Match() {
+    examined_ = static_cast<int64_t>(pattern_.size());  // the pass that finds the stars
+    size_t last_star = std::string_view::npos;
+    for (size_t p = 0; p < pattern_.size(); p += TokenAt(pattern_, p).width) {
+      if (pattern_[p] == '*') last_star = p;
+    }
+    if (OverBudget()) return false;
+    const size_t n = text_.size();
+    const Segment head = SegmentFrom(0);
+    if (last_star == std::string_view::npos) return head.length == n && MatchAt(head, 0);
+    const Segment tail = SegmentFrom(last_star + 1);
+    if (head.length + tail.length > n) return false;
+    if (!MatchAt(head, 0) || !MatchAt(tail, n - tail.length)) return false;
+    size_t lo = head.length;
+    const size_t hi = n - tail.length;
+    for (size_t p = head.end; p < last_star;) {
+      const Segment seg = SegmentFrom(p + 1);  // p is at a star
+      p = seg.end;
+      if (seg.length == 0) continue;
+      const size_t at = Find(seg, lo, hi);
+      if (at == std::string_view::npos) return false;
+      lo = at + seg.length;
+    }
+    return !OverBudget();
+  }
+
+  std::string_view text_;
+  std::string_view pattern_;
+  int64_t budget_;
+  int64_t examined_ = 0;
+  bool too_costly_ = false;
+};
+
+}  // namespace
+
+GlobResult GlobMatchBounded(std::string_view text, std::string_view pattern, int64_t max_examined,
+                            int64_t* examined) {
+  GlobMatcher m(text, pattern, max_examined);
+  const GlobResult r = m.Run();
+  if (examined != nullptr) *examined = m.examined();
+  return r;
+}
+
+bool GlobMatch(std::string_view text, std::string_view pattern) {
+  return GlobMatchBounded(text, pattern, INT64_MAX, nullptr) == GlobResult::kMatch;
 }
 
 std::string_view UrlHost(std::string_view url) {
@@ -263,8 +361,15 @@ Value Evaluator::Eval(int32_t i) {
     }
     case Code::kMatches: {
       const std::string_view s = Operand(in.a).str(), p = Operand(in.b).str();
-      steps_ += static_cast<int64_t>((s.size() + p.size()) / 16);  // long globs cost more
-      return Value::Bool(GlobMatch(s, p));
+      if (failed_) return Value{};
+      // Charged for the characters it reads, one step per kGlobCharsPerStep,
+      // and stopped where that would pass the budget.
+      const int64_t left = (limits_.max_steps - steps_) * kGlobCharsPerStep;
+      int64_t examined = 0;
+      const GlobResult r = GlobMatchBounded(s, p, left, &examined);
+      steps_ += (examined + kGlobCharsPerStep - 1) / kGlobCharsPerStep;
+      if (r == GlobResult::kTooCostly || steps_ > limits_.max_steps) return BudgetExhausted();
+      return Value::Bool(r == GlobResult::kMatch);
     }
     case Code::kHost: return Value::String(UrlHost(Operand(in.a).str()));
     case Code::kLower: {

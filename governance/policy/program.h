@@ -154,7 +154,20 @@ class Evaluator {
 };
 
 // Glob match: "*" any run of characters, "?" one character, "\" escapes.
+// Never backtracks over a segment (a run between stars) once placed: one pass
+// over the pattern plus one leftmost search per segment, O(text + pattern)
+// for typical globs and O(text * segment) at worst. Unbounded, so for short
+// patterns (pipeline automation globs); policies use GlobMatchBounded.
 bool GlobMatch(std::string_view text, std::string_view pattern);
+
+enum class GlobResult { kNoMatch, kMatch, kTooCostly };
+// GlobMatch that reads at most about `max_examined` characters of text and
+// pattern (each comparison counts one), answering kTooCostly past that.
+// `examined` (may be null) receives the count. The evaluator charges matches()
+// one step per kGlobCharsPerStep characters examined.
+GlobResult GlobMatchBounded(std::string_view text, std::string_view pattern, int64_t max_examined,
+                            int64_t* examined);
+inline constexpr int64_t kGlobCharsPerStep = 16;
 // The host of an absolute URL, without userinfo, port or IPv6 brackets; "" if
 // there is none.
 std::string_view UrlHost(std::string_view url);

@@ -1,5 +1,7 @@
 #include "appliance/core/strict_yaml.h"
 
+#include <chrono>
+
 #include <gtest/gtest.h>
 
 namespace cloister {
@@ -51,6 +53,83 @@ TEST(StrictYamlTest, EmptyDocumentIsEmptyMap) {
   auto r = LoadStrictYaml("", "e.yaml");
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->IsMap());
+}
+
+// `levels` levels of ten aliases to the level before: 10^levels scalars in
+// a few hundred bytes.
+std::string AliasBomb(int levels) {
+  std::string out = "a0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n";
+  for (int i = 1; i <= levels; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    out += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) out += (k ? ", " : "") + prev;
+    out += "]\n";
+  }
+  return out;
+}
+
+TEST(StrictYamlTest, RefusesAnchorsNamingThemAndTheirPosition) {
+  auto r = LoadStrictYaml("base:\n  x: 1\ncopy: &shared\n  y: 2\nagain: *shared\n", "auto.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("auto.yaml:3:7: YAML anchor \"&shared\" refused"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("aliases"), std::string::npos) << r.status().message();
+}
+
+TEST(StrictYamlTest, RefusesAnAnchorEvenWithoutAlias) {
+  auto r = LoadStrictYaml("a: &x 1\nb: 2\n", "p.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("p.yaml:1:4: YAML anchor \"&x\" refused"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(StrictYamlTest, RefusesAnAliasWithoutAnchor) {
+  auto r = LoadStrictYaml("a: 1\nb: *x\n", "p.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("p.yaml:2:", 0), 0u) << r.status().message();
+}
+
+TEST(StrictYamlTest, AliasBombIsRefusedBeforeItExpands) {
+  const std::string bomb = AliasBomb(6);  // a million nodes: slow to walk, yet accepted before
+  const auto start = std::chrono::steady_clock::now();
+  auto r = LoadStrictYaml(bomb, "bomb.yaml");
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("bomb.yaml:1:5: YAML anchor \"&a0\" refused"), std::string::npos)
+      << r.status().message();
+  EXPECT_LT(took, std::chrono::seconds(1));
+}
+
+TEST(StrictYamlTest, AliasesInsideFlowCollectionsAndKeysAreRefused) {
+  EXPECT_FALSE(LoadStrictYaml("[&a 1, *a]\n", "f.yaml").ok());
+  EXPECT_FALSE(LoadStrictYaml("? &k key\n: v\n", "f.yaml").ok());
+  EXPECT_FALSE(LoadStrictYaml("--- &root\na: 1\n", "f.yaml").ok());
+}
+
+TEST(StrictYamlTest, OperatorLimitsKeepAliases) {
+  auto r = LoadStrictYaml("defaults: &d 7\nport: *d\n", "cloister.yaml", kOperatorYamlLimits);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*r)["port"].as<int>(), 7);
+}
+
+TEST(StrictYamlTest, NodeCountIsCappedNamingTheLimit) {
+  std::string list = "items: [";
+  for (int i = 0; i < YamlLimits::kMaxYamlNodes; ++i) list += i ? ",1" : "1";
+  list += "]\n";
+  auto r = LoadStrictYaml(list, "big.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("big.yaml:1:"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("more than 100000 YAML nodes"), std::string::npos) << r.status().message();
+
+  // The same document under the limit, and a limit of one's own.
+  EXPECT_TRUE(LoadStrictYaml("items: [1, 2, 3]\n", "s.yaml").ok());
+  YamlLimits tight;
+  tight.max_nodes = 4;
+  auto small = LoadStrictYaml("items: [1, 2, 3]\n", "s.yaml", tight);
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.status().message().find("s.yaml:1:12: document has more than 4 YAML nodes"), std::string::npos)
+      << small.status().message();
 }
 
 }  // namespace
