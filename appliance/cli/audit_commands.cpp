@@ -43,11 +43,11 @@ int Events(GlobalOptions& g, const AuditFlags& f) {
   ApiClient client(g.client);
   auto r = client.Get("/v1/audit/events" + EventsQuery(f));
   if (!Succeeded(r)) return ReportFailure(r);
-  const Json j = r->json();
   if (g.json) {
-    std::cout << j.dump(2) << "\n";
+    std::cout << TerminalJson(r->json()) << "\n";
     return 0;
   }
+  const Json j = TerminalSafeJson(r->json());
   for (const auto& e : j["events"]) {
     std::cout << e["seq"] << "  " << e["time"].get<std::string>() << "  " << e["outcome"].get<std::string>() << "  "
               << e["action"].get<std::string>() << "  " << e["actor"]["kind"].get<std::string>() << ":"
@@ -142,7 +142,7 @@ void AddAuditCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   CLI::App* key = audit->add_subcommand("public-key", "Print the verifier key auditors pin");
   key->callback([&g, &exit_code] {
     auto r = Call(g, exit_code, "GET", "/v1/audit/public-key");
-    if (r) std::cout << r->response.body;
+    if (r) std::cout << TerminalSafeLines(r->response.body);
   });
 }
 

@@ -21,11 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int Fail(const std::string& message) {
-  std::cerr << "Error: " << message << "\n";
-  return 1;
-}
-
 void PrintSummary(const Json& b) {
   std::cout << "Backup:      " << b.value("name", "") << "\n"
             << "Size:        " << b.value("size", 0) << " bytes\n"
@@ -162,8 +157,8 @@ int Restore(const RestoreFlags& f) {
   if (Status st = WriteFileAtomic(f.data_dir + "/" + kRestoreMarker, marker.dump() + "\n", 0600); !st.ok()) {
     return Fail(st.message());
   }
-  std::cout << "Restored " << f.file << " into " << f.data_dir << ".\n";
-  if (fs::exists(aside)) std::cout << "The files it replaced are kept in " << aside << ".\n";
+  std::cout << "Restored " << TerminalSafe(f.file) << " into " << TerminalSafe(f.data_dir) << ".\n";
+  if (fs::exists(aside)) std::cout << "The files it replaced are kept in " << TerminalSafe(aside) << ".\n";
   std::cout << "Start cloisterd and unseal it; the unseal records the restore in the audit ledger.\n";
   return 0;
 }
@@ -206,13 +201,13 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (!r->printed) PrintSummary(r->json);
     if (f->out.empty()) return;
     ApiClient client(g.client);
-    auto d = client.Download(r->json.value("download", ""), f->out);
+    auto d = client.Download(r->raw.value("download", ""), f->out);
     if (!Succeeded(d)) {
       exit_code = ReportFailure(d);
       return;
     }
     auto check = ReadBackup(f->out);
-    if (!check.ok() || check->sha256 != r->json.value("sha256", "")) {
+    if (!check.ok() || check->sha256 != r->raw.value("sha256", "")) {
       exit_code = Fail("the downloaded " + f->out + " does not match the backup: " +
                        (check.ok() ? "checksum differs" : check.status().message()));
       return;
@@ -248,11 +243,12 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       exit_code = Fail("the backup's checkpoint is signed by " + b->manifest.ledger.verifier_key + ", not the given key");
       return;
     }
+    const auto& m = b->manifest;  // read from the file: printed TerminalSafe
     std::cout << "File:        ok (" << b->size << " bytes, SHA-256 " << b->sha256 << ")\n"
-              << "Appliance:   " << b->manifest.appliance_name << " (" << b->manifest.appliance_id << ")\n"
-              << "Created:     " << b->manifest.created_at << " by Cloister " << b->manifest.version << "\n"
-              << "Checkpoint:  ok, " << b->manifest.ledger.size << " events, signed by "
-              << b->manifest.ledger.verifier_key << "\n";
+              << "Appliance:   " << TerminalSafe(m.appliance_name) << " (" << TerminalSafe(m.appliance_id) << ")\n"
+              << "Created:     " << TerminalSafe(m.created_at) << " by Cloister " << TerminalSafe(m.version) << "\n"
+              << "Checkpoint:  ok, " << m.ledger.size << " events, signed by " << TerminalSafe(m.ledger.verifier_key)
+              << "\n";
     if (!f->deep) return;
     LedgerReport report;
     Status st;

@@ -8,13 +8,17 @@
 #include <CLI/CLI.hpp>
 
 #include "appliance/cli/api_client.h"
+#include "appliance/cli/terminal_text.h"
 
 namespace cloister {
 
 // True for a 2xx answer.
 bool Succeeded(const Result<ApiResponse>& r);
-// Prints why a call failed ("Error: <code>: <message>") and returns exit code 1.
+// Prints why a call failed ("Error: <code>: <message>", the text made
+// TerminalSafe) and returns exit code 1.
 int ReportFailure(const Result<ApiResponse>& r);
+// Prints "Error: <message>" (made TerminalSafe) and returns exit code 1.
+int Fail(const std::string& message);
 
 struct GlobalOptions {
   ClientOptions client;
@@ -37,11 +41,12 @@ Status StoreToken(const std::string& token);
 void ForgetStoredToken();
 
 // Sends one call. On failure reports it, sets exit_code to 1 and returns
-// nullopt; with --json on success, prints the JSON answer and returns it
-// with printed set, so the caller prints nothing more.
+// nullopt; with --json on success, prints the JSON answer (TerminalJson) and
+// returns it with printed set, so the caller prints nothing more.
 struct CallResult {
   ApiResponse response;
-  Json json;
+  Json json;  // the answer with every string TerminalSafe: what text output prints
+  Json raw;   // the answer as received: what is sent back or stored
   bool printed = false;
 };
 std::optional<CallResult> Call(GlobalOptions& g, int& exit_code, const std::string& method, const std::string& path,

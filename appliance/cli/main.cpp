@@ -17,8 +17,10 @@ namespace cloister {
 
 bool Succeeded(const Result<ApiResponse>& r) { return r.ok() && r->status >= 200 && r->status < 300; }
 
-int ReportFailure(const Result<ApiResponse>& r) {
-  std::cerr << "Error: " << (r.ok() ? r->ErrorText() : r.status().message()) << "\n";
+int ReportFailure(const Result<ApiResponse>& r) { return Fail(r.ok() ? r->ErrorText() : r.status().message()); }
+
+int Fail(const std::string& message) {
+  std::cerr << "Error: " << TerminalSafe(message) << "\n";
   return 1;
 }
 
@@ -30,10 +32,11 @@ std::optional<CallResult> Call(GlobalOptions& g, int& exit_code, const std::stri
     exit_code = ReportFailure(r);
     return std::nullopt;
   }
-  CallResult out{std::move(r).value(), Json(), false};
-  out.json = out.response.json();
-  if (g.json && !out.json.is_null()) {
-    std::cout << out.json.dump(2) << "\n";
+  CallResult out{std::move(r).value(), Json(), Json(), false};
+  out.raw = out.response.json();
+  out.json = TerminalSafeJson(out.raw);
+  if (g.json && !out.raw.is_null()) {
+    std::cout << TerminalJson(out.raw) << "\n";
     out.printed = true;
   }
   return out;
@@ -99,6 +102,7 @@ std::string Env(const char* name, std::string fallback) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const auto terminal_filter = cloister::InstallTerminalFilter();
   cloister::GlobalOptions global;
   global.client.address = Env("CLOISTER_ADDR", "https://127.0.0.1:8443");
   global.client.ca_cert = Env("CLOISTER_CACERT", "");

@@ -44,11 +44,11 @@ int Init(GlobalOptions& g, const InitFlags& f, bool key_file_given) {
   ApiClient client(g.client);
   auto r = client.PostJson("/v1/sys/init", body);
   if (!Succeeded(r)) return ReportFailure(r);
-  const Json j = r->json();
   if (g.json) {
-    std::cout << j.dump(2) << "\n";
+    std::cout << TerminalJson(r->json()) << "\n";
     return 0;
   }
+  const Json j = TerminalSafeJson(r->json());
   if (j.contains("shares")) {
     int i = 1;
     for (const auto& s : j["shares"]) std::cout << "Unseal share " << i++ << ": " << s.get<std::string>() << "\n";
@@ -92,9 +92,9 @@ int Unseal(GlobalOptions& g, std::string share, bool reset) {
   auto r = client.PostJson("/v1/sys/unseal", body);
   if (!Succeeded(r)) return ReportFailure(r);
   if (g.json) {
-    std::cout << r->json().dump(2) << "\n";
+    std::cout << TerminalJson(r->json()) << "\n";
   } else {
-    PrintStatus(r->json());
+    PrintStatus(TerminalSafeJson(r->json()));
   }
   return 0;
 }
@@ -142,10 +142,11 @@ void AddOperatorCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       return;
     }
     if (g.json) {
-      std::cout << body.dump(2) << "\n";
+      std::cout << TerminalJson(body) << "\n";
     } else {
+      const Json safe = TerminalSafeJson(body);
       for (const char* key : {"version", "initialized", "sealed", "seal_type", "uptime_seconds"}) {
-        if (body.contains(key)) std::cout << key << " " << (body[key].is_string() ? body[key].get<std::string>() : body[key].dump()) << "\n";
+        if (safe.contains(key)) std::cout << key << " " << (safe[key].is_string() ? safe[key].get<std::string>() : safe[key].dump()) << "\n";
       }
     }
     exit_code = !body.value("initialized", false) ? 3 : body.value("sealed", true) ? 2 : 0;

@@ -69,7 +69,7 @@ void AddDocumentCommands(CLI::App& parent, GlobalOptions& g, int& exit_code, con
     std::string path = base + "/" + PathSegment(*name);
     if (*version > 0) path += "?version=" + std::to_string(*version);
     auto r = Call(g, exit_code, "GET", path);
-    if (r && !r->printed) std::cout << Str(r->json, "source");
+    if (r && !r->printed) std::cout << TerminalSafeLines(Str(r->raw, "source"));
   });
 
   CLI::App* history = parent.add_subcommand("history", "List a " + noun + "'s stored versions");
@@ -89,19 +89,17 @@ void AddDocumentCommands(CLI::App& parent, GlobalOptions& g, int& exit_code, con
   put->callback([&g, &exit_code, base, file, noun] {
     auto text = ReadFile(*file, 1 << 20);
     if (!text.ok()) {
-      std::cerr << "Error: " << text.status().message() << "\n";
-      exit_code = 1;
+      exit_code = Fail(text.status().message());
       return;
     }
     auto header = policy::ReadHeader({*file, *text});
     if (!header.ok()) {
-      std::cerr << "Error: " << header.status().message() << "\n";
-      exit_code = 1;
+      exit_code = Fail(header.status().message());
       return;
     }
     auto r = Call(g, exit_code, "PUT", base + "/" + PathSegment(header->name), Json{{"source", *text}});
     if (r && !r->printed) {
-      std::cout << "Stored " << noun << " " << header->name << " version " << r->json.value("version", 0)
+      std::cout << "Stored " << noun << " " << TerminalSafe(header->name) << " version " << r->json.value("version", 0)
                 << "; policy set " << Str(r->json, "policy_set_digest") << "\n";
     }
   });
@@ -131,11 +129,10 @@ void AddPolicyCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   test->callback([&exit_code, t] {
     auto report = policy::RunPolicyTests(t->dir);
     if (!report.ok()) {
-      std::cerr << "Error: " << report.status().message() << "\n";
-      exit_code = 1;
+      exit_code = Fail(report.status().message());
       return;
     }
-    std::cout << report->Text();
+    std::cout << TerminalSafeLines(report->Text());
     if (report->failures > 0) exit_code = 1;
     if (report->CoveragePercent() < t->min_coverage) {
       std::cout << "Coverage " << report->CoveragePercent() << "% is below the required " << t->min_coverage << "%\n";
@@ -159,8 +156,7 @@ void AddPolicyCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   eval->callback([&g, &exit_code, e] {
     auto input = ReadJsonOrYamlFile(e->input);
     if (!input.ok()) {
-      std::cerr << "Error: " << e->input << ": " << input.status().message() << "\n";
-      exit_code = 1;
+      exit_code = Fail(e->input + ": " + input.status().message());
       return;
     }
     Json body = {{"hook", e->hook}, {"environment", e->env}, {"input", *input}, {"include_shadow", e->shadow}};
@@ -168,8 +164,7 @@ void AddPolicyCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     for (const auto& path : e->documents) {
       auto text = ReadFile(path, 1 << 20);
       if (!text.ok()) {
-        std::cerr << "Error: " << text.status().message() << "\n";
-        exit_code = 1;
+        exit_code = Fail(text.status().message());
         return;
       }
       docs.push_back(*text);

@@ -19,8 +19,7 @@ std::string Short(const std::string& id) { return id.substr(0, 12); }
 std::optional<std::string> ReadInput(const std::string& path, int& exit_code) {
   auto text = ReadFile(path, automation::kMaxDefinitionBytes + 1);
   if (!text.ok()) {
-    std::cerr << "Error: " << text.status().message() << "\n";
-    exit_code = 1;
+    exit_code = Fail(text.status().message());
     return std::nullopt;
   }
   return *text;
@@ -83,13 +82,13 @@ void AddAutomation(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (!text) return;
     const automation::ParseResult r = automation::Parse(*text);
     if (!r.ok()) {
-      std::cerr << automation::FormatProblems(r.problems, *file);
+      std::cerr << TerminalSafeLines(automation::FormatProblems(r.problems, *file));
       exit_code = 1;
       return;
     }
-    std::cout << *file << ": valid, version " << r.definition.id << "\n";
-    for (const auto& v : r.definition.variables) std::cout << "  needs variable " << v << "\n";
-    for (const auto& s : r.definition.secrets) std::cout << "  needs secret " << s << "\n";
+    std::cout << TerminalSafe(*file) << ": valid, version " << r.definition.id << "\n";
+    for (const auto& v : r.definition.variables) std::cout << "  needs variable " << TerminalSafe(v) << "\n";
+    for (const auto& s : r.definition.secrets) std::cout << "  needs secret " << TerminalSafe(s) << "\n";
   });
 
   CLI::App* save = a->add_subcommand("save", "Save a definition in the first environment (a new version if it changed)");
@@ -100,7 +99,7 @@ void AddAutomation(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (!text) return;
     const automation::ParseResult parsed = automation::Parse(*text);
     if (!parsed.ok()) {
-      std::cerr << automation::FormatProblems(parsed.problems, *file);
+      std::cerr << TerminalSafeLines(automation::FormatProblems(parsed.problems, *file));
       exit_code = 1;
       return;
     }
@@ -111,7 +110,7 @@ void AddAutomation(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto r = Call(with, exit_code, "PUT", "/v1/automations/" + PathSegment(parsed.definition.name),
                   Json{{"source", *text}});
     if (r && !r->printed) {
-      std::cout << (r->json.value("created", false) ? "Saved " : "Unchanged: ") << parsed.definition.name << " version "
+      std::cout << (r->json.value("created", false) ? "Saved " : "Unchanged: ") << TerminalSafe(parsed.definition.name) << " version "
                 << S(r->json, "version") << ", live in " << S(r->json, "environment") << "\n";
     }
   });
@@ -145,7 +144,7 @@ void AddAutomation(CLI::App& app, GlobalOptions& g, int& exit_code) {
     }
     auto r = Call(g, exit_code, "GET", "/v1/automations/" + PathSegment(*name) + "/versions/" + PathSegment(*version) +
                                            (*yaml ? "?format=yaml" : ""));
-    if (r && !r->printed) std::cout << r->response.body << (*yaml ? "" : "\n");
+    if (r && !r->printed) std::cout << TerminalSafeLines(r->response.body) << (*yaml ? "" : "\n");
   });
 
   auto from = std::make_shared<std::string>();
@@ -263,8 +262,8 @@ void AddPromotion(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (v.empty()) {
       auto p = Call(g, exit_code, "GET", "/v1/promotions/" + PathSegment(*id));
       if (!p) return;
-      v = S(p->json, "version");
-      if (!g.json) std::cout << "Approving version " << v << "\n";
+      v = S(p->raw, "version");
+      if (!g.json) std::cout << "Approving version " << TerminalSafe(v) << "\n";
     }
     Act(g, exit_code, *id, "approve", {{"version", v}, {"comment", *comment}});
   });
@@ -357,7 +356,7 @@ void AddPromotion(CLI::App& app, GlobalOptions& g, int& exit_code) {
   show->add_option("name", *name);
   show->callback([&g, &exit_code, name] {
     auto r = Call(g, exit_code, "GET", "/v1/pipelines/" + PathSegment(name->empty() ? "default" : *name));
-    if (r && !r->printed) std::cout << S(r->json, "source");
+    if (r && !r->printed) std::cout << TerminalSafeLines(S(r->raw, "source"));
   });
 }
 

@@ -91,7 +91,7 @@ void AddTokenCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   CLI::App* revoke = token->add_subcommand("revoke", "Revoke a token; it stops working at once");
   revoke->add_option("id", *id, "The token's id (tok_...)")->required();
   revoke->callback([&g, &exit_code, id] {
-    auto r = Call(g, exit_code, "DELETE", "/v1/auth/tokens/" + *id);
+    auto r = Call(g, exit_code, "DELETE", "/v1/auth/tokens/" + PathSegment(*id));
     if (r && !r->printed) std::cout << "Revoked " << *id << ".\n";
   });
 }

@@ -88,6 +88,58 @@ TEST_F(CloisterctlTest, AuditCommandsListExportVerifyAndPrintTheKey) {
   EXPECT_NE(RunCloisterctl(server_, {"audit", "events"}).exit_code, 0);  // no token
 }
 
+// A value stored through the API that a terminal would act on: clear the
+// screen, return the cursor over the line, start a forged line, and the
+// 8-bit CSI as a C1 control.
+constexpr char kHostile[] = "\x1b[2J\rREVOKED\nforged line\xC2\x9B" "31m";
+
+// True when `text` holds a raw ESC, CR, C1 CSI, or a line that `forged line` starts.
+::testing::AssertionResult ActsOnTheTerminal(const std::string& text) {
+  if (text.find('\x1b') != std::string::npos) return ::testing::AssertionSuccess() << "raw ESC in:\n" << text;
+  if (text.find('\r') != std::string::npos) return ::testing::AssertionSuccess() << "raw CR in:\n" << text;
+  if (text.find("\xC2\x9B") != std::string::npos) return ::testing::AssertionSuccess() << "raw CSI in:\n" << text;
+  if (text.rfind("forged line", 0) == 0 || text.find("\nforged line") != std::string::npos) {
+    return ::testing::AssertionSuccess() << "forged line in:\n" << text;
+  }
+  return ::testing::AssertionFailure() << "inert:\n" << text;
+}
+
+TEST_F(CloisterctlTest, StoredValuesCannotMoveTheCursorOrForgeLines) {
+  auto init = RunCloisterctl(server_, {"--json", "operator", "init", "--key-file", dir_.File("k.key")});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  const std::string token = Json::parse(init.out)["initial_admin_token"];
+  ASSERT_EQ(RunCloisterctl(server_, {"operator", "unseal"}).exit_code, 0);
+
+  // Stored through the API: a variable's value.
+  auto set = RunCloisterctl(server_, {"env", "var", "set", "dev", "GREETING", kHostile}, token);
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+
+  auto vars = RunCloisterctl(server_, {"env", "var", "list", "dev"}, token);
+  ASSERT_EQ(vars.exit_code, 0) << vars.err;
+  EXPECT_FALSE(ActsOnTheTerminal(vars.out));
+  EXPECT_NE(vars.out.find("GREETING = \\x1b[2J\\x0dREVOKED\\x0aforged line\\u{9b}31m"), std::string::npos)
+      << vars.out;
+
+  // The audit trail records the change; the server's error messages quote what they were given.
+  auto events = RunCloisterctl(server_, {"audit", "events"}, token);
+  ASSERT_EQ(events.exit_code, 0) << events.err;
+  EXPECT_FALSE(ActsOnTheTerminal(events.out));
+  auto refused = RunCloisterctl(server_, {"token", "create", "--name", "probe", "--env", kHostile}, token);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_FALSE(ActsOnTheTerminal(refused.err));
+  EXPECT_NE(refused.err.find("\\x1b[2J"), std::string::npos) << refused.err;
+
+  // --json stays valid JSON, ASCII only, and keeps the value exactly.
+  auto json = RunCloisterctl(server_, {"--json", "env", "var", "list", "dev"}, token);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_FALSE(ActsOnTheTerminal(json.out));
+  for (const char c : json.out) ASSERT_LT(static_cast<unsigned char>(c), 0x80) << json.out;
+  const Json listed = Json::parse(json.out);
+  bool found = false;
+  for (const auto& v : listed["items"]) found = found || v["value"] == kHostile;
+  EXPECT_TRUE(found) << json.out;
+}
+
 TEST_F(CloisterctlTest, ConflictingInitFlagsAreRefusedLocally) {
   auto r = RunCloisterctl(server_, {"operator", "init", "--shares", "3", "--key-file", "/tmp/x.key"});
   EXPECT_NE(r.exit_code, 0);
