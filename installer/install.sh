@@ -346,7 +346,8 @@ configure() {
     SERVICE_USER=$(id -un)
   fi
   mkdir -p "$ETC" "$KEYRING_DIR" "$DATA" "$DATA/backups" "$SNAPSHOTS" "$LOGS"
-  chmod 0750 "$ETC" "$LOGS"
+  chmod 0750 "$ETC"
+  chmod 0700 "$LOGS"
   chmod 0755 "$KEYRING_DIR"
   chmod 0700 "$DATA" "$DATA/backups" "$SNAPSHOTS"
   if [ "$IS_ROOT" = 1 ]; then

@@ -1,6 +1,7 @@
 #include "appliance/core/files.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -125,6 +126,28 @@ Result<mode_t> FileMode(const std::string& path) {
     return Status::PermissionDenied(path + ": " + ErrnoText());
   }
   return static_cast<mode_t>(st.st_mode & 07777);
+}
+
+Result<std::optional<mode_t>> RestrictMode(const std::string& path, mode_t allowed) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return std::optional<mode_t>();
+    return Status::PermissionDenied(path + ": " + ErrnoText());
+  }
+  if (S_ISLNK(st.st_mode)) return std::optional<mode_t>();
+  const auto mode = static_cast<mode_t>(st.st_mode & 07777);
+  if ((mode & ~allowed) == 0) return std::optional<mode_t>();
+  if (::chmod(path.c_str(), mode & allowed) != 0) {
+    const std::string why = ErrnoText();
+    return Status::PermissionDenied("cannot make " + path + " private (mode " + OctalMode(mode) + "): " + why);
+  }
+  return std::optional<mode_t>(mode);
+}
+
+std::string OctalMode(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
 }
 
 Result<std::unique_ptr<FileLock>> FileLock::TryAcquire(const std::string& path) {

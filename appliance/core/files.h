@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -29,6 +30,16 @@ bool PathExists(const std::string& path);
 
 // Permission bits of an existing file.
 Result<mode_t> FileMode(const std::string& path);
+
+// Clears the permission bits of `path` outside `allowed` (e.g. 0600 for a
+// private file, 0700 for a private directory). Returns the mode it had when
+// bits were cleared, nullopt when there was nothing to clear or `path` does
+// not exist; a symbolic link is never followed (nullopt). permission_denied
+// naming the file when it is too open and cannot be changed.
+Result<std::optional<mode_t>> RestrictMode(const std::string& path, mode_t allowed);
+
+// "0644": permission bits as written in messages.
+std::string OctalMode(mode_t mode);
 
 // An exclusive advisory lock (flock) on `path`, created 0600 when missing,
 // held until the object is destroyed or the process exits.

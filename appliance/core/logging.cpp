@@ -1,7 +1,16 @@
 #include "appliance/core/logging.h"
+#include "appliance/core/files.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <vector>
 
 #include <boost/core/null_deleter.hpp>
 #include <boost/log/attributes/clock.hpp>
@@ -40,6 +49,51 @@ auto LineFormat() {
                       << ' ' << severity_attr << ' ' << channel_attr << ": " << expr::smessage;
 }
 
+// The log directory is created 0700; the log file and the rotated files
+// beside it (same stem and extension) are narrowed to 0600. An existing
+// directory of someone else's is left alone (with a warning), since the log
+// file may be configured into a shared one. Returns the warnings to log.
+Result<std::vector<std::string>> MakeLogFilesPrivate(const std::string& log_file, const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> warnings;
+  auto note = [&warnings](const Result<std::optional<mode_t>>& was, const std::string& path, mode_t allowed) {
+    if (!was.ok()) {
+      warnings.push_back(was.status().message() + "; other users may read it");
+    } else if (*was) {
+      warnings.push_back("made " + path + " private: it was mode " + OctalMode(**was) + ", now " +
+                         OctalMode(**was & allowed));
+    }
+  };
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    if (Status st = MakeDirectories(dir.string(), 0700); !st.ok()) {
+      return Status::InvalidArgument("log directory " + dir.string() + ": " + st.message());
+    }
+  } else {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0 && st.st_uid == ::geteuid()) {
+      note(RestrictMode(dir.string(), 0700), dir.string(), 0700);
+    } else if ((st.st_mode & 077) != 0) {
+      warnings.push_back("the log directory " + dir.string() + " (mode " + OctalMode(st.st_mode) +
+                         ") is not Cloister's own; other users may list its files");
+    }
+  }
+  const fs::path file(log_file);
+  const std::string stem = file.stem().string(), extension = file.extension().string();
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    const bool ours = name.rfind(stem, 0) == 0 && name.size() >= extension.size() &&
+                      name.compare(name.size() - extension.size(), extension.size(), extension) == 0;
+    if (ours && it->is_regular_file(ec)) note(RestrictMode(it->path().string(), 0600), it->path().string(), 0600);
+  }
+  // Created here, before Boost.Log opens it with the umask's mode.
+  const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::InvalidArgument("log file " + log_file + ": " + std::strerror(errno));
+  ::close(fd);
+  note(RestrictMode(log_file, 0600), log_file, 0600);
+  return warnings;
+}
+
 }  // namespace
 
 // Found by argument-dependent lookup from Boost.Log's formatter.
@@ -68,12 +122,11 @@ Status InitLogging(const LogOptions& options) {
     sink->set_formatter(LineFormat());
     core->add_sink(sink);
   }
+  std::vector<std::string> warnings;
   if (!options.file.empty()) {
     const std::filesystem::path file(options.file);
     const std::filesystem::path dir = file.parent_path().empty() ? "." : file.parent_path();
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return Status::InvalidArgument("log directory " + dir.string() + ": " + ec.message());
+    CL_ASSIGN_OR_RETURN(warnings, MakeLogFilesPrivate(options.file, dir));
     try {
       auto backend = boost::make_shared<sinks::text_file_backend>(
           keywords::file_name = options.file,
@@ -82,6 +135,9 @@ Status InitLogging(const LogOptions& options) {
           keywords::open_mode = std::ios_base::out | std::ios_base::app,
           keywords::enable_final_rotation = false);
       backend->auto_flush(true);
+      // Each new file (the first, and each after a rotation) is made 0600
+      // before the first line reaches it, whatever the process's umask.
+      backend->set_open_handler([path = options.file](std::ostream&) { ::chmod(path.c_str(), 0600); });
       backend->set_file_collector(sinks::file::make_collector(
           keywords::target = dir.string(), keywords::max_files = static_cast<uintmax_t>(options.max_files)));
       backend->scan_for_files();
@@ -92,6 +148,8 @@ Status InitLogging(const LogOptions& options) {
       return Status::InvalidArgument("log file " + options.file + ": " + e.what());
     }
   }
+  const Logger log("logging");
+  for (const auto& w : warnings) log.Warning(w);
   return Status::Ok();
 }
 

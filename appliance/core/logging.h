@@ -27,6 +27,10 @@ struct LogOptions {
 };
 
 // Installs the sinks. Call once, from main, before any thread logs.
+// The log file and every file rotated from it are mode 0600 and a log
+// directory it creates is 0700, whatever the umask; wider modes found on
+// them (or on the directory, when it is this user's) are narrowed, with a
+// warning naming the file.
 Status InitLogging(const LogOptions& options);
 
 // Thread-safe. Cheap to copy; one per module or component.

@@ -1,10 +1,42 @@
 #include "appliance/storage/connection.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "appliance/core/files.h"
 
 namespace cloister {
+namespace {
+
+// SQLite creates a database 0644 less the umask and gives its -wal and -shm
+// files the database's own mode, whatever the umask. So the database is
+// created 0600 before SQLite sees it, and an existing one made 0600 before
+// the connection can create its -wal and -shm.
+Status MakeDatabasePrivate(const std::string& path, bool create) {
+  if (create) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) {
+      return Status::Unavailable("creating database " + path + ": " + std::strerror(errno));
+    }
+    if (fd >= 0) {
+      const int rc = ::fchmod(fd, 0600);
+      ::close(fd);
+      if (rc != 0) return Status::Unavailable("chmod database " + path + ": " + std::strerror(errno));
+    }
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    auto restricted = RestrictMode(path + suffix, 0600);
+    if (!restricted.ok()) return restricted.status();
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 // ---- Statement ----
 
@@ -90,6 +122,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
                                                      const ConnectionOptions& options) {
   if (key.size() != 32) return Status::InvalidArgument("database key must be 32 bytes");
   if (!options.create && !PathExists(path)) return Status::NotFound("database " + path + " does not exist");
+  if (!options.read_only) CL_RETURN_IF_ERROR(MakeDatabasePrivate(path, options.create));
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);

@@ -74,7 +74,10 @@ class Connection {
   // appliance's pragmas: 4096-byte cipher pages, WAL, synchronous=FULL,
   // secure_delete, foreign keys. Returns corruption when the file does not
   // decrypt with the key (wrong key, damaged file, or not a Cloister database),
-  // not_found when it is missing and `create` is false.
+  // not_found when it is missing and `create` is false. Unless `read_only`,
+  // the database and its -wal and -shm files are made mode 0600 (created so,
+  // or narrowed) before the connection writes anything; permission_denied
+  // naming the file when that fails.
   static Result<std::unique_ptr<Connection>> Open(const std::string& path, const SecureBytes& key,
                                                   const ConnectionOptions& options);
   ~Connection();

@@ -12,6 +12,38 @@ void RemoveDatabaseFiles(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::remove((path + suffix).c_str());
 }
 
+void Restrict(const std::string& path, mode_t allowed, const Logger& logger) {
+  auto was = RestrictMode(path, allowed);
+  if (!was.ok()) {
+    logger.Warning(was.status().message() + "; other users may read it");
+  } else if (*was) {
+    logger.Warning("made " + path + " private: it was mode " + OctalMode(**was) + ", now " +
+                   OctalMode(**was & allowed));
+  }
+}
+
+// What the data directory holds is the appliance's alone: directories 0700
+// and files 0600 at most, at every depth. Only the TLS certificate, which is
+// public, may stay readable. Anything wider (a copy made by hand, an older
+// release, a wide umask) is narrowed and named in the log.
+void MakeDataDirectoryPrivate(const std::string& dir, const Logger& logger) {
+  namespace fs = std::filesystem;
+  Restrict(dir, 0700, logger);
+  std::error_code ec;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::file_status st = it->symlink_status(ec);
+    if (ec) break;
+    const std::string path = it->path().string();
+    if (fs::is_directory(st)) {
+      Restrict(path, 0700, logger);
+    } else if (fs::is_regular_file(st) && it->path().filename() != "cert.pem") {
+      Restrict(path, 0600, logger);
+    }
+  }
+  if (ec) logger.Warning("checking the permissions under " + dir + ": " + ec.message());
+}
+
 }  // namespace
 
 SealManager::SealManager(StorageOptions options, const Clock& clock, Random& random, const Logger& logger,
@@ -23,6 +55,7 @@ SealManager::~SealManager() = default;
 Status SealManager::Recover() {
   std::lock_guard lock(mu_);
   CL_RETURN_IF_ERROR(MakeDirectories(options_.data_dir, 0700));
+  MakeDataDirectoryPrivate(options_.data_dir, logger_);
   const bool has_keyring = PathExists(keyring_path());
   const bool has_db = PathExists(database_path());
   const bool has_init = PathExists(init_path());

@@ -101,8 +101,10 @@ class SealManager {
   SealManager(StorageOptions options, const Clock& clock, Random& random, const Logger& logger, Metrics* metrics);
   ~SealManager();
 
-  // Finishes or discards an initialization interrupted by a crash. Call once
-  // before serving.
+  // Finishes or discards an initialization interrupted by a crash, and
+  // narrows the data directory to the appliance's user (directories 0700,
+  // files 0600, the TLS certificate excepted), logging a warning naming each
+  // file it changed or could not change. Call once before serving.
   Status Recover();
 
   SealStatus CurrentStatus() const;

@@ -1,8 +1,11 @@
 #include "appliance/storage/connection.h"
 #include "appliance/storage/read_pool.h"
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
+#include "appliance/core/files.h"
 #include "tests/support/test_support.h"
 
 namespace cloister {
@@ -39,6 +42,30 @@ TEST_F(ConnectionTest, FileIsEncryptedAtRest) {
   EXPECT_EQ(bytes.find("SQLite format 3"), std::string::npos);
   EXPECT_EQ(bytes.find("plaintext-marker-4242"), std::string::npos);
   EXPECT_EQ(bytes.find("CREATE TABLE"), std::string::npos);
+}
+
+// SQLite would create the database 0644 less the umask, and its -wal and
+// -shm with the database's mode: all three world-readable under umask 0.
+TEST_F(ConnectionTest, DatabaseWalAndShmArePrivateUnderAWideUmask) {
+  const mode_t saved = ::umask(0);
+  auto conn = Open(key_);
+  ::umask(saved);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  ASSERT_TRUE((*conn)->Exec("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('x');").ok());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    auto mode = FileMode(path_ + suffix);
+    ASSERT_TRUE(mode.ok()) << suffix;
+    EXPECT_EQ(*mode, 0600u) << suffix;
+  }
+}
+
+TEST_F(ConnectionTest, AWidenedDatabaseIsNarrowedBeforeItsWalIsCreated) {
+  { ASSERT_TRUE(Open(key_).ok()); }
+  ASSERT_EQ(::chmod(path_.c_str(), 0644), 0);
+  auto conn = Open(key_, false);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  ASSERT_TRUE((*conn)->Exec("CREATE TABLE t (v TEXT);").ok());
+  for (const char* suffix : {"", "-wal", "-shm"}) EXPECT_EQ(FileMode(path_ + suffix).value(), 0600u) << suffix;
 }
 
 TEST_F(ConnectionTest, AppliesTheAppliancePragmas) {
