@@ -74,7 +74,18 @@ Status AuditRecord::Validate() const {
     if (!IsValidUtf8(*s)) return Status::InvalidArgument("audit event field is not valid UTF-8");
   }
   if (!details.is_null() && !details.is_object()) return Status::InvalidArgument("audit details must be an object");
+  if (!IsValidUtf8(via_token)) return Status::InvalidArgument("audit event field is not valid UTF-8");
+  if (!via_token.empty() && details.is_object() && details.contains("via_token")) {
+    return Status::InvalidArgument("audit details.via_token is set by the ledger, not by callers");
+  }
   return details.is_null() ? Status::Ok() : CheckDetails(details, "details");
+}
+
+Json AuditRecord::EventDetails() const {
+  if (via_token.empty()) return details;
+  Json out = details.is_object() ? details : Json::object();
+  out["via_token"] = via_token;
+  return out;
 }
 
 Json AuditRecord::ToEvent(uint64_t seq, const std::string& time) const {
@@ -88,7 +99,7 @@ Json AuditRecord::ToEvent(uint64_t seq, const std::string& time) const {
   if (!env.empty()) e["env"] = env;
   if (!reason.empty()) e["reason"] = reason;
   if (!request_id.empty()) e["request"] = {{"id", request_id}, {"ip", request_ip}};
-  if (!details.is_null()) e["details"] = details;
+  if (Json d = EventDetails(); !d.is_null()) e["details"] = std::move(d);
   return e;
 }
 
@@ -110,7 +121,11 @@ std::string AuditRecord::CanonicalPrefix() const {
   out += ",\"name\":";
   AppendString(actor.name, out);
   out += '}';
-  if (!details.is_null()) out += ",\"details\":" + verify::Canonicalize(details);
+  if (!via_token.empty()) {
+    out += ",\"details\":" + verify::Canonicalize(EventDetails());
+  } else if (!details.is_null()) {
+    out += ",\"details\":" + verify::Canonicalize(details);
+  }
   if (!env.empty()) {
     out += ",\"env\":";
     AppendString(env, out);

@@ -32,6 +32,13 @@ struct AuditRecord {
   std::string request_id;  // with request_ip, or both empty
   std::string request_ip;
   Json details;  // an object, or null for none
+  // When the actor acted through an API token: the token in HMAC form,
+  // written into the event as details.via_token (the actor stays the
+  // token's owner). Empty otherwise.
+  std::string via_token;
+
+  // details with via_token merged in: what the event carries.
+  Json EventDetails() const;
 
   Status Validate() const;
   // The event object with its seq and time.

@@ -1,6 +1,9 @@
 #include "appliance/api/api_context.h"
 
+#include <map>
+
 #include "appliance/core/encoding.h"
+#include "appliance/identity/user_store.h"
 #include "appliance/identity/token_store.h"
 #include "governance/environments/environment_store.h"
 
@@ -33,11 +36,12 @@ Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, const 
   if (principal.ok()) {
     principal->by_cookie = credentials.bearer.empty();
     if (principal->kind == "token") principal->audit_id = audit.Hmac(principal->id);
-    attempt.actor = {principal->kind, principal->audit_id, principal->name};
+    attempt.actor = {principal->is_person() ? "user" : principal->kind, principal->person_id(),
+                     principal->person_name()};
     if (is_session) {
       attempt.details = {{"session", audit.Hmac(principal->session_id)}};
-    } else if (!principal->user_id.empty()) {
-      attempt.details = {{"owner", {{"id", principal->user_id}, {"name", principal->user_name}}}};
+    } else if (principal->is_person()) {
+      attempt.via_token = principal->audit_id;
     }
   } else {
     attempt.reason = std::string(is_session ? "the session is " : "the API token is ") + why;
@@ -65,15 +69,39 @@ Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, const 
     }
     return principal;
   }
-  if (!principal.ok()) {
-    CL_RETURN_IF_ERROR(audit.Record(attempt));
-    return principal;
-  }
+  if (!principal.ok()) return Refuse(audit, std::move(attempt), request, principal.status());
   const std::string id = is_session ? principal->session_id : principal->id;
   CL_RETURN_IF_ERROR(audit.Record(attempt, [&](Transaction& tx) {
     return is_session ? TouchSession(tx, id, ctx_.clock) : TouchToken(tx, id, ctx_.clock);
   }));
   return principal;
+}
+
+Status ApplianceGate::Refuse(AuditService& audit, AuditRecord attempt, const HttpRequest& request, Status why) {
+  const AuthFailureLimiter::Verdict v = failures_.Fail(request.remote_ip);
+  if (!v.refuse) {
+    CL_RETURN_IF_ERROR(audit.Record(attempt));
+    return why;
+  }
+  ctx_.metrics.Increment("cloister_auth_rate_limited_total", {});
+  const Status limited =
+      Status::ResourceExhausted("too many failed authentications from " + request.remote_ip + "; try again in " +
+                                std::to_string(v.retry_after_seconds) + " seconds")
+          .WithReason("too_many_failures")
+          .WithDetails({{"retry_after_seconds", v.retry_after_seconds}});
+  if (!v.record_refusal) return limited;
+  AuditRecord refused = RecordFor(RequesterOf(request), "auth.rate_limited", "denied");
+  refused.reason = "more than " + std::to_string(failures_.limit().max_failures) +
+                   " failed authentications from this address within " +
+                   std::to_string(failures_.limit().window.count()) + " s; further failures in this window are "
+                   "refused unrecorded";
+  refused.details = {{"method", request.method},
+                     {"path", request.route_pattern},
+                     {"failures", v.failures},
+                     {"window_seconds", failures_.limit().window.count()},
+                     {"refused_unrecorded_in_previous_window", v.refused_in_previous_window}};
+  CL_RETURN_IF_ERROR(audit.Record(refused));
+  return limited;
 }
 
 Status ApplianceGate::Authorize(HttpRequest& request, const Route& route) {
@@ -94,25 +122,37 @@ Status ApplianceGate::Authorize(HttpRequest& request, const Route& route) {
   if (Grants(request.principal->bindings, route.roles, environment)) {
     return CheckRequestPolicy(ctx_, request, environment);
   }
+  return Deny(ctx_, request, route.roles, environment);
+}
+
+Status Deny(ApiContext& ctx, const HttpRequest& request, const std::vector<Role>& required,
+            const std::string& environment) {
   Json roles = Json::array();
   std::string names;
-  for (Role r : route.roles) {
+  for (Role r : required) {
     roles.push_back(RoleName(r));
     names += (names.empty() ? "" : " or ") + std::string(RoleName(r));
   }
-  const Status denied = Status::PermissionDenied(request.method + " " + route.pattern + " needs the role " + names +
+  const Status denied = Status::PermissionDenied(request.method + " " + request.route_pattern + " needs the role " +
+                                                 names +
                                                  (environment.empty()   ? ""
                                                   : environment == "*" ? " in every environment (*)"
                                                                        : " in environment " + environment))
                             .WithReason("forbidden")
                             .WithDetails({{"required_roles", roles}, {"environment", environment}});
-  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx_));
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   AuditRecord record = RecordFor(RequesterOf(request), "auth.authorize", "denied");
   record.reason = denied.message();
   record.env = environment;
   record.details = {{"method", request.method}, {"path", request.route_pattern}, {"required_roles", roles}};
   if (!session->audit->ledger().compromised()) CL_RETURN_IF_ERROR(session->audit->Record(record));
   return denied;
+}
+
+Status RequireRoleIn(ApiContext& ctx, const HttpRequest& request, const std::vector<Role>& roles,
+                     const std::string& environment) {
+  if (request.principal && Grants(request.principal->bindings, roles, environment)) return Status::Ok();
+  return Deny(ctx, request, roles, environment);
 }
 
 Result<std::shared_ptr<Session>> RequireSession(ApiContext& ctx) {
@@ -125,7 +165,8 @@ Requester RequesterOf(const HttpRequest& request) {
   Requester who;
   if (request.principal) {
     const Principal& p = *request.principal;
-    who.actor = {p.kind, p.audit_id.empty() ? p.id : p.audit_id, p.name};
+    who.actor = {p.is_person() ? "user" : p.kind, p.person_id(), p.person_name()};
+    if (p.kind == "token" && p.is_person()) who.via_token = p.audit_id;
   }
   who.request_id = request.request_id;
   who.ip = request.remote_ip;
@@ -168,9 +209,23 @@ std::vector<std::string> RolesIn(const Principal& p, const std::string& environm
   return out;
 }
 
+std::function<std::string(const std::string&)> NamesFor(const std::shared_ptr<Session>& session) {
+  // One lookup per id per request: user names never change once created.
+  auto cache = std::make_shared<std::map<std::string, std::string>>();
+  return [session, cache](const std::string& id) -> std::string {
+    if (id.rfind("usr_", 0) != 0) return id;  // a legacy row, or a token from before owners
+    if (auto it = cache->find(id); it != cache->end()) return it->second;
+    auto user = session->store->reads().Read<User>([&](Connection& c) { return FindUserById(c, id); });
+    const std::string name = user.ok() ? user->name : id;
+    cache->emplace(id, name);
+    return name;
+  };
+}
+
 promotion::Service PromotionServiceFor(ApiContext& ctx, const std::shared_ptr<Session>& session) {
   return promotion::Service(session->store->writer(), session->store->reads(), session->audit->ledger(), ctx.clock,
-                            ctx.random, [&ctx, session] { return PolicySetFor(ctx, session); }, ctx.policy_limits);
+                            ctx.random, [&ctx, session] { return PolicySetFor(ctx, session); }, ctx.policy_limits,
+                            NamesFor(session));
 }
 
 promotion::Caller CallerOf(const HttpRequest& request, const std::string& environment) {

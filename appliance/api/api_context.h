@@ -14,6 +14,7 @@
 #include "appliance/core/version.h"
 #include "appliance/api/appliance.h"
 #include "appliance/http/dispatcher.h"
+#include "appliance/identity/auth_failure_limiter.h"
 #include "appliance/identity/login_throttle.h"
 #include "appliance/identity/password_hasher.h"
 #include "appliance/identity/session_store.h"
@@ -34,6 +35,7 @@ struct ServerInfo {
 struct AuthOptions {
   SessionPolicy sessions;
   LockoutPolicy lockout;
+  AuthFailureLimit failed_auth;  // bad tokens and sessions per client address
   ScryptParams scrypt;  // for new password hashes; older ones are rehashed at login
 };
 
@@ -62,14 +64,19 @@ struct ApiContext {
 // "ledger_integrity".
 class ApplianceGate final : public RequestGate {
  public:
-  explicit ApplianceGate(ApiContext& ctx) : ctx_(ctx) {}
+  explicit ApplianceGate(ApiContext& ctx) : ctx_(ctx), failures_(ctx.clock, ctx.auth.failed_auth) {}
   bool Sealed() const override;
   Result<Principal> Authenticate(const HttpRequest& request, const Credentials& credentials) override;
   // Denials are audit events (outcome "denied").
   Status Authorize(HttpRequest& request, const Route& route) override;
 
  private:
+  // A failed authentication: recorded, or past the address's limit refused
+  // with resource_exhausted (429) and recorded once per window.
+  Status Refuse(AuditService& audit, AuditRecord attempt, const HttpRequest& request, Status why);
+
   ApiContext& ctx_;
+  AuthFailureLimiter failures_;
 };
 
 // The open session, or unavailable "sealed" (the appliance sealed mid-request).
@@ -89,11 +96,23 @@ Result<Role> RoleField(const std::string& name, const std::string& field);
 inline Json OrNull(const std::string& text) { return text.empty() ? Json() : Json(text); }
 // [{"role": ..., "environment": ...}]
 Json RoleBindingsJson(const std::vector<RoleBinding>& bindings);
+// permission_denied "forbidden" naming the roles one of which `request`
+// needs in `environment`, recorded as an auth.authorize denial.
+Status Deny(ApiContext& ctx, const HttpRequest& request, const std::vector<Role>& required,
+            const std::string& environment);
+// For a route whose environments come from the query rather than the path:
+// permission_denied "forbidden" (and an auth.authorize denial in the ledger)
+// unless the principal holds one of `roles` in `environment`.
+Status RequireRoleIn(ApiContext& ctx, const HttpRequest& request, const std::vector<Role>& roles,
+                     const std::string& environment);
 // Whether the principal is an admin in every environment.
 bool IsAdminEverywhere(const Principal& principal);
 // The roles the principal holds in `environment` (admin first when held).
 std::vector<std::string> RolesIn(const Principal& principal, const std::string& environment);
 
+// The current name of a stored user id (the id itself for ids that name no
+// user), for outputs that show people.
+std::function<std::string(const std::string&)> NamesFor(const std::shared_ptr<Session>& session);
 // The promotion service over the open session (which the caller keeps alive).
 promotion::Service PromotionServiceFor(ApiContext& ctx, const std::shared_ptr<Session>& session);
 // The requester of `request` for promotion events, with the roles held in `environment`.

@@ -16,6 +16,7 @@ AuditRecord RecordFor(const Requester& who, std::string action, std::string outc
   r.outcome = std::move(outcome);
   r.request_id = who.request_id;
   r.request_ip = who.request_id.empty() ? "" : who.ip;
+  r.via_token = who.via_token;
   return r;
 }
 
@@ -99,7 +100,7 @@ Status Appliance::OpenSession(const Requester& who) {
   const std::string restore_marker = seal_.data_dir() + "/" + kRestoreMarker;
   std::optional<AuditRecord> restored;
   if (auto marker = ReadFile(restore_marker, 1 << 16); marker.ok()) {
-    restored = RecordFor(Requester{{"system", "cloisterctl", "backup restore"}, "", ""}, "system.restore");
+    restored = RecordFor(Requester{{"system", "cloisterctl", "backup restore"}, "", "", ""}, "system.restore");
     auto details = ParseJsonObject(*marker);
     restored->details = details.ok() ? *details : Json{{"marker", "unreadable"}};
   }

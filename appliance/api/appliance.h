@@ -32,6 +32,7 @@ struct Requester {
   AuditActor actor{"anonymous", "anonymous", ""};
   std::string request_id;
   std::string ip;
+  std::string via_token;  // the API token used, in HMAC form; "" for none
 };
 
 class Appliance {

@@ -214,7 +214,7 @@ Result<HttpResponse> Export(ApiContext& ctx, HttpRequest& r) {
   request.since = since.value_or("");
   request.until = until.value_or("");
   if (since_size) request.since_size = static_cast<uint64_t>(*since_size);
-  request.created_by = r.principal ? r.principal->id : "";
+  request.created_by = r.principal ? r.principal->person_id() : "";
   CL_ASSIGN_OR_RETURN(StoredCheckpoint checkpoint, session->audit->checkpointer().SignNow());
   CL_ASSIGN_OR_RETURN(ExportBundle bundle, BuildExport(*session, checkpoint, request, ctx.clock));
   CL_ASSIGN_OR_RETURN(std::string archive, bundle.ToTarGz());

@@ -2,6 +2,7 @@
 // lockouts. A failed login answers the same, in the same time, whether the
 // user is unknown, disabled or gave a wrong password: an unknown user's
 // attempt is checked against a dummy hash with the same parameters.
+#include <map>
 #include <semaphore>
 #include <thread>
 
@@ -16,6 +17,7 @@ namespace {
 // concurrent scrypt runs (each takes 32 MiB at the default parameters).
 struct LoginState {
   std::string dummy_hash;
+  AttemptSlots slots;
   std::counting_semaphore<64> hashing{std::clamp<std::ptrdiff_t>(std::thread::hardware_concurrency(), 1, 64)};
 
   Result<bool> Verify(std::string_view password, const std::string& stored) {
@@ -43,14 +45,39 @@ HttpResponse TooManyAttempts(int64_t wait_seconds) {
   return r;
 }
 
-// Seconds the account or address must still wait; 0 when neither is locked.
-Result<int64_t> LockWait(Session& session, const ApiContext& ctx, const std::string& account, const std::string& ip) {
-  return session.store->reads().Read<int64_t>([&](Connection& conn) -> Result<int64_t> {
-    CL_ASSIGN_OR_RETURN(int64_t by_account, LockedForSeconds(conn, "account", account, ctx.clock));
-    CL_ASSIGN_OR_RETURN(int64_t by_address, LockedForSeconds(conn, "address", ip, ctx.clock));
-    return std::max(by_account, by_address);
-  });
+// The account's key in the lockout table: the HMAC of the case-folded name
+// tried, so a password typed into the user name field is never kept in clear.
+std::string AccountKey(Session& session, const std::string& username) {
+  return session.audit->Hmac(UserNameKey(username));
 }
+
+// The attempt slots a password login holds while its password is checked
+// (AttemptSlots): taken before the check, given back once any failure is
+// recorded.
+class SlotGuard {
+ public:
+  SlotGuard(AttemptSlots& slots, std::vector<AttemptSlots::Key> keys) : slots_(slots), keys_(std::move(keys)) {}
+  ~SlotGuard() {
+    if (taken_) slots_.Release(keys_);
+  }
+  Result<AttemptSlots::Outcome> Take(Session& session, const ApiContext& ctx) {
+    auto out = slots_.Take(
+        keys_,
+        [&](const AttemptSlots::Key& k) {
+          return session.store->reads().Read<LoginFailures>([&](Connection& c) {
+            return CurrentLoginFailures(c, k.kind, k.key, ctx.auth.lockout, ctx.clock);
+          });
+        },
+        ctx.clock);
+    taken_ = out.ok() && out->taken;
+    return out;
+  }
+
+ private:
+  AttemptSlots& slots_;
+  std::vector<AttemptSlots::Key> keys_;
+  bool taken_ = false;
+};
 
 // Counts a failed password check against the account and the address, and
 // appends `event` plus an auth.lockout event for each key it locks.
@@ -66,7 +93,7 @@ Status RecordFailure(Transaction& tx, Session& session, const ApiContext& ctx, c
     lock.reason = std::to_string(after.failures) + " failed logins";
     lock.target_kind = kind;
     // An account that does not exist is named only in HMAC form.
-    lock.target_id = kind == "account" && event.target_id.empty() ? session.audit->Hmac(key) : key;
+    lock.target_id = key;  // accounts by HMAC (AccountKey)
     lock.details = {{"failures", after.failures}, {"locked_until", after.locked_until}};
     CL_RETURN_IF_ERROR(session.audit->ledger().Append(tx, lock).status());
   }
@@ -95,7 +122,7 @@ Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http
   if (!by_certificate && (username->size() > 256 || password->size() > 1024)) {
     return Status::InvalidArgument("the user name is limited to 256 bytes and the password to 1024");
   }
-  const std::string account = by_certificate ? "" : UserNameKey(*username);
+  const std::string account = by_certificate ? "" : AccountKey(*session, *username);
   AuditRecord event = RecordFor(RequesterOf(http), "auth.login", "denied");
   event.details = {{"method", by_certificate ? "certificate" : "password"}};
 
@@ -116,15 +143,20 @@ Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http
     }
     user = std::move(found).value();
   } else {
-    CL_ASSIGN_OR_RETURN(const int64_t wait, LockWait(*session, ctx, account, http.remote_ip));
-    if (wait > 0) {
-      event.reason = "locked";
+    // The slot first, then the check: concurrent attempts cannot outrun the count.
+    SlotGuard slot(state.slots, {{"account", account, ctx.auth.lockout.account_threshold},
+                                 {"address", http.remote_ip, ctx.auth.lockout.address_threshold}});
+    CL_ASSIGN_OR_RETURN(const AttemptSlots::Outcome taken, slot.Take(*session, ctx));
+    if (!taken.taken) {
+      // Locked, or as many checks already running as the key has attempts left.
+      const int64_t wait = std::max<int64_t>(taken.locked_seconds, 1);
+      event.reason = taken.locked_seconds > 0 ? "locked" : "attempt_in_progress";
       event.details["retry_after_seconds"] = wait;
-      event.details["attempted_user"] = session->audit->Hmac(account);
+      event.details["attempted_user"] = account;
       CL_RETURN_IF_ERROR(session->audit->Record(event));
       return TooManyAttempts(wait);
     }
-    auto found = session->store->reads().Read<User>([&](Connection& c) { return FindUser(c, account); });
+    auto found = session->store->reads().Read<User>([&](Connection& c) { return FindUser(c, *username); });
     if (!found.ok() && found.status().code() != StatusCode::kNotFound) return found.status();
     CL_ASSIGN_OR_RETURN(const bool matched, state.Verify(*password, found.ok() ? found->password_hash : ""));
     if (!found.ok() || !matched || found->disabled()) {
@@ -133,7 +165,7 @@ Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http
         event.target_kind = "user";
         event.target_id = found->id;
       } else {
-        event.details["attempted_user"] = session->audit->Hmac(account);
+        event.details["attempted_user"] = account;
       }
       CL_RETURN_IF_ERROR(session->store->writer().Write(
           [&](Transaction& tx) { return RecordFailure(tx, *session, ctx, event, account, http.remote_ip); }));
@@ -242,9 +274,11 @@ Result<HttpResponse> ChangePassword(ApiContext& ctx, LoginState& state, HttpRequ
   CL_RETURN_IF_ERROR(CheckPasswordPolicy(*next));
   if (*next == *current) return Status::InvalidArgument("the new password must differ from the current one");
 
-  const std::string account = UserNameKey(p.user_name);
-  CL_ASSIGN_OR_RETURN(const int64_t wait, LockWait(*session, ctx, account, http.remote_ip));
-  if (wait > 0) return TooManyAttempts(wait);
+  const std::string account = AccountKey(*session, p.user_name);
+  SlotGuard slot(state.slots, {{"account", account, ctx.auth.lockout.account_threshold},
+                               {"address", http.remote_ip, ctx.auth.lockout.address_threshold}});
+  CL_ASSIGN_OR_RETURN(const AttemptSlots::Outcome taken, slot.Take(*session, ctx));
+  if (!taken.taken) return TooManyAttempts(std::max<int64_t>(taken.locked_seconds, 1));
   CL_ASSIGN_OR_RETURN(User user, session->store->reads().Read<User>([&](Connection& c) {
     return FindUserById(c, p.user_id);
   }));
@@ -286,15 +320,23 @@ Result<HttpResponse> ChangePassword(ApiContext& ctx, LoginState& state, HttpRequ
   return response;
 }
 
+// Accounts are keyed by HMAC; those that belong to a user are shown with
+// the user's name, the rest (names that exist nowhere, or a password typed
+// into the name field) only as the HMAC.
 Result<HttpResponse> ListLockouts(ApiContext& ctx, HttpRequest&) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   CL_ASSIGN_OR_RETURN(auto entries, session->store->reads().Read<std::vector<LoginFailures>>([&](Connection& c) {
     return ListLoginFailures(c, ctx.auth.lockout, ctx.clock);
   }));
+  CL_ASSIGN_OR_RETURN(auto users, session->store->reads().Read<std::vector<User>>(ListUsers));
+  std::map<std::string, std::string> user_by_key;
+  for (const auto& u : users) user_by_key[AccountKey(*session, u.name)] = u.name;
   Json list = Json::array();
   for (const auto& f : entries) {
+    const auto user = f.kind == "account" ? user_by_key.find(f.key) : user_by_key.end();
     list.push_back({{"kind", f.kind},
                     {"key", f.key},
+                    {"user", user == user_by_key.end() ? Json() : Json(user->second)},
                     {"failures", f.failures},
                     {"last_failure_at", f.last_failure_at},
                     {"locked_until", OrNull(f.locked_until)}});
@@ -314,7 +356,10 @@ Result<HttpResponse> ClearLockout(ApiContext& ctx, HttpRequest& http) {
   if (kind != "account" && kind != "address") {
     return Status::InvalidArgument("a lockout is of an \"account\" or an \"address\", not \"" + kind + "\"");
   }
-  const std::string key = kind == "account" ? UserNameKey(http.path_params.at("key")) : http.path_params.at("key");
+  // An account is named by its user name (or by the HMAC a listing shows).
+  const std::string& given = http.path_params.at("key");
+  const bool is_hmac = given.rfind("hmac-sha256:", 0) == 0;
+  const std::string key = kind == "account" && !is_hmac ? AccountKey(*session, given) : given;
   AuditRecord event = RecordFor(RequesterOf(http), "auth.lockout.clear");
   event.target_kind = kind;
   event.target_id = key;

@@ -112,8 +112,8 @@ Result<HttpResponse> ChangeConfig(ApiContext& ctx, HttpRequest& http, bool secre
   if (!remove && !secret) event.details = {{"value_sha256", Sha256Hex(value)}};
   CL_RETURN_IF_ERROR(session->audit->Record(event, [&](Transaction& tx) -> Status {
     if (remove) return DeleteConfig(tx, secret, env, name);
-    if (secret) return SetSecret(tx, env, name, value, event.actor.name, ctx.clock, ctx.random);
-    return SetVariable(tx, env, name, value, event.actor.name, ctx.clock);
+    if (secret) return SetSecret(tx, env, name, value, event.actor.id, ctx.clock, ctx.random);
+    return SetVariable(tx, env, name, value, event.actor.id, ctx.clock);
   }));
   return HttpResponse::FromJson(200, {{"environment", env}, {"name", name}, {"deleted", remove}});
 }
@@ -126,8 +126,10 @@ Result<HttpResponse> ListConfig(ApiContext& ctx, HttpRequest& http, bool secret)
     return secret ? ListSecrets(conn, env) : ListVariables(conn, env);
   }));
   Json items = Json::array();
+  const auto names = NamesFor(session);
   for (const auto& e : entries) {
-    Json j = {{"name", e.name}, {"updated_at", e.updated_at}, {"updated_by", e.updated_by}};
+    Json j = {{"name", e.name}, {"updated_at", e.updated_at}, {"updated_by", names(e.updated_by)},
+              {"updated_by_id", e.updated_by}};
     if (!secret) j["value"] = e.value;
     items.push_back(j);
   }
@@ -164,7 +166,7 @@ Result<HttpResponse> PutSettings(ApiContext& ctx, HttpRequest& http) {
   event.target_id = env;
   event.details = s.ToJson();
   CL_RETURN_IF_ERROR(session->audit->Record(
-      event, [&](Transaction& tx) { return SetSettings(tx, env, s, event.actor.name, ctx.clock); }));
+      event, [&](Transaction& tx) { return SetSettings(tx, env, s, event.actor.id, ctx.clock); }));
   Json out = s.ToJson();
   out["environment"] = env;
   return HttpResponse::FromJson(200, out);
@@ -201,9 +203,14 @@ void AddAutomationRoutes(Router& router, ApiContext& ctx) {
   view("/v1/environments/{env}/deployments", [](Service& s, HttpRequest& http) {
     return s.Deployments(http.path_params.at("env"), Query(http, "automation"));
   });
-  view("/v1/environment-diff", [](Service& s, HttpRequest& http) -> Result<Json> {
+  // The diff shows both environments' variable and secret names and live
+  // versions: a reader of both is required.
+  view("/v1/environment-diff", [&ctx](Service& s, HttpRequest& http) -> Result<Json> {
     CL_ASSIGN_OR_RETURN(std::string from, RequiredQuery(http, "from"));
     CL_ASSIGN_OR_RETURN(std::string to, RequiredQuery(http, "to"));
+    for (const std::string& env : {from, to}) {
+      CL_RETURN_IF_ERROR(RequireRoleIn(ctx, http, {Role::kAuthor, Role::kApprover, Role::kOperator, Role::kAuditor}, env));
+    }
     return s.DiffEnvironments(from, to);
   });
   for (const bool secret : {false, true}) {

@@ -90,7 +90,8 @@ Result<HttpResponse> GetDocument(ApiContext& ctx, HttpRequest& http, const Colle
                                           {"digest", v.digest},
                                           {"source", v.source},
                                           {"created_at", v.created_at},
-                                          {"created_by", v.created_by}});
+                                          {"created_by", NamesFor(session)(v.created_by)},
+                                          {"created_by_id", v.created_by}});
     }
     return Status::NotFound("no version " + version->second + " of " + std::string(c.kind) + " " + name);
   }
@@ -116,12 +117,14 @@ Result<HttpResponse> ListVersions(ApiContext& ctx, HttpRequest& http, const Coll
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   CL_ASSIGN_OR_RETURN(auto versions, Versions(*session, c, http.path_params.at("name")));
   Json list = Json::array();
+  const auto names = NamesFor(session);
   for (const auto& v : versions) {
     list.push_back({{"version", v.version},
                     {"digest", OrNull(v.digest)},
                     {"deleted", v.deleted()},
                     {"created_at", v.created_at},
-                    {"created_by", v.created_by}});
+                    {"created_by", names(v.created_by)},
+                    {"created_by_id", v.created_by}});
   }
   return HttpResponse::FromJson(200, {{"name", http.path_params.at("name")}, {"versions", list}});
 }
@@ -171,7 +174,7 @@ Result<HttpResponse> ChangeDocument(ApiContext& ctx, HttpRequest& http, const Co
                    {"policy_set_digest", candidate->digest()}};
   CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
     CL_ASSIGN_OR_RETURN(int64_t version,
-                        policy::AddDocumentVersion(tx, c.kind, name, source, event.actor.name, ctx.clock));
+                        policy::AddDocumentVersion(tx, c.kind, name, source, event.actor.id, ctx.clock));
     if (version != changed.version) return Status::Conflict("a concurrent change stored version " + std::to_string(version));
     return session->audit->ledger().Append(tx, event).status();
   }));
@@ -301,13 +304,13 @@ Status CheckRequestPolicy(ApiContext& ctx, HttpRequest& request, const std::stri
                         {"source_ip", request.remote_ip},
                         {"request_id", request.request_id}}},
                       {"principal",
-                       {{"user", p.user_name.empty() ? p.name : p.user_name},
+                       {{"user", p.person_name()},
                         {"kind", p.kind},
                         {"roles", roles},
                         {"bindings", bindings}}}};
   CL_ASSIGN_OR_RETURN(policy::Document doc, policy::Document::Bind(*policy::HookSchema("api.request"), input));
   const std::string reason = request.Header("x-cloister-override-reason");
-  const policy::OverrideRequest override{p.user_name, roles, reason};
+  const policy::OverrideRequest override{p.person_name(), roles, reason};
   thread_local policy::Evaluator evaluator(ctx.policy_limits);
   const policy::Decision d =
       set->Decide("api.request", environment, doc, evaluator, reason.empty() ? nullptr : &override);

@@ -32,6 +32,8 @@ void DescribeApplianceMetrics(Metrics& metrics) {
   DescribeHttpMetrics(metrics);
   DescribeWriterMetrics(metrics);
   metrics.DescribeGauge("cloister_sealed", "1 while the appliance is sealed (or not initialized), 0 when unsealed.");
+  metrics.DescribeCounter("cloister_auth_rate_limited_total",
+                          "Failed authentications refused with 429 because their address passed auth.failed_auth.");
   metrics.DescribeGauge("cloister_initialized", "1 once the appliance is initialized.");
   metrics.DescribeGauge("cloister_uptime_seconds", "Seconds since cloisterd started.");
   metrics.DescribeGauge("cloister_audit_ledger_intact",

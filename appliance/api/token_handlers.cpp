@@ -46,7 +46,8 @@ Result<HttpResponse> CreateApiToken(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto ttl, OptionalInt(body, "ttl_seconds"));
   CL_ASSIGN_OR_RETURN(std::vector<std::string> role_names, StringList(body, "roles"));
   CL_ASSIGN_OR_RETURN(std::vector<std::string> environments, StringList(body, "environments"));
-  if (!name || name->empty() || name->size() > 100) return Status::InvalidArgument("field \"name\" needs 1-100 characters");
+  if (!name) return Status::InvalidArgument("field \"name\" needs 1-100 characters");
+  CL_RETURN_IF_ERROR(ValidateTokenName(*name));
   NewToken spec;
   spec.name = *name;
   for (const auto& r : role_names) {

@@ -42,9 +42,8 @@ void AddSessionCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     g.client.token.clear();  // a login never rides on an older credential
     auto r = Call(g, exit_code, "POST", "/v1/auth/login", body);
     if (!r) return;
-    if (Status st = StoreToken(r->json.value("token", "")); !st.ok()) {
-      std::cerr << "Error: saving the session: " << st.message() << "\n";
-      exit_code = 1;
+    if (Status st = StoreToken(r->raw.value("token", "")); !st.ok()) {
+      exit_code = Fail("saving the session: " + st.message());
       return;
     }
     if (r->printed) return;
@@ -90,8 +89,8 @@ void AddSessionCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto r = Call(g, exit_code, "POST", "/v1/auth/password", {{"current_password", current}, {"new_password", next}});
     if (!r) return;
     // The old session ended with the change; keep the new one.
-    if (r->json.contains("token") && g.client.token == LoadStoredToken()) {
-      if (Status st = StoreToken(r->json["token"]); !st.ok()) std::cerr << "Warning: " << st.message() << "\n";
+    if (r->raw.contains("token") && g.client.token == LoadStoredToken()) {
+      if (Status st = StoreToken(r->raw["token"]); !st.ok()) std::cerr << "Warning: " << TerminalSafe(st.message()) << "\n";
     }
     if (!r->printed) std::cout << "Password changed; your other sessions have ended.\n";
   });
@@ -210,7 +209,9 @@ void AddLockoutCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto r = Call(g, exit_code, "GET", "/v1/auth/lockouts");
     if (!r || r->printed) return;
     for (const auto& l : r->json["lockouts"]) {
-      std::cout << Text(l, "kind") << "  " << Text(l, "key") << "  " << l.value("failures", 0) << " failures  "
+      // Accounts are keyed by HMAC; the user's name is shown when it is one.
+      const std::string who = l["user"].is_string() ? Text(l, "user") + " (" + Text(l, "key") + ")" : Text(l, "key");
+      std::cout << Text(l, "kind") << "  " << who << "  " << l.value("failures", 0) << " failures  "
                 << (l["locked_until"].is_string() ? "locked until " + Text(l, "locked_until") : "not locked") << "\n";
     }
   });
@@ -218,7 +219,7 @@ void AddLockoutCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   auto key = std::make_shared<std::string>();
   CLI::App* clear = lockout->add_subcommand("clear", "Forget the failed logins of an account or an address");
   clear->add_option("kind", *kind, "account or address")->required()->check(CLI::IsMember({"account", "address"}));
-  clear->add_option("key", *key, "The user name or the IP address")->required();
+  clear->add_option("key", *key, "The user name (or the HMAC a listing shows) or the IP address")->required();
   clear->callback([&g, &exit_code, kind, key] {
     auto r = Call(g, exit_code, "DELETE", "/v1/auth/lockouts/" + *kind + "/" + PathSegment(*key));
     if (r && !r->printed) std::cout << "Cleared " << *kind << " " << *key << ".\n";

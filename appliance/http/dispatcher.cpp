@@ -58,10 +58,20 @@ std::string LoggablePath(const std::string& path) {
 
 }  // namespace
 
+std::string MethodLabel(const std::string& method) {
+  for (const char* known : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    if (method == known) return method;
+  }
+  return "other";
+}
+
 void DescribeHttpMetrics(Metrics& metrics) {
   metrics.DescribeCounter("cloister_http_requests_total", "HTTP requests by route pattern, method and status.");
   metrics.DescribeHistogram("cloister_http_request_duration_seconds", "HTTP request latency by route pattern.",
                             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
+  metrics.DescribeCounter("cloister_http_connections_closed_total",
+                          "Connections the server closed before serving them, by reason (head_timeout, "
+                          "per_address_limit, queue_full, fd_limit).");
 }
 
 Dispatcher::Dispatcher(const Router& router, RequestGate& gate, Metrics& metrics, Random& random,
@@ -84,8 +94,9 @@ HttpResponse Dispatcher::Handle(HttpRequest& request) {
   Finish(request, response);
 
   const double seconds = std::chrono::duration<double>(clock_.Monotonic() - started).count();
-  metrics_.Increment("cloister_http_requests_total",
-                     {{"route", route_label}, {"method", request.method}, {"status", std::to_string(response.status)}});
+  metrics_.Increment("cloister_http_requests_total", {{"route", route_label},
+                                                     {"method", MethodLabel(request.method)},
+                                                     {"status", std::to_string(response.status)}});
   metrics_.Observe("cloister_http_request_duration_seconds", seconds, {{"route", route_label}});
   char line[128];
   std::snprintf(line, sizeof line, " %d %zuB %.3fms", response.status, response.body.size(), seconds * 1000);
@@ -136,6 +147,10 @@ HttpResponse Dispatcher::Process(HttpRequest& request, std::string& route_label)
     if (!principal.ok()) {
       HttpResponse r = ErrorResponse(principal.status());
       if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+      const Json& details = principal.status().details();
+      if (r.status == 429 && details.is_object() && details.contains("retry_after_seconds")) {
+        r.headers.emplace_back("Retry-After", details["retry_after_seconds"].dump());
+      }
       return r;
     }
     request.principal = std::move(principal).value();

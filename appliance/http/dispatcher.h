@@ -52,6 +52,8 @@ class Dispatcher {
   HttpResponse Handle(HttpRequest& request);
 
   const DispatcherOptions& options() const { return options_; }
+  // The registry requests are counted in; the server counts refused connections there too.
+  Metrics& metrics() { return metrics_; }
 
  private:
   HttpResponse Process(HttpRequest& request, std::string& route_label);
@@ -68,5 +70,8 @@ class Dispatcher {
 
 // Declares the HTTP metric families on `metrics`.
 void DescribeHttpMetrics(Metrics& metrics);
+// The method as a metric label: the standard methods by name, anything else
+// "other", so clients cannot create unbounded series.
+std::string MethodLabel(const std::string& method);
 
 }  // namespace cloister

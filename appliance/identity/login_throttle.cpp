@@ -24,6 +24,54 @@ Result<int64_t> LockedForSeconds(Connection& conn, const std::string& kind, cons
   return until.empty() ? 0 : SecondsUntil(until, clock);
 }
 
+Result<LoginFailures> CurrentLoginFailures(Connection& conn, const std::string& kind, const std::string& key,
+                                           const LockoutPolicy& policy, const Clock& clock) {
+  const auto now = clock.Now();
+  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
+      "SELECT failures, last_failure_at, COALESCE(locked_until, '') FROM login_failures WHERE kind = ? AND key = ?"));
+  s->Bind(1, kind).Bind(2, key);
+  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
+  LoginFailures out{kind, key, 0, "", ""};
+  if (row) {
+    out.failures = s->ColumnInt(0);
+    out.last_failure_at = s->ColumnText(1);
+    out.locked_until = s->ColumnText(2);
+  }
+  s->Reset();
+  const std::string now_text = FormatTimestamp(now);
+  if (out.locked_until <= now_text) out.locked_until.clear();
+  // Mirrors RecordLoginFailure's pruning: old failures no longer count.
+  if (row && out.locked_until.empty() && out.last_failure_at <= FormatTimestamp(now - policy.reset_after)) {
+    out.failures = 0;
+  }
+  return out;
+}
+
+Result<AttemptSlots::Outcome> AttemptSlots::Take(const std::vector<Key>& keys,
+                                                 const std::function<Result<LoginFailures>(const Key&)>& read,
+                                                 const Clock& clock) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Outcome out;
+  for (const Key& k : keys) {
+    CL_ASSIGN_OR_RETURN(LoginFailures f, read(k));
+    if (!f.locked_until.empty()) out.locked_seconds = std::max(out.locked_seconds, SecondsUntil(f.locked_until, clock));
+    const int64_t running = in_flight_[k.kind + "/" + k.key];
+    if (running > 0 && f.failures + running >= k.threshold) return out;  // no slot: wait for the running check
+  }
+  if (out.locked_seconds > 0) return out;
+  for (const Key& k : keys) ++in_flight_[k.kind + "/" + k.key];
+  out.taken = true;
+  return out;
+}
+
+void AttemptSlots::Release(const std::vector<Key>& keys) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const Key& k : keys) {
+    auto it = in_flight_.find(k.kind + "/" + k.key);
+    if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+  }
+}
+
 Result<LoginFailures> RecordLoginFailure(Transaction& tx, const std::string& kind, const std::string& key,
                                          const LockoutPolicy& policy, const Clock& clock) {
   const auto now = clock.Now();

@@ -9,6 +9,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,40 @@ struct LoginFailures {
   int64_t failures = 0;
   std::string last_failure_at;
   std::string locked_until;  // "" when not locked now
+};
+
+// The failures that still count for `key` (0 once reset_after has passed
+// since the last), and locked_until when it is locked now.
+Result<LoginFailures> CurrentLoginFailures(Connection& conn, const std::string& kind, const std::string& key,
+                                           const LockoutPolicy& policy, const Clock& clock);
+
+// Password checks in flight, per key. A login takes a slot for its account
+// and its address *before* checking the password and gives it back once its
+// failure (if any) is recorded, so concurrent attempts get no more checks
+// than sequential ones: a key below its threshold has at most
+// (threshold - failures) checks in flight, and one at or past it at most
+// one (its next failure locks it). Thread-safe.
+class AttemptSlots {
+ public:
+  struct Key {
+    std::string kind, key;
+    int64_t threshold;
+  };
+  // What Take() found.
+  struct Outcome {
+    bool taken = false;
+    int64_t locked_seconds = 0;  // > 0: a key is locked for this long
+  };
+  // Reads each key's current failures with `read` and takes a slot for every
+  // key, or for none.
+  Result<Outcome> Take(const std::vector<Key>& keys,
+                       const std::function<Result<LoginFailures>(const Key&)>& read, const Clock& clock);
+  // Gives back the slots Take() took for `keys`.
+  void Release(const std::vector<Key>& keys);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, int64_t> in_flight_;  // "kind/key" -> checks running; guarded by mu_
 };
 
 // Seconds `key` must still wait (0: it may try now).

@@ -21,6 +21,15 @@ struct Principal {
   std::string csrf_token;          // sessions: what unsafe cookie-authenticated requests must echo
   bool password_change_required = false;
   bool by_cookie = false;  // the session came in a cookie (so CSRF rules apply)
+
+  // Who acts: the user behind a session or an owned token. Identity
+  // comparisons (separation of duties, "only the requester may...") and
+  // every stored "who" use person_id(), never a name: a token's name is a
+  // label its owner chose. A token from before owners acts as itself, under
+  // its audit id and a "token:" name no user name can take.
+  const std::string& person_id() const { return user_id.empty() ? (audit_id.empty() ? id : audit_id) : user_id; }
+  std::string person_name() const { return user_id.empty() ? "token:" + name : user_name; }
+  bool is_person() const { return !user_id.empty(); }
 };
 
 }  // namespace cloister

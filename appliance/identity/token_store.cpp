@@ -33,7 +33,22 @@ std::vector<std::string> SplitList(const std::string& text) {
 
 }  // namespace
 
+Status ValidateTokenName(std::string_view name) {
+  if (name.empty() || name.size() > 100) return Status::InvalidArgument("field \"name\" needs 1-100 characters");
+  if (!IsValidUtf8(name)) return Status::InvalidArgument("field \"name\" must be UTF-8");
+  for (size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    // C0 controls, DEL, and C1 controls (U+0080-U+009F, UTF-8 C2 80-9F).
+    const bool c1 = c == 0xc2 && i + 1 < name.size() && static_cast<unsigned char>(name[i + 1]) < 0xa0;
+    if (c < 0x20 || c == 0x7f || c1) {
+      return Status::InvalidArgument("field \"name\" may hold printable characters only (a label, not an identity)");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<IssuedToken> CreateToken(Transaction& tx, Random& random, const Clock& clock, const NewToken& token) {
+  CL_RETURN_IF_ERROR(ValidateTokenName(token.name));
   CL_ASSIGN_OR_RETURN(SecureBytes secret, SecureBytes::Generate(random, 32));
   CL_ASSIGN_OR_RETURN(SecureBytes id, SecureBytes::Generate(random, 8));
   IssuedToken out;
@@ -57,7 +72,14 @@ Result<IssuedToken> CreateToken(Transaction& tx, Random& random, const Clock& cl
   } else {
     stmt->Bind(5, token.expires_at);
   }
-  CL_RETURN_IF_ERROR(stmt->Run());
+  if (Status st = stmt->Run(); !st.ok()) {
+    if (st.message().find("UNIQUE constraint failed: api_tokens.owner_id") != std::string::npos) {
+      return Status::AlreadyExists("the owner already has a live token named \"" + token.name +
+                                   "\"; token names are unique per owner")
+          .WithReason("already_exists");
+    }
+    return st;
+  }
   return out;
 }
 

@@ -40,6 +40,12 @@ struct TokenInfo {
   std::string expires_at, revoked_at, last_used_at;  // "" when none
 };
 
+// A token's name is a label its owner chooses: 1-100 printable UTF-8
+// characters, unique among the owner's live tokens. It never identifies
+// anyone (the owner does).
+Status ValidateTokenName(std::string_view name);
+
+// already_exists when the owner has a live token of that name.
 Result<IssuedToken> CreateToken(Transaction& tx, Random& random, const Clock& clock, const NewToken& token);
 
 // The principal a bearer token stands for: unauthenticated when it is

@@ -20,7 +20,9 @@ listener:
   tls_key_file: ""                  # "" = <data_dir>/tls/key.pem
   max_threads: 16
   max_queued: 256
-  idle_timeout_seconds: 60
+  idle_timeout_seconds: 60          # a keep-alive connection waiting for its next request
+  head_timeout_ms: 5000             # accept to a complete request head (TLS handshake included); slower is closed
+  max_connections_per_address: 64   # open connections from one client address; more are closed at accept
   plain_http:
     enabled: false                  # plain HTTP, loopback addresses only
     address: 127.0.0.1
@@ -49,6 +51,9 @@ auth:
     base_delay_seconds: 1           # the first lock; each further failure doubles it
     max_delay_seconds: 900          # the longest lock
     reset_after_seconds: 3600       # failures older than this are forgotten
+  failed_auth:
+    max_failures: 30                # bad tokens or sessions from one address per window, each recorded;
+    window_seconds: 60              # past that: 429 with Retry-After, recorded once per window with a count
 policy:
   directory: ""                     # Policy and PolicyBinding YAML loaded at start, e.g. /opt/cloister/share/policies; "" = none
   max_steps: 100000                 # evaluation steps per rule before it fails closed
@@ -79,7 +84,8 @@ Status ParseStorage(const YamlMap& root, ServerConfig& c) {
 Status ParseListener(const YamlMap& root, ServerConfig& c) {
   CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("listener"));
   CL_RETURN_IF_ERROR(m.CheckKnownKeys({"address", "port", "tls_cert_file", "tls_key_file", "max_threads",
-                                       "max_queued", "idle_timeout_seconds", "plain_http"}));
+                                       "max_queued", "idle_timeout_seconds", "head_timeout_ms",
+                                       "max_connections_per_address", "plain_http"}));
   ListenerOptions& l = c.listener;
   CL_ASSIGN_OR_RETURN(l.host, m.String("address", l.host));
   CL_ASSIGN_OR_RETURN(int64_t port, m.Int("port", l.port, 0, 65535));
@@ -92,10 +98,15 @@ Status ParseListener(const YamlMap& root, ServerConfig& c) {
   CL_ASSIGN_OR_RETURN(int64_t threads, m.Int("max_threads", l.max_threads, 1, 1024));
   CL_ASSIGN_OR_RETURN(int64_t queued, m.Int("max_queued", l.max_queued, 1, 65536));
   CL_ASSIGN_OR_RETURN(int64_t idle, m.Int("idle_timeout_seconds", l.idle_timeout_seconds, 1, 3600));
+  CL_ASSIGN_OR_RETURN(int64_t head, m.Int("head_timeout_ms", l.head_timeout_ms, 100, 600000));
+  CL_ASSIGN_OR_RETURN(int64_t per_address,
+                      m.Int("max_connections_per_address", l.max_connections_per_address, 1, 65536));
   l.port = static_cast<uint16_t>(port);
   l.max_threads = static_cast<int>(threads);
   l.max_queued = static_cast<int>(queued);
   l.idle_timeout_seconds = static_cast<int>(idle);
+  l.head_timeout_ms = static_cast<int>(head);
+  l.max_connections_per_address = static_cast<int>(per_address);
 
   CL_ASSIGN_OR_RETURN(YamlMap plain, m.Map("plain_http"));
   CL_RETURN_IF_ERROR(plain.CheckKnownKeys({"enabled", "address", "port"}));
@@ -142,7 +153,7 @@ Status ParseRest(const YamlMap& root, ServerConfig& c) {
 Status ParseAuth(const YamlMap& root, ServerConfig& c) {
   CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("auth"));
   CL_RETURN_IF_ERROR(m.CheckKnownKeys({"session_idle_timeout_seconds", "session_absolute_timeout_seconds", "scrypt_n",
-                                       "client_ca_file", "lockout"}));
+                                       "client_ca_file", "lockout", "failed_auth"}));
   AuthOptions& a = c.auth;
   CL_ASSIGN_OR_RETURN(int64_t idle, m.Int("session_idle_timeout_seconds", a.sessions.idle.count(), 1, 7 * 86400));
   CL_ASSIGN_OR_RETURN(int64_t absolute,
@@ -169,6 +180,12 @@ Status ParseAuth(const YamlMap& root, ServerConfig& c) {
   p.base_delay = std::chrono::seconds(base);
   p.max_delay = std::chrono::seconds(max);
   p.reset_after = std::chrono::seconds(reset);
+
+  CL_ASSIGN_OR_RETURN(YamlMap f, m.Map("failed_auth"));
+  CL_RETURN_IF_ERROR(f.CheckKnownKeys({"max_failures", "window_seconds"}));
+  CL_ASSIGN_OR_RETURN(a.failed_auth.max_failures, f.Int("max_failures", a.failed_auth.max_failures, 1, 1000000));
+  CL_ASSIGN_OR_RETURN(int64_t window, f.Int("window_seconds", a.failed_auth.window.count(), 1, 86400));
+  a.failed_auth.window = std::chrono::seconds(window);
   return Status::Ok();
 }
 
@@ -183,7 +200,8 @@ Status ParsePolicy(const YamlMap& root, ServerConfig& c) {
 }  // namespace
 
 Result<ServerConfig> ParseServerConfig(std::string_view yaml, const std::string& source) {
-  CL_ASSIGN_OR_RETURN(YAML::Node node, LoadStrictYaml(yaml, source));
+  // The operator writes this file; aliases are theirs to use.
+  CL_ASSIGN_OR_RETURN(YAML::Node node, LoadStrictYaml(yaml, source, kOperatorYamlLimits));
   const YamlMap root(node, source, "");
   CL_RETURN_IF_ERROR(root.CheckIsMap());
   CL_RETURN_IF_ERROR(

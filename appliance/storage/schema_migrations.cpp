@@ -214,6 +214,25 @@ CREATE TABLE promotion_history (
   PRIMARY KEY (promotion_id, seq)
 ) WITHOUT ROWID;
 )sql"},
+      {6, "people_by_user_id", R"sql(
+-- Every stored "who" becomes the stable user id (rows written before held
+-- a name). Token names become labels unique among an owner's live tokens.
+UPDATE policy_documents SET created_by = (SELECT id FROM users WHERE users.name = policy_documents.created_by) WHERE created_by IN (SELECT name FROM users);
+UPDATE automation_versions SET author = (SELECT id FROM users WHERE users.name = automation_versions.author) WHERE author IN (SELECT name FROM users);
+UPDATE deployments SET deployed_by = (SELECT id FROM users WHERE users.name = deployments.deployed_by) WHERE deployed_by IN (SELECT name FROM users);
+UPDATE environment_variables SET updated_by = (SELECT id FROM users WHERE users.name = environment_variables.updated_by) WHERE updated_by IN (SELECT name FROM users);
+UPDATE environment_secrets SET updated_by = (SELECT id FROM users WHERE users.name = environment_secrets.updated_by) WHERE updated_by IN (SELECT name FROM users);
+UPDATE environment_settings SET updated_by = (SELECT id FROM users WHERE users.name = environment_settings.updated_by) WHERE updated_by IN (SELECT name FROM users);
+UPDATE pipeline_documents SET created_by = (SELECT id FROM users WHERE users.name = pipeline_documents.created_by) WHERE created_by IN (SELECT name FROM users);
+UPDATE promotions SET requester = (SELECT id FROM users WHERE users.name = promotions.requester) WHERE requester IN (SELECT name FROM users);
+UPDATE promotions SET author = (SELECT id FROM users WHERE users.name = promotions.author) WHERE author IN (SELECT name FROM users);
+UPDATE promotion_approvals SET user = (SELECT id FROM users WHERE users.name = promotion_approvals.user) WHERE user IN (SELECT name FROM users);
+UPDATE promotion_history SET actor = (SELECT id FROM users WHERE users.name = promotion_history.actor) WHERE actor IN (SELECT name FROM users);
+UPDATE api_tokens SET name = name || ' (' || id || ')' WHERE revoked_at IS NULL AND EXISTS (
+  SELECT 1 FROM api_tokens t WHERE t.owner_id = api_tokens.owner_id AND t.name = api_tokens.name
+  AND t.revoked_at IS NULL AND t.id < api_tokens.id);
+CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens(owner_id, name) WHERE revoked_at IS NULL;
+)sql"},
   };
   return kMigrations;
 }

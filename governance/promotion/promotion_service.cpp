@@ -13,6 +13,17 @@
 namespace cloister::promotion {
 namespace {
 
+// A stored user id as people read it: "<key>" holds the current name and
+// "<key>_id" the id that every comparison uses.
+void PutWho(Json& out, const std::string& key, const std::string& id, const Service::NameOf& names) {
+  out[key] = names(id);
+  out[key + "_id"] = id;
+}
+
+}  // namespace
+
+namespace {
+
 const std::set<std::string> kOpen = {"pending_checks", "awaiting_approval", "approved", "scheduled"};
 
 int64_t Seconds(std::chrono::system_clock::time_point t) {
@@ -99,16 +110,17 @@ Result<std::vector<Service::StoredVersion>> VersionsOf(Connection& conn, const s
 struct Deployment {
   int64_t seq = 0;
   std::string environment, automation, version, previous_version, promotion_id, kind, deployed_at, deployed_by;
-  Json ToJson() const {
-    return {{"seq", seq},
+  Json ToJson(const Service::NameOf& names) const {
+    Json j = {{"seq", seq},
             {"environment", environment},
             {"automation", automation},
             {"version", version},
             {"previous_version", previous_version.empty() ? Json() : Json(previous_version)},
             {"promotion", promotion_id.empty() ? Json() : Json(promotion_id)},
             {"kind", kind},
-            {"deployed_at", deployed_at},
-            {"deployed_by", deployed_by}};
+            {"deployed_at", deployed_at}};
+    PutWho(j, "deployed_by", deployed_by, names);
+    return j;
   }
 };
 
@@ -234,8 +246,10 @@ struct Row {
 struct Approval {
   std::string user, decision, version, comment, at;
   Json roles;
-  Json ToJson() const {
-    return {{"user", user}, {"decision", decision}, {"version", version}, {"roles", roles}, {"comment", comment}, {"at", at}};
+  Json ToJson(const Service::NameOf& names) const {
+    Json j = {{"decision", decision}, {"version", version}, {"roles", roles}, {"comment", comment}, {"at", at}};
+    PutWho(j, "user", user, names);
+    return j;
   }
 };
 
@@ -310,7 +324,7 @@ Result<std::vector<Approval>> LoadApprovals(Connection& conn, const std::string&
   }
 }
 
-Result<Json> History(Connection& conn, const std::string& id) {
+Result<Json> History(Connection& conn, const std::string& id, const Service::NameOf& names) {
   CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT seq, COALESCE(from_state, ''), to_state, actor, at, note "
                                                  "FROM promotion_history WHERE promotion_id = ? ORDER BY seq"));
   s->Bind(1, id);
@@ -318,12 +332,13 @@ Result<Json> History(Connection& conn, const std::string& id) {
   for (;;) {
     CL_ASSIGN_OR_RETURN(const bool row, s->Step());
     if (!row) return out;
-    out.push_back({{"seq", s->ColumnInt(0)},
-                   {"from", s->ColumnText(1).empty() ? Json() : Json(s->ColumnText(1))},
-                   {"to", s->ColumnText(2)},
-                   {"actor", s->ColumnText(3)},
-                   {"at", s->ColumnText(4)},
-                   {"note", s->ColumnText(5)}});
+    Json h = {{"seq", s->ColumnInt(0)},
+              {"from", s->ColumnText(1).empty() ? Json() : Json(s->ColumnText(1))},
+              {"to", s->ColumnText(2)},
+              {"at", s->ColumnText(4)},
+              {"note", s->ColumnText(5)}};
+    PutWho(h, "actor", s->ColumnText(3), names);
+    out.push_back(std::move(h));
   }
 }
 
@@ -404,6 +419,7 @@ struct Context {
   AuditLedger& ledger;
   const std::function<std::shared_ptr<const policy::PolicySet>()>& policies;
   policy::EvalLimits limits;
+  const Service::NameOf& names;
 };
 
 AuditRecord Event(const Caller& caller, const std::string& action, const Row& p) {
@@ -445,36 +461,43 @@ Status Transition(Transaction& tx, Context& ctx, const Caller& caller, Row& p, c
   return ctx.ledger.Append(tx, e).status();
 }
 
-bool Eligible(const Approval& a, const Row& p, const ApprovalRule& rule, std::string* why) {
+// Identities compare by user id; the pipeline's "users" list names people,
+// matched against the approver's current name.
+bool Eligible(const Approval& a, const Row& p, const ApprovalRule& rule, const Service::NameOf& names,
+              std::string* why) {
+  const std::string name = names(a.user);
   if (a.user == p.requester && !rule.allow_requester) {
-    *why = a.user + " requested this promotion";
+    *why = name + " requested this promotion";
     return false;
   }
   if (a.user == p.author && !rule.allow_author) {
-    *why = a.user + " wrote version " + p.version.substr(0, 12);
+    *why = name + " wrote version " + p.version.substr(0, 12);
     return false;
   }
   if (a.version != p.version) {
     *why = "approved another version";
     return false;
   }
-  if (std::find(rule.users.begin(), rule.users.end(), a.user) != rule.users.end()) return true;
+  if (std::find(rule.users.begin(), rule.users.end(), name) != rule.users.end()) return true;
   for (const Json& r : a.roles) {
     if (r == "admin" || std::find(rule.roles.begin(), rule.roles.end(), r.get<std::string>()) != rule.roles.end()) {
       return true;
     }
   }
-  *why = a.user + " holds none of the roles " + Json(rule.roles).dump() + " in " + p.to;
+  *why = name + " holds none of the roles " + Json(rule.roles).dump() + " in " + p.to;
   return false;
 }
 
-Json PolicyInput(Connection& conn, const Service::Loaded& l, const ConfigNames& target, int64_t now) {
+// People appear in the policy input by name (names are unique and never
+// reused), resolved from the stored ids, so no credential can choose one.
+Json PolicyInput(Connection& conn, const Service::Loaded& l, const ConfigNames& target, int64_t now,
+                 const Service::NameOf& names) {
   const Row& p = l.p;
   Json approvals = Json::array();
   for (const auto& a : l.approvals) {
     if (a.decision != "approve") continue;
     const auto at = policy::ParseTime(a.at);
-    approvals.push_back({{"user", a.user},
+    approvals.push_back({{"user", names(a.user)},
                          {"roles", a.roles},
                          {"at", policy::FormatTime(at.value_or(now))},
                          {"version", a.version},
@@ -486,8 +509,8 @@ Json PolicyInput(Connection& conn, const Service::Loaded& l, const ConfigNames& 
                     {"version", p.version},
                     {"from", p.from},
                     {"to", p.to},
-                    {"requester", p.requester},
-                    {"author", p.author},
+                    {"requester", names(p.requester)},
+                    {"author", names(p.author)},
                     {"requested_at", policy::FormatTime(requested ? Seconds(*requested) : now)},
                     {"emergency", p.emergency},
                     {"reason", p.reason},
@@ -595,10 +618,10 @@ Status Gate(Transaction& tx, Context& ctx, const Caller& caller, Service::Loaded
     for (const auto& a : l.approvals) {
       if (a.decision != "approve") continue;
       std::string why;
-      if (Eligible(a, p, rule, &why) && users.insert(a.user).second) {
-        counted.push_back(a.user);
+      if (Eligible(a, p, rule, ctx.names, &why) && users.insert(a.user).second) {
+        counted.push_back(ctx.names(a.user));
       } else {
-        not_counted.push_back({{"user", a.user}, {"why", why}});
+        not_counted.push_back({{"user", ctx.names(a.user)}, {"why", why}});
       }
     }
     const int have = static_cast<int>(counted.size());
@@ -642,7 +665,7 @@ Status Gate(Transaction& tx, Context& ctx, const Caller& caller, Service::Loaded
     if (!missing.empty()) {
       add({"policy", "fail", "the pipeline requires promotion policies that are not loaded: " + missing, nullptr});
     } else {
-      const Json input = PolicyInput(conn, l, target, now);
+      const Json input = PolicyInput(conn, l, target, now, ctx.names);
       CL_ASSIGN_OR_RETURN(policy::Document doc, policy::Document::Bind(*policy::HookSchema("promotion"), input));
       std::optional<policy::OverrideRequest> ov;
       if (l.p.override_.is_object()) {
@@ -697,20 +720,18 @@ Status Gate(Transaction& tx, Context& ctx, const Caller& caller, Service::Loaded
   return SavePromotion(tx, p, false);
 }
 
-Result<Json> Page(Connection& conn, const Row& p) {
+Result<Json> Page(Connection& conn, const Row& p, const Service::NameOf& names) {
   CL_ASSIGN_OR_RETURN(auto approvals, LoadApprovals(conn, p.id));
-  CL_ASSIGN_OR_RETURN(Json history, History(conn, p.id));
+  CL_ASSIGN_OR_RETURN(Json history, History(conn, p.id, names));
   Json list = Json::array();
-  for (const auto& a : approvals) list.push_back(a.ToJson());
-  return Json{{"id", p.id},
+  for (const auto& a : approvals) list.push_back(a.ToJson(names));
+  Json page = {{"id", p.id},
               {"automation", p.automation},
               {"version", p.version},
               {"from", p.from},
               {"to", p.to},
               {"kind", p.kind},
               {"state", p.state},
-              {"requester", p.requester},
-              {"author", p.author},
               {"emergency", p.emergency},
               {"reason", p.reason},
               {"scheduled_for", p.scheduled_for.empty() ? Json() : Json(p.scheduled_for)},
@@ -723,13 +744,18 @@ Result<Json> Page(Connection& conn, const Row& p) {
               {"history", history},
               {"created_at", p.created_at},
               {"updated_at", p.updated_at}};
+  PutWho(page, "requester", p.requester, names);
+  PutWho(page, "author", p.author, names);
+  return page;
 }
 
-Json Summary(const Row& p) {
-  return {{"id", p.id},           {"automation", p.automation}, {"version", p.version},
-          {"from", p.from},       {"to", p.to},                 {"kind", p.kind},
-          {"state", p.state},     {"requester", p.requester},   {"emergency", p.emergency},
-          {"reviewed", !p.review.is_null()}, {"created_at", p.created_at}, {"updated_at", p.updated_at}};
+Json Summary(const Row& p, const Service::NameOf& names) {
+  Json j = {{"id", p.id},           {"automation", p.automation}, {"version", p.version},
+            {"from", p.from},       {"to", p.to},                 {"kind", p.kind},
+            {"state", p.state},     {"emergency", p.emergency},
+            {"reviewed", !p.review.is_null()}, {"created_at", p.created_at}, {"updated_at", p.updated_at}};
+  PutWho(j, "requester", p.requester, names);
+  return j;
 }
 
 // Open promotions out of `environment` for versions no longer live there
@@ -777,7 +803,7 @@ Result<Json> Service::SaveAutomation(const Caller& caller, const std::string& na
   }
   Json out;
   Status policy_refusal;
-  Context ctx{clock_, random_, ledger_, policies_, limits_};
+  Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
   CL_RETURN_IF_ERROR(writer_.Write([&](Transaction& tx) -> Status {
     Connection& conn = tx.connection();
     CL_ASSIGN_OR_RETURN(auto envs, EnvironmentNames(conn));
@@ -802,7 +828,7 @@ Result<Json> Service::SaveAutomation(const Caller& caller, const std::string& na
     const auto set = policies_();
     if (set->HasBindings("automation.save")) {
       const Json input = {{"time", policy::FormatTime(Seconds(clock_.Now()))},
-                          {"actor", {{"user", caller.user()}, {"kind", caller.audit.actor.kind}, {"roles", caller.roles},
+                          {"actor", {{"user", caller.user_name()}, {"kind", caller.audit.actor.kind}, {"roles", caller.roles},
                                      {"bindings", Json::array()}}},
                           {"environment", {{"name", first}, {"position", 0}}},
                           {"definition", def.PolicyView()},
@@ -894,11 +920,13 @@ Result<Json> Service::GetAutomation(const std::string& name) {
     CL_ASSIGN_OR_RETURN(auto envs, EnvironmentNames(conn));
     Json list = Json::array(), live = Json::object();
     for (const auto& v : versions) {
-      list.push_back({{"id", v.id}, {"seq", v.seq}, {"author", v.author}, {"created_at", v.created_at}});
+      Json j = {{"id", v.id}, {"seq", v.seq}, {"created_at", v.created_at}};
+      PutWho(j, "author", v.author, names_);
+      list.push_back(std::move(j));
     }
     for (const auto& env : envs) {
       CL_ASSIGN_OR_RETURN(auto d, LiveOne(conn, env, name));
-      live[env] = d ? d->ToJson() : Json();
+      live[env] = d ? d->ToJson(names_) : Json();
     }
     CL_ASSIGN_OR_RETURN(auto pipelines, PipelinesInForce(conn, envs));
     CL_ASSIGN_OR_RETURN(Pipeline pipeline, PipelineFor(pipelines, name));
@@ -941,7 +969,7 @@ Result<Json> Service::Live(const std::string& environment) {
     Json items = Json::array();
     for (const auto& d : live) {
       CL_ASSIGN_OR_RETURN(auto v, FindVersion(conn, d.version));
-      Json j = d.ToJson();
+      Json j = d.ToJson(names_);
       j["seq"] = v ? Json(v->seq) : Json();
       j["since"] = d.deployed_at;
       items.push_back(j);
@@ -960,7 +988,7 @@ Result<Json> Service::Deployments(const std::string& environment, const std::str
     s->Bind(1, environment).Bind(2, automation);
     CL_ASSIGN_OR_RETURN(auto rows, cloister::promotion::Deployments(s));
     Json items = Json::array();
-    for (const auto& d : rows) items.push_back(d.ToJson());
+    for (const auto& d : rows) items.push_back(d.ToJson(names_));
     return Json{{"environment", environment}, {"items", items}};
   });
 }
@@ -1091,7 +1119,9 @@ Result<Json> Service::PipelineVersions(const std::string& name) {
     CL_ASSIGN_OR_RETURN(auto versions, StoredPipelines(conn, name));
     Json list = Json::array();
     for (const auto& v : versions) {
-      list.push_back({{"version", v.version}, {"digest", v.digest}, {"created_at", v.created_at}, {"created_by", v.created_by}});
+      Json j = {{"version", v.version}, {"digest", v.digest}, {"created_at", v.created_at}};
+      PutWho(j, "created_by", v.created_by, names_);
+      list.push_back(std::move(j));
     }
     return Json{{"name", name}, {"versions", list}};
   });
@@ -1125,7 +1155,7 @@ Result<Json> Service::Act(const std::string& id,
     }
     CL_ASSIGN_OR_RETURN(l.envs, EnvironmentNames(conn));
     CL_RETURN_IF_ERROR(action(tx, l));
-    CL_ASSIGN_OR_RETURN(out, Page(conn, l.p));
+    CL_ASSIGN_OR_RETURN(out, Page(conn, l.p, names_));
     return Status::Ok();
   }));
   return out;
@@ -1157,7 +1187,7 @@ Status RequireOpen(const Row& p, std::initializer_list<const char*> states, cons
 }  // namespace
 
 Result<Json> Service::Request(const Caller& caller, const PromotionRequest& req) {
-  Context ctx{clock_, random_, ledger_, policies_, limits_};
+  Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
   std::optional<int64_t> scheduled;
   if (!req.scheduled_for.empty()) {
     scheduled = policy::ParseTime(req.scheduled_for);
@@ -1225,7 +1255,7 @@ Result<Json> Service::Request(const Caller& caller, const PromotionRequest& req)
 
 Result<Json> Service::Rollback(const Caller& caller, const std::string& automation, const std::string& environment,
                                const std::string& reason) {
-  Context ctx{clock_, random_, ledger_, policies_, limits_};
+  Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
   return Act("", [&](Transaction& tx, Loaded& l) -> Status {
     Connection& conn = tx.connection();
     CL_RETURN_IF_ERROR(CheckEnvironmentName(l.envs, environment));
@@ -1265,7 +1295,7 @@ Result<Json> Service::Rollback(const Caller& caller, const std::string& automati
 
 Result<Json> Service::Approve(const Caller& caller, const std::string& id, const std::string& version,
                               const std::string& comment) {
-  Context ctx{clock_, random_, ledger_, policies_, limits_};
+  Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
   Status denied;
   auto result = Act(id, [&](Transaction& tx, Loaded& l) -> Status {
     Connection& conn = tx.connection();
@@ -1283,14 +1313,14 @@ Result<Json> Service::Approve(const Caller& caller, const std::string& id, const
     const ApprovalRule& rule = l.p.kind == "rollback" ? l.stage.rollback : l.stage.approvals;
     Approval a{caller.user(), "approve", version, comment, FormatTimestamp(clock_.Now()), Json(caller.roles)};
     std::string why;
-    if (!Eligible(a, l.p, rule, &why)) {
+    if (!Eligible(a, l.p, rule, names_, &why)) {
       const bool self = a.user == l.p.requester || a.user == l.p.author;
       return denied = Status::PermissionDenied("you may not approve this promotion: " + why)
                           .WithReason(self ? "self_approval" : "not_an_eligible_approver");
     }
     for (const auto& other : l.approvals) {
       if (other.user == caller.user()) {
-        return Status::Conflict(caller.user() + " already " + (other.decision == "approve" ? "approved" : "rejected") +
+        return Status::Conflict(caller.user_name() + " already " + (other.decision == "approve" ? "approved" : "rejected") +
                                 " this promotion").WithReason("already_decided");
       }
     }
@@ -1311,13 +1341,13 @@ Result<Json> Service::Approve(const Caller& caller, const std::string& id, const
 }
 
 Result<Json> Service::Reject(const Caller& caller, const std::string& id, const std::string& comment) {
-  Context ctx{clock_, random_, ledger_, policies_, limits_};
+  Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
   return Act(id, [&](Transaction& tx, Loaded& l) -> Status {
     CL_RETURN_IF_ERROR(LoadGates(tx.connection(), l));
     CL_RETURN_IF_ERROR(RequireOpen(l.p, {"awaiting_approval", "approved", "scheduled"}, "rejected"));
     const ApprovalRule& rule = l.p.kind == "rollback" ? l.stage.rollback : l.stage.approvals;
     if (!caller.Holds(rule.roles) &&
-        std::find(rule.users.begin(), rule.users.end(), caller.user()) == rule.users.end()) {
+        std::find(rule.users.begin(), rule.users.end(), caller.user_name()) == rule.users.end()) {
       return Status::PermissionDenied("rejecting needs one of the roles " + Json(rule.roles).dump() + " in " + l.p.to)
           .WithReason("not_an_eligible_approver");
     }
@@ -1331,25 +1361,26 @@ Result<Json> Service::Reject(const Caller& caller, const std::string& id, const 
     e.details["decision"] = "reject";
     e.details["comment"] = comment;
     CL_RETURN_IF_ERROR(ledger_.Append(tx, e).status());
-    CL_RETURN_IF_ERROR(Transition(tx, ctx, caller, l.p, "rejected", caller.user() + ": " + comment));
+    CL_RETURN_IF_ERROR(Transition(tx, ctx, caller, l.p, "rejected", caller.user_name() + ": " + comment));
     return SavePromotion(tx, l.p, false);
   });
 }
 
 Result<Json> Service::Cancel(const Caller& caller, const std::string& id, const std::string& reason) {
-  Context ctx{clock_, random_, ledger_, policies_, limits_};
+  Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
   return Act(id, [&](Transaction& tx, Loaded& l) -> Status {
     CL_RETURN_IF_ERROR(RequireOpen(l.p, {"pending_checks", "awaiting_approval", "approved", "scheduled"}, "cancelled"));
     if (caller.user() != l.p.requester && !caller.Holds({"admin"})) {
-      return Status::PermissionDenied("only the requester (" + l.p.requester + ") or an admin may cancel it");
+      return Status::PermissionDenied("only the requester (" + names_(l.p.requester) + ") or an admin may cancel it")
+          .WithReason("not_the_requester");
     }
-    CL_RETURN_IF_ERROR(Transition(tx, ctx, caller, l.p, "cancelled", caller.user() + ": " + reason));
+    CL_RETURN_IF_ERROR(Transition(tx, ctx, caller, l.p, "cancelled", caller.user_name() + ": " + reason));
     return SavePromotion(tx, l.p, false);
   });
 }
 
 Result<Json> Service::Override(const Caller& caller, const std::string& id, const std::string& reason) {
-  Context ctx{clock_, random_, ledger_, policies_, limits_};
+  Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
   return Act(id, [&](Transaction& tx, Loaded& l) -> Status {
     CL_RETURN_IF_ERROR(LoadGates(tx.connection(), l));
     CL_RETURN_IF_ERROR(RequireOpen(l.p, {"awaiting_approval"}, "overridden"));
@@ -1366,7 +1397,7 @@ Result<Json> Service::Override(const Caller& caller, const std::string& id, cons
     if (reason.empty() || reason.size() > 2000) {
       return Status::InvalidArgument("an override needs a written reason (1 to 2000 characters)");
     }
-    l.p.override_ = {{"user", caller.user()}, {"roles", caller.roles}, {"reason", reason},
+    l.p.override_ = {{"user", caller.user_name()}, {"user_id", caller.user()}, {"roles", caller.roles}, {"reason", reason},
                      {"at", FormatTimestamp(clock_.Now())}};
     AuditRecord e = Event(caller, "promotion.override", l.p);
     e.reason = "override: " + reason;
@@ -1376,7 +1407,7 @@ Result<Json> Service::Override(const Caller& caller, const std::string& id, cons
 }
 
 Result<Json> Service::Deploy(const Caller& caller, const std::string& id) {
-  Context ctx{clock_, random_, ledger_, policies_, limits_};
+  Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
   Status refused;
   auto result = Act(id, [&](Transaction& tx, Loaded& l) -> Status {
     Connection& conn = tx.connection();
@@ -1429,7 +1460,7 @@ Result<Json> Service::Review(const Caller& caller, const std::string& id, const 
     }
     if (!caller.Holds({"approver"})) return Status::PermissionDenied("a review needs the approver role in " + l.p.to);
     if (comment.empty()) return Status::InvalidArgument("a review needs a comment");
-    l.p.review = {{"user", caller.user()}, {"comment", comment}, {"at", FormatTimestamp(clock_.Now())}};
+    l.p.review = {{"user", caller.user_name()}, {"user_id", caller.user()}, {"comment", comment}, {"at", FormatTimestamp(clock_.Now())}};
     l.p.updated_at = l.p.review["at"];
     CL_RETURN_IF_ERROR(SavePromotion(tx, l.p, false));
     AuditRecord e = Event(caller, "promotion.review", l.p);
@@ -1441,7 +1472,7 @@ Result<Json> Service::Review(const Caller& caller, const std::string& id, const 
 Result<Json> Service::Get(const std::string& id) {
   return reads_.Read<Json>([&](Connection& conn) -> Result<Json> {
     CL_ASSIGN_OR_RETURN(Row p, LoadPromotion(conn, id));
-    return Page(conn, p);
+    return Page(conn, p, names_);
   });
 }
 
@@ -1465,7 +1496,7 @@ Result<Json> Service::List(const PromotionFilter& f) {
       if (!f.state.empty() && f.state != "open" && f.state != r.state) continue;
       if (f.unreviewed_emergencies && (!r.emergency || !r.review.is_null())) continue;
       if (static_cast<int>(items.size()) >= f.limit) break;
-      items.push_back(Summary(r));
+      items.push_back(Summary(r, names_));
     }
     return Json{{"items", items}};
   });

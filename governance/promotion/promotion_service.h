@@ -27,12 +27,15 @@
 namespace cloister::promotion {
 
 // Who is calling: the audit actor and request (copied into every event) and
-// the roles they hold in the environment the operation concerns.
+// the roles they hold in the environment the operation concerns. The actor
+// is the person (a token's owner, never the token's name), so user() is the
+// stable user id that every comparison and every stored "who" uses.
 struct Caller {
   AuditRecord audit;
   std::vector<std::string> roles;
 
-  const std::string& user() const { return audit.actor.name; }
+  const std::string& user() const { return audit.actor.id; }
+  const std::string& user_name() const { return audit.actor.name; }
   bool Holds(const std::vector<std::string>& any_of) const;  // admin holds every role
 };
 
@@ -56,10 +59,13 @@ struct PromotionFilter {
 class Service {
  public:
   using PolicySource = std::function<std::shared_ptr<const policy::PolicySet>()>;
+  // The current display name of a stored user id (the id itself when it
+  // names nobody, as rows from before ids do). Outputs show both.
+  using NameOf = std::function<std::string(const std::string& id)>;
   Service(Writer& writer, ReadPool& reads, AuditLedger& ledger, const Clock& clock, Random& random,
-          PolicySource policies, policy::EvalLimits limits)
+          PolicySource policies, policy::EvalLimits limits, NameOf names)
       : writer_(writer), reads_(reads), ledger_(ledger), clock_(clock), random_(random),
-        policies_(std::move(policies)), limits_(limits) {}
+        policies_(std::move(policies)), limits_(limits), names_(std::move(names)) {}
 
   // ---- automations ----
   // Validates and stores a version in the first environment and makes it
@@ -122,6 +128,7 @@ class Service {
   Random& random_;
   PolicySource policies_;
   policy::EvalLimits limits_;
+  NameOf names_;
 };
 
 }  // namespace cloister::promotion

@@ -27,7 +27,9 @@ std::string Fill(std::string pattern) {
 }
 
 TEST_F(AccessTest, EveryRouteRefusesNoCredentialsAndMissingRoles) {
-  Boot();
+  // Every route once with a bogus token: more than the default per-address
+  // limit on failed authentications.
+  Boot(std::string(kDefaultAuth) + "  failed_auth:\n    max_failures: 100000\n");
   MakeUser("nemo", {}, "nemo's long password");  // a user with no role at all
   const std::string nemo = Call("POST", "/v1/auth/login",
                                 {{"username", "nemo"}, {"password", "nemo's long password"}, {"return_token", true}})

@@ -104,7 +104,9 @@ TEST_F(AuditApiTest, AnAuditorTokenReadsTheLedgerAndIsForbiddenElsewhere) {
 
   const Json denials = Get("/v1/audit/events?action=auth.authorize&outcome=denied")["events"];
   ASSERT_EQ(denials.size(), 2u);
-  EXPECT_EQ(denials[0]["actor"]["name"], "quarterly review");
+  // The token's owner acted, through the token (a label, never an identity).
+  EXPECT_EQ(denials[0]["actor"]["name"], "admin");
+  EXPECT_TRUE(denials[0]["details"].contains("via_token")) << denials[0].dump();
   EXPECT_EQ(denials[0]["details"]["path"], "/v1/environments");
 }
 

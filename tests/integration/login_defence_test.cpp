@@ -30,7 +30,8 @@ TEST_F(LoginDefenceTest, FailuresPastTheThresholdLockTheAccountWithGrowingDelays
   ASSERT_EQ(lockouts["lockouts"].size(), 2u) << lockouts.dump();
   const Json account = lockouts["lockouts"][0]["kind"] == "account" ? lockouts["lockouts"][0] : lockouts["lockouts"][1];
   const Json address = lockouts["lockouts"][0]["kind"] == "account" ? lockouts["lockouts"][1] : lockouts["lockouts"][0];
-  EXPECT_EQ(account["key"], "gina");
+  EXPECT_EQ(account["key"], Hmac("gina"));  // accounts only by HMAC, named when they are users
+  EXPECT_EQ(account["user"], "gina");
   EXPECT_EQ(account["failures"], 3);
   EXPECT_TRUE(account["locked_until"].is_string());
   EXPECT_EQ(address["key"], "127.0.0.1");
@@ -54,7 +55,7 @@ TEST_F(LoginDefenceTest, FailuresPastTheThresholdLockTheAccountWithGrowingDelays
   ASSERT_EQ(lock_events.size(), 2u);
   EXPECT_EQ(lock_events[0]["details"]["failures"], 3);
   EXPECT_EQ(lock_events[1]["details"]["failures"], 4);
-  EXPECT_EQ(Events("action=auth.lockout.clear")[0]["target"]["id"], "gina");
+  EXPECT_EQ(Events("action=auth.lockout.clear")[0]["target"]["id"], Hmac("gina"));
   EXPECT_EQ(Events("action=auth.login&outcome=denied").size(), 6u);  // 4 wrong, 2 refused while locked
 }
 
@@ -82,6 +83,82 @@ TEST_F(LoginDefenceTest, ManyAccountsFromOneAddressLockTheAddress) {
 }
 
 // An unknown user and a wrong password must be indistinguishable: the same
+TEST_F(LoginDefenceTest, ConcurrentWrongPasswordsGetNoMoreChecksThanSequentialOnes) {
+  Boot();  // account threshold 3
+  MakeUser("ines", {"author@dev"}, "ines's long password");
+  constexpr int kAttempts = 40;
+  std::vector<int> statuses(kAttempts);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kAttempts; ++i) {
+    threads.emplace_back([&, i] { statuses[i] = Login("ines", "wrong password " + std::to_string(i)).response.status; });
+  }
+  for (auto& t : threads) t.join();
+  // 401: the password was checked; 429: refused before any check.
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 401), 3);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 429), kAttempts - 3);
+  int64_t checked = 0;
+  for (const Json& e : Events("action=auth.login&outcome=denied")) checked += e["reason"] == "wrong_password";
+  EXPECT_EQ(checked, 3);
+}
+
+TEST_F(LoginDefenceTest, APasswordTypedAsTheUserNameIsNeverListedInClear) {
+  Boot();
+  const std::string typed = "Tr0ub4dor&3-secret";
+  EXPECT_EQ(Login(typed, "whatever").response.status, 401);
+  const ApiResponse listed = Call("GET", "/v1/auth/lockouts", nullptr, admin_token_);
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(listed.body.find("Tr0ub4dor"), std::string::npos) << listed.body;
+  EXPECT_EQ(listed.body.find("tr0ub4dor"), std::string::npos) << listed.body;
+  bool found = false;
+  const Json lockouts = listed.json()["lockouts"];
+  for (const Json& l : lockouts) {
+    if (l["kind"] == "account") {
+      found = true;
+      EXPECT_EQ(l["key"], Hmac("tr0ub4dor&3-secret"));
+      EXPECT_TRUE(l["user"].is_null());
+    }
+  }
+  EXPECT_TRUE(found) << listed.body;
+  // An admin clears it by the HMAC the listing shows.
+  EXPECT_EQ(Call("DELETE", "/v1/auth/lockouts/account/" + Hmac("tr0ub4dor&3-secret"), nullptr, admin_token_).status,
+            200);
+}
+
+TEST_F(LoginDefenceTest, BogusTokensAreRateLimitedPerAddressAndTheRefusalRecordedOncePerWindow) {
+  Boot("  failed_auth:\n    max_failures: 5\n    window_seconds: 60\n");
+  const std::string bogus = "cloister_" + std::string(43, 'A');
+  int unauthenticated = 0, limited = 0;
+  for (int i = 0; i < 200; ++i) {
+    const ApiResponse r = Call("GET", "/v1/auth/whoami", nullptr, bogus);
+    if (r.status == 401) ++unauthenticated;
+    if (r.status == 429) {
+      ++limited;
+      EXPECT_EQ(r.json()["error"]["code"], "too_many_failures");
+      const int retry = std::stoi(r.headers.at("retry-after"));
+      EXPECT_GE(retry, 1);
+      EXPECT_LE(retry, 60);
+    }
+  }
+  EXPECT_EQ(unauthenticated, 5);
+  EXPECT_EQ(limited, 195);
+  // Five refusals in full, then one record of the limit: not 200 events.
+  EXPECT_EQ(Events("action=auth.token&outcome=denied").size(), 5u);
+  const Json recorded = Events("action=auth.rate_limited");
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0]["details"]["failures"], 6);
+  // A good credential from the same address still works.
+  EXPECT_EQ(Call("GET", "/v1/auth/whoami", nullptr, admin_token_).status, 200);
+}
+
+TEST_F(LoginDefenceTest, UnknownMethodsShareOneMetricLabel) {
+  Boot();
+  for (int i = 0; i < 20; ++i) Call("FROB" + std::to_string(i), "/v1/sys/health");
+  const ApiResponse metrics = Call("GET", "/metrics", nullptr, admin_token_);
+  ASSERT_EQ(metrics.status, 200);
+  EXPECT_EQ(metrics.body.find("FROB"), std::string::npos);
+  EXPECT_NE(metrics.body.find("method=\"other\""), std::string::npos);
+}
+
 // status and body, and the same time (an unknown user's attempt runs scrypt
 // against a dummy hash). Samples interleave the two cases so drift in the
 // machine's load hits both alike; medians are compared, so a few slow

@@ -40,8 +40,10 @@ class PolicyApiTest : public IdentityFixture {
   }
   std::string Digest() { return Call("GET", "/v1/policies", nullptr, admin_token_).json()["policy_set_digest"]; }
   ApiResponse NewToken(const std::string& token, const std::map<std::string, std::string>& headers = {}) {
-    return Call("POST", "/v1/auth/tokens", {{"name", "t"}}, token, headers);
+    // Token names are unique per owner: a fresh one each time.
+    return Call("POST", "/v1/auth/tokens", {{"name", "t" + std::to_string(++tokens_made_)}}, token, headers);
   }
+  int tokens_made_ = 0;
   // A session for `user` as a bearer token (tokens may not make tokens).
   std::string SessionFor(const std::string& user) {
     const ApiResponse r = Call("POST", "/v1/auth/login",

@@ -136,7 +136,7 @@ TEST_F(PromotionApiTest, FullFlowFromDevThroughTestToProdWithDistinctUsers) {
 
   Configure("test");
   Configure("prod");
-  const ApiResponse diff = As("bob", "GET", "/v1/environment-diff?from=dev&to=test");
+  const ApiResponse diff = As("olga", "GET", "/v1/environment-diff?from=dev&to=test");
   ASSERT_EQ(diff.status, 200) << diff.body;
   EXPECT_EQ(diff.json()["automations"][0]["status"], "new");
 
@@ -216,7 +216,7 @@ TEST_F(PromotionApiTest, MissingSecretsAndVariablesBlockWithTheListOfWhatIsMissi
   EXPECT_EQ(c["status"], "fail") << p.body;
   EXPECT_EQ(c["details"]["missing_secrets"], Json({"erp_token"}));
   EXPECT_EQ(c["details"]["missing_variables"], Json({"region"}));
-  const ApiResponse diff = As("bob", "GET", "/v1/environment-diff?from=dev&to=test");
+  const ApiResponse diff = As("olga", "GET", "/v1/environment-diff?from=dev&to=test");
   EXPECT_EQ(diff.json()["automations"][0]["missing_secrets"], Json({"erp_token"})) << diff.body;
   // A blocked promotion is closed: a new one may be requested once fixed.
   Configure("test");
@@ -494,6 +494,124 @@ TEST_F(PromotionApiTest, CloisterctlDrivesTheWorkflow) {
   EXPECT_NE(r.err.find("nothing to roll back to"), std::string::npos) << r.err;
   r = RunCloisterctl(server_, {"reject", id, "--comment", "too late"}, tokens_["bob"]);
   EXPECT_EQ(r.exit_code, 1);
+}
+
+
+TEST_F(PromotionApiTest, EnvironmentDiffNeedsReadAccessToBothEnvironments) {
+  Save();
+  Configure("prod");
+  MakeUser("dina", {"author@dev"}, kPassword);
+  const std::string dina = TokenFor("dina");
+  const ApiResponse refused = Call("GET", "/v1/environment-diff?from=prod&to=dev", nullptr, dina);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  EXPECT_EQ(refused.json()["error"]["details"]["environment"], "prod");
+  EXPECT_EQ(refused.body.find("erp_token"), std::string::npos);
+  EXPECT_EQ(Call("GET", "/v1/environment-diff?from=dev&to=prod", nullptr, dina).status, 403);
+  EXPECT_EQ(Call("GET", "/v1/environment-diff?from=dev&to=dev", nullptr, dina).status, 200);
+  EXPECT_EQ(As("olga", "GET", "/v1/environment-diff?from=prod&to=dev").status, 200);  // operator on *
+  const Json denials = Events("action=auth.authorize&outcome=denied");
+  ASSERT_FALSE(denials.empty());
+  EXPECT_EQ(denials.back()["env"], "prod");
+}
+
+// ---- people are identified by user id, never by a token's name ----------------
+
+class IdentitySpoofingTest : public PromotionApiTest {
+ protected:
+  // An API token of `user`, named `name`, made with their login session.
+  std::string ApiTokenOf(const std::string& user, const std::string& name) {
+    const LoginResult session = Login(user, kPassword);
+    const ApiResponse r = CookieCall("POST", "/v1/auth/tokens", session, {{"name", name}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json().value("token", "");
+  }
+  ApiResponse ApproveWith(const std::string& credential, const std::string& id, const std::string& version) {
+    return Call("POST", "/v1/promotions/" + id + "/approve", {{"version", version}, {"comment", "fine"}}, credential);
+  }
+  // v1 saved by alice and live in test; configuration everywhere.
+  std::string LiveInTest() {
+    const std::string v1 = Save();
+    Configure("test");
+    Configure("prod");
+    PromoteAndDeploy("test", {"bob"}, v1);
+    return v1;
+  }
+};
+
+TEST_F(IdentitySpoofingTest, OneApproverCannotSatisfyATwoApproverRuleWithATokenAndASession) {
+  const std::string v1 = LiveInTest();
+  const ApiResponse p = Promote("prod");
+  ASSERT_EQ(p.status, 201) << p.body;
+  const std::string id = p.json()["id"];
+  ASSERT_EQ(Approve("bob", id, v1).status, 200);  // bob's login session
+  const ApiResponse again = ApproveWith(ApiTokenOf("bob", "carol"), id, v1);  // bob's API token
+  EXPECT_NE(again.status, 500) << again.body;
+  const Json page = As("bob", "GET", "/v1/promotions/" + id).json();
+  EXPECT_EQ(page["state"], "awaiting_approval") << page.dump();
+  EXPECT_EQ(page["approvals"].size(), 1u) << page.dump();
+  EXPECT_EQ(page["approvals"][0]["user"], "bob");
+}
+
+TEST_F(IdentitySpoofingTest, AnAuthorCannotApproveTheirOwnChangeRequestedWithATokenAndApprovedWithASession) {
+  // The author saves with a token and approves with the session.
+  MakeUser("rita", {"author@dev", "operator@test", "approver@test"}, kPassword);
+  const std::string rita_token = ApiTokenOf("rita", "ci-bot");
+  const ApiResponse saved = Call("PUT", "/v1/automations/invoice-triage", {{"source", Definition()}}, rita_token);
+  ASSERT_EQ(saved.status, 201) << saved.body;
+  const std::string v1 = saved.json()["version"];
+  Configure("test");
+  // The requester requests with a token and approves with the session.
+  const ApiResponse p = Call("POST", "/v1/promotions", {{"automation", "invoice-triage"}, {"to", "test"}}, rita_token);
+  ASSERT_EQ(p.status, 201) << p.body;
+  EXPECT_EQ(p.json()["author"], "rita");
+  EXPECT_EQ(p.json()["requester"], "rita");
+  EXPECT_EQ(p.json()["requester_id"], p.json()["author_id"]);
+  const ApiResponse self = ApproveWith(TokenFor("rita"), p.json()["id"], v1);
+  EXPECT_EQ(self.status, 403) << self.body;
+  EXPECT_EQ(self.json()["error"]["code"], "self_approval");
+}
+
+TEST_F(IdentitySpoofingTest, AnAuthorCannotCancelAnotherUsersPromotionWithATokenNamedAfterThem) {
+  const std::string v1 = Save();
+  Configure("test");
+  const ApiResponse p = Promote("test");  // olga's
+  ASSERT_EQ(p.status, 201) << p.body;
+  ASSERT_EQ(As("admin", "POST", "/v1/users/alice/roles", {{"role", "author"}, {"environment", "test"}}).status, 201);
+  const ApiResponse cancel = Call("POST", "/v1/promotions/" + p.json()["id"].get<std::string>() + "/cancel",
+                                  {{"reason", "mine now"}}, ApiTokenOf("alice", "olga"));
+  EXPECT_EQ(cancel.status, 403) << cancel.body;
+  EXPECT_EQ(As("olga", "GET", "/v1/promotions/" + p.json()["id"].get<std::string>()).json()["state"],
+            "awaiting_approval");
+}
+
+TEST_F(IdentitySpoofingTest, ATokenNamedAdminIsRecordedAsItsOwner) {
+  const std::string olga_id = As("olga", "GET", "/v1/auth/whoami").json()["user"]["id"];
+  const std::string token = ApiTokenOf("olga", "admin");
+  ASSERT_EQ(Call("PUT", "/v1/environments/dev/variables/region", {{"value", "us"}}, token).status, 200);
+  const Json items = As("olga", "GET", "/v1/environments/dev/variables").json()["items"];
+  ASSERT_EQ(items.size(), 1u) << items.dump();
+  EXPECT_EQ(items[0]["updated_by"], "olga");
+  EXPECT_EQ(items[0]["updated_by_id"], olga_id);
+  // The ledger names the owner as actor and the token as the means.
+  const Json events = Events("action=environment.variable.set");
+  ASSERT_FALSE(events.empty());
+  const Json& e = events.back();
+  EXPECT_EQ(e["actor"]["kind"], "user") << e.dump();
+  EXPECT_EQ(e["actor"]["id"], olga_id);
+  EXPECT_EQ(e["actor"]["name"], "olga");
+  EXPECT_EQ(e["details"]["via_token"].get<std::string>().rfind("hmac-sha256:", 0), 0u) << e.dump();
+}
+
+TEST_F(IdentitySpoofingTest, TokenNamesArePrintableLabelsUniquePerOwner) {
+  const LoginResult olga = Login("olga", kPassword);
+  ASSERT_EQ(CookieCall("POST", "/v1/auth/tokens", olga, {{"name", "deploy"}}).status, 201);
+  const ApiResponse twice = CookieCall("POST", "/v1/auth/tokens", olga, {{"name", "deploy"}});
+  EXPECT_EQ(twice.status, 409) << twice.body;
+  EXPECT_EQ(CookieCall("POST", "/v1/auth/tokens", Login("bob", kPassword), {{"name", "deploy"}}).status, 201);
+  for (const std::string bad : {std::string("line\nforged"), std::string("esc\x1b[2J"), std::string("c1\xc2\x9b"), std::string("\x7f")}) {
+    const ApiResponse r = CookieCall("POST", "/v1/auth/tokens", olga, {{"name", bad}});
+    EXPECT_EQ(r.status, 400) << r.body;
+  }
 }
 
 }  // namespace

@@ -15,6 +15,8 @@ TEST(ConfigTest, EmbeddedDefaultsParseToTheStructDefaults) {
   EXPECT_EQ(parsed->listener.host, d.listener.host);
   EXPECT_EQ(parsed->listener.port, d.listener.port);
   EXPECT_EQ(parsed->listener.max_threads, d.listener.max_threads);
+  EXPECT_EQ(parsed->listener.head_timeout_ms, d.listener.head_timeout_ms);
+  EXPECT_EQ(parsed->listener.max_connections_per_address, d.listener.max_connections_per_address);
   EXPECT_EQ(parsed->listener.plain_http, d.listener.plain_http);
   EXPECT_EQ(parsed->max_body_bytes, d.max_body_bytes);
   EXPECT_EQ(parsed->logging.file, d.logging.file);
@@ -32,6 +34,15 @@ TEST(ConfigTest, EmbeddedDefaultsParseToTheStructDefaults) {
   EXPECT_EQ(parsed->auth.lockout.max_delay, d.auth.lockout.max_delay);
   EXPECT_EQ(parsed->auth.lockout.reset_after, d.auth.lockout.reset_after);
   EXPECT_EQ(parsed->listener.client_ca_file, d.listener.client_ca_file);
+}
+
+TEST(ConfigTest, ReadsAndBoundsTheSlowClientLimits) {
+  auto c = ParseServerConfig("listener: {head_timeout_ms: 2000, max_connections_per_address: 8}\n", "c.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->listener.head_timeout_ms, 2000);
+  EXPECT_EQ(c->listener.max_connections_per_address, 8);
+  EXPECT_FALSE(ParseServerConfig("listener: {head_timeout_ms: 0}\n", "c.yaml").ok());
+  EXPECT_FALSE(ParseServerConfig("listener: {max_connections_per_address: 0}\n", "c.yaml").ok());
 }
 
 TEST(ConfigTest, EmptyFileMeansAllDefaults) {
