@@ -71,7 +71,8 @@ void DescribeHttpMetrics(Metrics& metrics) {
                             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5});
   metrics.DescribeCounter("cloister_http_connections_closed_total",
                           "Connections the server closed before serving them, by reason (head_timeout, "
-                          "per_address_limit, queue_full, fd_limit).");
+                          "body_timeout, header_too_large, body_too_large, per_address_limit, "
+                          "queue_full, fd_limit).");
 }
 
 Dispatcher::Dispatcher(const Router& router, RequestGate& gate, Metrics& metrics, Random& random,

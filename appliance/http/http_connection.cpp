@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace cloister {
@@ -18,7 +19,7 @@ HttpConnection::~HttpConnection() {
   if (ssl_) {
     // One non-blocking attempt at close_notify; a peer that does not read
     // it loses nothing.
-    if (handshake_done_ && !broken_) SSL_shutdown(ssl_);
+    if (handshake_done_ && !broken_ && !output_ended_) SSL_shutdown(ssl_);
     ERR_clear_error();
     SSL_free(ssl_);
   }
@@ -86,17 +87,46 @@ HttpConnection::Io HttpConnection::WriteSome(std::string_view data, size_t* writ
     const int ret = SSL_write_ex(ssl_, data.data(), data.size(), &n);
     if (ret != 1) return SslResult(ret);
     *written = n;
+    bytes_written_ += n;
     return Io::kOk;
   }
   for (;;) {
     const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n >= 0) {
       *written = static_cast<size_t>(n);
+      bytes_written_ += *written;
       return Io::kOk;
     }
     if (errno == EINTR) continue;
     return errno == EAGAIN || errno == EWOULDBLOCK ? Io::kWantWrite : Io::kError;
   }
+}
+
+void HttpConnection::EndOutput() {
+  if (output_ended_) return;
+  output_ended_ = true;
+  if (ssl_ && handshake_done_ && !broken_) {
+    ERR_clear_error();
+    SSL_shutdown(ssl_);  // one non-blocking attempt
+    ERR_clear_error();
+  }
+  ::shutdown(fd_, SHUT_WR);
+}
+
+HttpConnection::Io HttpConnection::Discard(size_t max) {
+  char buf[16384];
+  size_t dropped = 0;
+  while (dropped < max) {
+    const ssize_t n = ::recv(fd_, buf, std::min(sizeof buf, max - dropped), 0);
+    if (n > 0) {
+      dropped += static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0) return Io::kClosed;
+    if (errno == EINTR) continue;
+    return errno == EAGAIN || errno == EWOULDBLOCK ? Io::kWantRead : Io::kError;
+  }
+  return Io::kOk;
 }
 
 bool HttpConnection::Wait(Io want, Deadline deadline) const {

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,16 @@ class HttpConnection {
   // Writes a prefix of `data` without blocking; *written is its length.
   Io WriteSome(std::string_view data, size_t* written);
 
+  // Ends the server's side for good (TLS close_notify, then a TCP
+  // half-close) after a refusal, so the client reads the answer and sees the
+  // end of the stream while the server can still drain what it sends.
+  void EndOutput();
+  // Reads and drops at most `max` raw bytes without blocking (after
+  // EndOutput): kOk, kWantRead, kClosed or kError.
+  Io Discard(size_t max);
+  // How many bytes were written to the connection so far.
+  uint64_t bytes_written() const { return bytes_written_; }
+
   // Reads at least one more byte into input(), waiting until `deadline`;
   // false on end of stream, error or timeout.
   bool ReadMore(Deadline deadline);
@@ -67,7 +78,9 @@ class HttpConnection {
   SSL* ssl_;
   std::string remote_ip_;
   bool handshake_done_;
-  bool broken_ = false;  // a fatal error happened; no close_notify is sent
+  bool broken_ = false;        // a fatal error happened; no close_notify is sent
+  bool output_ended_ = false;  // EndOutput ran
+  uint64_t bytes_written_ = 0;
   std::string input_;
 };
 

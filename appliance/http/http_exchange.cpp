@@ -11,8 +11,6 @@
 namespace cloister {
 namespace {
 
-constexpr size_t kDrainFactor =
-    4;  // an oversized body is drained up to 4x the limit before the 413
 constexpr size_t kSlice = 64 * 1024;
 
 Deadline After(std::chrono::steady_clock::duration d) {
@@ -119,12 +117,15 @@ bool WriteResponse(HttpConnection& conn, const HttpResponse& response, bool keep
   if (!response.body_file.empty()) {
     std::ifstream file(response.body_file, std::ios::binary | std::ios::ate);
     if (!file) {
+      // The 500 says Connection: close, so the connection must close even
+      // when it was written.
       const HttpResponse error = ErrorResponse(500, "internal", "the response body is unavailable");
-      return WriteResponse(conn, error, false, http10, head_only);
+      WriteResponse(conn, error, false, http10, head_only);
+      return false;
     }
     const int64_t size = file.tellg();
     file.seekg(0);
-    if (!conn.WriteAll(ResponseHead(response, size, keep_alive, http10), After(kBodyTimeout)))
+    if (!conn.WriteAll(ResponseHead(response, size, keep_alive, http10), After(kWriteTimeout)))
       return false;
     if (head_only) return true;
     std::string slice(kSlice, '\0');
@@ -132,7 +133,7 @@ bool WriteResponse(HttpConnection& conn, const HttpResponse& response, bool keep
     while (sent < size && file.read(slice.data(), static_cast<std::streamsize>(
                                                       std::min<int64_t>(kSlice, size - sent)))) {
       const auto n = static_cast<size_t>(file.gcount());
-      if (!conn.WriteAll(std::string_view(slice).substr(0, n), After(kBodyTimeout))) return false;
+      if (!conn.WriteAll(std::string_view(slice).substr(0, n), After(kWriteTimeout))) return false;
       sent += static_cast<int64_t>(n);
     }
     return sent == size;  // a file that shrank leaves the framing wrong: close
@@ -143,59 +144,13 @@ bool WriteResponse(HttpConnection& conn, const HttpResponse& response, bool keep
   std::string_view body =
       no_body || head_only ? std::string_view() : std::string_view(response.body);
   if (body.size() <= kSlice) {
-    return conn.WriteAll(head.append(body), After(kBodyTimeout));
+    return conn.WriteAll(head.append(body), After(kWriteTimeout));
   }
-  if (!conn.WriteAll(head, After(kBodyTimeout))) return false;
+  if (!conn.WriteAll(head, After(kWriteTimeout))) return false;
   for (size_t at = 0; at < body.size(); at += kSlice) {
-    if (!conn.WriteAll(body.substr(at, kSlice), After(kBodyTimeout))) return false;
+    if (!conn.WriteAll(body.substr(at, kSlice), After(kWriteTimeout))) return false;
   }
   return true;
-}
-
-// Reads and drops up to `max` body bytes, fewer when `available` ends first.
-void Drain(HttpConnection& conn, uint64_t max, Deadline deadline) {
-  uint64_t dropped = 0;
-  while (dropped < max) {
-    if (conn.input().empty() && !conn.ReadMore(deadline)) return;
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(conn.input().size(), max - dropped));
-    conn.input().erase(0, n);
-    dropped += n;
-  }
-}
-
-enum class BodyRead { kOk, kMalformed, kLost };
-
-BodyRead ReadFixedBody(HttpConnection& conn, uint64_t length, size_t limit, HttpRequest& request,
-                       Deadline deadline) {
-  if (length > limit) {
-    request.body_too_large = true;
-    Drain(conn, std::min<uint64_t>(length, kDrainFactor * limit), deadline);
-    return BodyRead::kOk;
-  }
-  while (conn.input().size() < length) {
-    if (!conn.ReadMore(deadline)) return BodyRead::kLost;
-  }
-  request.body = conn.input().substr(0, static_cast<size_t>(length));
-  conn.input().erase(0, static_cast<size_t>(length));
-  return BodyRead::kOk;
-}
-
-BodyRead ReadChunkedBody(HttpConnection& conn, size_t limit, HttpRequest& request,
-                         Deadline deadline) {
-  ChunkedDecoder decoder;
-  size_t drained = 0;
-  while (!decoder.done()) {
-    if (conn.input().empty() && !conn.ReadMore(deadline)) return BodyRead::kLost;
-    auto used = decoder.Feed(conn.input(), request.body_too_large ? nullptr : &request.body);
-    if (!used.ok()) return BodyRead::kMalformed;
-    conn.input().erase(0, *used);
-    if (!request.body_too_large && request.body.size() > limit) {
-      request.body_too_large = true;
-      request.body.clear();
-    }
-    if (request.body_too_large && (drained += *used) >= kDrainFactor * limit) break;
-  }
-  return BodyRead::kOk;
 }
 
 HttpRequest ToRequest(const HttpConnection& conn, const RequestHead& head) {
@@ -215,50 +170,24 @@ std::string ResponseBytesForClose(const HttpResponse& response) {
          response.body;
 }
 
-bool ServeRequest(HttpConnection& conn, Dispatcher& dispatcher, bool closing) {
-  size_t head_end = 0;
-  if (ScanHead(conn.input(), &head_end) != HeadScan::kComplete) return false;
-  const std::string head_text = conn.input().substr(0, head_end);
-  conn.input().erase(0, head_end);
-  auto head = ParseRequestHead(head_text);
-  if (!head.ok()) {
-    WriteResponse(conn, ErrorResponse(400, "malformed_request", head.status().message()), false,
-                  false, false);
-    return false;
-  }
-  HttpRequest request = ToRequest(conn, *head);
+bool ServeRequest(HttpConnection& conn, const RequestHead& head, std::string body,
+                  Dispatcher& dispatcher, bool closing) {
+  HttpRequest request = ToRequest(conn, head);
+  request.body = std::move(body);
   bool readable = true;
   try {
-    const Poco::URI uri(head->target);
+    const Poco::URI uri(head.target);
     request.path = uri.getPath();
     for (const auto& [k, v] : uri.getQueryParameters()) request.query[k] = v;
   } catch (const Poco::Exception&) {
     readable = false;
   }
-  const bool http10 = head->minor_version == 0;
-  const size_t limit = dispatcher.options().max_body_bytes;
-  const Deadline body_deadline = After(kBodyTimeout);
-  const bool has_body = head->chunked || head->content_length.value_or(0) > 0;
-  if (has_body && head->expect_continue && !http10 && head->content_length.value_or(0) <= limit) {
-    if (!conn.WriteAll("HTTP/1.1 100 Continue\r\n\r\n", body_deadline)) return false;
-  }
-  BodyRead body = BodyRead::kOk;
-  if (head->chunked) {
-    body = ReadChunkedBody(conn, limit, request, body_deadline);
-  } else if (head->content_length) {
-    body = ReadFixedBody(conn, *head->content_length, limit, request, body_deadline);
-  }
-  if (body == BodyRead::kLost) return false;
-  if (body == BodyRead::kMalformed) {
-    WriteResponse(conn, ErrorResponse(400, "malformed_request", "malformed chunked body"), false,
-                  http10, false);
-    return false;
-  }
+  const bool http10 = head.minor_version == 0;
   HttpResponse response =
       readable ? dispatcher.Handle(request)
                : ErrorResponse(400, "malformed_request", "the request URI is malformed");
-  const bool keep_alive = head->keep_alive && !request.body_too_large && !closing;
-  return WriteResponse(conn, response, keep_alive, http10, head->method == "HEAD") && keep_alive;
+  const bool keep_alive = head.keep_alive && !closing;
+  return WriteResponse(conn, response, keep_alive, http10, head.method == "HEAD") && keep_alive;
 }
 
 }  // namespace cloister

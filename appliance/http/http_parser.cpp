@@ -152,13 +152,15 @@ std::string RequestHead::Header(std::string_view name) const {
 }
 
 HeadScan ScanHead(std::string_view data, size_t* head_end) {
+  // Empty lines before the request line count toward the limit: a client
+  // sending nothing but CRLFs reaches it like any other oversized head.
   const size_t start = SkipEmptyLines(data);
   const size_t blank = data.find("\r\n\r\n", start);
-  if (blank != std::string_view::npos && blank + 4 - start <= kMaxHeadBytes) {
+  if (blank != std::string_view::npos && blank + 4 <= kMaxHeadBytes) {
     *head_end = blank + 4;
     return HeadScan::kComplete;
   }
-  return data.size() - start >= kMaxHeadBytes ? HeadScan::kTooLarge : HeadScan::kIncomplete;
+  return data.size() >= kMaxHeadBytes ? HeadScan::kTooLarge : HeadScan::kIncomplete;
 }
 
 Result<RequestHead> ParseRequestHead(std::string_view head) {

@@ -45,7 +45,8 @@ enum class HeadScan {
 };
 
 // Looks for the blank line that ends a head at the start of `data` (empty
-// lines before the request line are skipped, RFC 9112 section 2.2). On
+// lines before the request line are skipped, RFC 9112 section 2.2, but
+// count toward kMaxHeadBytes, so endless empty lines end in kTooLarge). On
 // kComplete, *head_end is the offset just past it: the body or the next
 // request starts there.
 HeadScan ScanHead(std::string_view data, size_t* head_end);

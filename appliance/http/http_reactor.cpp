@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "appliance/http/client_address.h"
 #include "appliance/http/http_exchange.h"
 #include "appliance/http/http_parser.h"
 
@@ -37,17 +38,23 @@ std::string PeerIp(const sockaddr_storage& addr) {
   return buf;
 }
 
-// The Content-Length of a request the reactor reads whole before dispatch;
-// 0 for no body, a chunked or larger one, a client that waits for
-// 100-continue, and a malformed head (the request thread answers those).
-size_t SmallBodyLength(const std::string& input, size_t head_end) {
-  auto head = ParseRequestHead(std::string_view(input).substr(0, head_end));
-  if (!head.ok() || !head->content_length || head->expect_continue) return 0;
-  return *head->content_length <= kReactorBodyBytes ? static_cast<size_t>(*head->content_length)
-                                                    : 0;
+// How long a refused connection is drained so that its client reads the
+// answer rather than a reset.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+
+HttpResponse TooLarge(size_t limit) {
+  return ErrorResponse(413, "payload_too_large",
+                       "request body exceeds the limit of " + std::to_string(limit) + " bytes",
+                       {{"limit_bytes", limit}});
 }
 
 }  // namespace
+
+std::chrono::milliseconds BodyAllowance(std::chrono::milliseconds head_timeout,
+                                        uint64_t body_bytes) {
+  const auto at_min_rate = std::chrono::milliseconds(body_bytes * 1000 / kMinBodyBytesPerSecond);
+  return std::max(head_timeout, at_min_rate);
+}
 
 HttpReactor::HttpReactor(Dispatcher& dispatcher, const TlsContext* tls, ReactorOptions options)
     : dispatcher_(dispatcher), tls_(tls), options_(options) {}
@@ -110,10 +117,17 @@ void HttpReactor::Count(const char* reason) {
 
 void HttpReactor::Run() {
   std::vector<epoll_event> events(256);
+  std::vector<int> ready;
   for (;;) {
-    const int n =
-        epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), NextTimeoutMs());
+    // Connections that used their read budget go on without waiting.
+    ready.swap(ready_);
+    ready_.clear();
+    const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                             ready.empty() ? NextTimeoutMs() : 0);
     if (n < 0 && errno != EINTR) break;
+    for (int fd : ready) {
+      if (connections_.count(fd)) Advance(fd);
+    }
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
       if (fd == wake_fd_) {
@@ -142,6 +156,7 @@ void HttpReactor::Run() {
   for (const Listener& l : listeners_) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, l.fd, nullptr);
   connections_.clear();
   deadlines_.clear();
+  ready_.clear();
 }
 
 int HttpReactor::NextTimeoutMs() const {
@@ -172,7 +187,7 @@ void HttpReactor::Accept(const Listener& listener) {
       return;  // EAGAIN: all accepted
     }
     const std::string ip = PeerIp(addr);
-    int& open = per_address_[ip];
+    int& open = per_address_[AddressKey(ip)];
     if (open >= options_.max_connections_per_address) {
       ::close(fd);
       Count("per_address_limit");
@@ -208,7 +223,11 @@ void HttpReactor::Track(std::unique_ptr<HttpConnection> conn, State state, Deadl
     return;  // conn closes here
   }
   Tracked& t = connections_[fd];
-  t = Tracked{std::move(conn), state, deadline, EPOLLIN};
+  t = Tracked{};
+  t.conn = std::move(conn);
+  t.state = state;
+  t.deadline = deadline;
+  t.events = EPOLLIN;
   deadlines_.insert({deadline, fd});
 }
 
@@ -218,38 +237,41 @@ void HttpReactor::SetDeadline(int fd, Tracked& t, Deadline deadline) {
   deadlines_.insert({deadline, fd});
 }
 
-void HttpReactor::Watch(Tracked& t, Io want) {
-  const uint32_t events = want == Io::kWantWrite ? EPOLLOUT : EPOLLIN;
-  if (events == t.events) return;
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.fd = t.conn->fd();
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, t.conn->fd(), &ev) == 0) t.events = events;
-}
-
 void HttpReactor::Advance(int fd) {
   Tracked& t = connections_.at(fd);
+  if (t.state == State::kLinger) return Linger(fd, t);
   if (t.state == State::kHandshake) {
     const Io io = t.conn->Handshake();
     if (io == Io::kWantRead || io == Io::kWantWrite) return Watch(t, io);
     if (io != Io::kOk) return Close(fd, nullptr);
     t.state = State::kHead;
   }
+  size_t budget = kReadBudget;
   for (;;) {
     if (t.state == State::kHead) {
       size_t head_end = 0;
       const HeadScan scan = ScanHead(t.conn->input(), &head_end);
-      if (scan == HeadScan::kComplete && t.wanted == 0)
-        t.wanted = head_end + SmallBodyLength(t.conn->input(), head_end);
-      if (scan == HeadScan::kComplete && t.conn->input().size() >= t.wanted) return Dispatch(fd);
       if (scan == HeadScan::kTooLarge) {
-        return Refuse(fd, 431, "header_too_large",
-                      "the request head is larger than " + std::to_string(kMaxHeadBytes) + " bytes",
-                      nullptr);
+        return Refuse(fd,
+                      ErrorResponse(431, "header_too_large",
+                                    "the request head is larger than " +
+                                        std::to_string(kMaxHeadBytes) + " bytes"),
+                      "header_too_large");
       }
+      if (scan == HeadScan::kComplete && StartBody(fd, t, head_end) == Step::kDone) return;
     }
-    const Io io = t.conn->ReadSome(kMaxHeadBytes);
+    if (t.state == State::kBody && TakeBody(fd, t) == Step::kDone) return;
+    if (!t.out.empty() && Flush(fd, t) == Step::kDone) return;
+    if (!t.out.empty()) return;  // waiting to write
+    if (budget == 0) {
+      // Fair share used: the others and the deadlines come first.
+      ready_.push_back(fd);
+      return;
+    }
+    const size_t before = t.conn->input().size();
+    const Io io = t.conn->ReadSome(std::min<size_t>(budget, 16384));
     if (io == Io::kOk) {
+      budget -= std::min(budget, t.conn->input().size() - before);
       if (t.state == State::kIdle) {
         t.state = State::kHead;
         SetDeadline(fd, t, SteadyClock::now() + options_.head_timeout);
@@ -261,30 +283,137 @@ void HttpReactor::Advance(int fd) {
   }
 }
 
+HttpReactor::Step HttpReactor::StartBody(int fd, Tracked& t, size_t head_end) {
+  std::string& input = t.conn->input();
+  auto head = ParseRequestHead(std::string_view(input).substr(0, head_end));
+  if (!head.ok()) {
+    Refuse(fd, ErrorResponse(400, "malformed_request", head.status().message()), nullptr);
+    return Step::kDone;
+  }
+  input.erase(0, head_end);
+  t.head = std::move(head).value();
+  t.body.clear();
+  t.chunked.reset();
+  t.chunked_wire_bytes = 0;
+  t.state = State::kBody;
+  const size_t limit = dispatcher_.options().max_body_bytes;
+  uint64_t expected = 0;
+  if (t.head.chunked) {
+    t.chunked = std::make_unique<ChunkedDecoder>();
+    expected = limit;
+  } else if (t.head.content_length) {
+    if (*t.head.content_length > limit) {
+      // Refused before a byte of it is read, "100 Continue" or not.
+      Refuse(fd, TooLarge(limit), "body_too_large");
+      return Step::kDone;
+    }
+    expected = *t.head.content_length;
+  }
+  if (expected == 0) return Step::kGoOn;
+  SetDeadline(fd, t, SteadyClock::now() + BodyAllowance(options_.head_timeout, expected));
+  if (t.head.expect_continue && t.head.minor_version == 1 && input.empty()) {
+    t.out = "HTTP/1.1 100 Continue\r\n\r\n";
+  }
+  return Step::kGoOn;
+}
+
+HttpReactor::Step HttpReactor::TakeBody(int fd, Tracked& t) {
+  std::string& input = t.conn->input();
+  const size_t limit = dispatcher_.options().max_body_bytes;
+  if (t.chunked) {
+    auto used = t.chunked->Feed(input, &t.body);
+    if (!used.ok()) {
+      Refuse(fd, ErrorResponse(400, "malformed_request", used.status().message()), nullptr);
+      return Step::kDone;
+    }
+    input.erase(0, *used);
+    t.chunked_wire_bytes += *used;
+    // The framing around the data is bounded too (chunk extensions).
+    if (t.body.size() > limit || t.chunked_wire_bytes > 2 * static_cast<uint64_t>(limit) + kReadBudget) {
+      Refuse(fd, TooLarge(limit), "body_too_large");
+      return Step::kDone;
+    }
+    if (!t.chunked->done()) return Step::kGoOn;
+  } else {
+    const auto length = static_cast<size_t>(t.head.content_length.value_or(0));
+    if (input.size() < length) return Step::kGoOn;
+    t.body = input.substr(0, length);
+    input.erase(0, length);
+  }
+  Dispatch(fd);
+  return Step::kDone;
+}
+
+HttpReactor::Step HttpReactor::Flush(int fd, Tracked& t) {
+  size_t written = 0;
+  const Io io = t.conn->WriteSome(t.out, &written);
+  if (io == Io::kOk) {
+    t.out.erase(0, written);
+    if (!t.out.empty()) Watch(t, Io::kWantWrite);
+    return Step::kGoOn;
+  }
+  if (io == Io::kWantRead || io == Io::kWantWrite) {
+    Watch(t, io);
+    return Step::kGoOn;
+  }
+  Close(fd, nullptr);
+  return Step::kDone;
+}
+
+void HttpReactor::Linger(int fd, Tracked& t) {
+  const Io io = t.conn->Discard(kReadBudget);
+  if (io == Io::kOk) {
+    ready_.push_back(fd);
+    return;
+  }
+  if (io == Io::kWantRead) return Watch(t, io);
+  Close(fd, nullptr);
+}
+
+void HttpReactor::Watch(Tracked& t, Io want) {
+  const uint32_t events = want == Io::kWantWrite ? EPOLLOUT : EPOLLIN;
+  if (events == t.events) return;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = t.conn->fd();
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, t.conn->fd(), &ev) == 0) t.events = events;
+}
+
 void HttpReactor::Dispatch(int fd) {
   {
     std::unique_lock<std::mutex> lock(mu_);
     if (work_.size() >= static_cast<size_t>(options_.max_queued)) {
       lock.unlock();
-      return Refuse(fd, 503, "overloaded", "too many requests are waiting; retry later",
+      return Refuse(fd,
+                    ErrorResponse(503, "overloaded", "too many requests are waiting; retry later"),
                     "queue_full");
     }
     Tracked& t = connections_.at(fd);
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
     deadlines_.erase({t.deadline, fd});
-    work_.push_back(std::move(t.conn));
+    work_.push_back({std::move(t.conn), std::move(t.head), std::move(t.body)});
   }
   connections_.erase(fd);
   work_ready_.notify_one();
 }
 
-void HttpReactor::Refuse(int fd, int status, const std::string& code, const std::string& message,
-                         const char* reason) {
-  const std::string bytes = ResponseBytesForClose(ErrorResponse(status, code, message));
+void HttpReactor::Refuse(int fd, const HttpResponse& response, const char* reason) {
+  Tracked& t = connections_.at(fd);
+  const std::string bytes = ResponseBytesForClose(response);
   size_t written = 0;
-  connections_.at(fd).conn->WriteSome(
-      bytes, &written);  // once, without waiting: the connection closes anyway
-  Close(fd, reason);
+  t.conn->WriteSome(bytes, &written);  // once, without waiting: the connection closes anyway
+  if (reason) Count(reason);
+  // Drop what the client still sends (a body it was already writing) for a
+  // moment, so that closing does not reset the connection before it reads
+  // the answer.
+  t.conn->EndOutput();
+  t.conn->input().clear();
+  t.out.clear();
+  t.body.clear();
+  t.chunked.reset();
+  t.state = State::kLinger;
+  SetDeadline(fd, t, SteadyClock::now() + kLingerTime);
+  Watch(t, Io::kWantRead);
 }
 
 void HttpReactor::Close(int fd, const char* reason) {
@@ -298,7 +427,7 @@ void HttpReactor::Close(int fd, const char* reason) {
 }
 
 void HttpReactor::Release(const std::string& ip) {
-  auto it = per_address_.find(ip);
+  auto it = per_address_.find(AddressKey(ip));
   if (it != per_address_.end() && --it->second <= 0) per_address_.erase(it);
 }
 
@@ -335,29 +464,62 @@ void HttpReactor::Expire() {
       deadlines_.erase(deadlines_.begin());
       continue;
     }
-    Close(fd, it->second.state == State::kIdle ? nullptr : "head_timeout");
+    const State state = it->second.state;
+    Close(fd, state == State::kIdle || state == State::kLinger ? nullptr
+              : state == State::kBody                          ? "body_timeout"
+                                                               : "head_timeout");
   }
 }
 
 void HttpReactor::Worker() {
   for (;;) {
-    std::unique_ptr<HttpConnection> conn;
+    Work work;
     bool closing;
     {
       std::unique_lock<std::mutex> lock(mu_);
       work_ready_.wait(lock, [this] { return stopping_ || !work_.empty(); });
       if (work_.empty()) return;
-      conn = std::move(work_.front());
+      work = std::move(work_.front());
       work_.pop_front();
       closing = stopping_;
     }
-    const bool keep_alive = ServeRequest(*conn, dispatcher_, closing);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!stopping_) returned_.push_back({std::move(conn), keep_alive});
-    }
-    if (!conn) Wake();
+    Serve(work, closing);
   }
+}
+
+void HttpReactor::Serve(Work& work, bool closing) {
+  std::unique_ptr<HttpConnection>& conn = work.conn;
+  const uint64_t written_before = conn->bytes_written();
+  bool keep_alive = false;
+  const char* failure = nullptr;
+  std::string what;
+  try {
+    keep_alive = ServeRequest(*conn, work.head, std::move(work.body), dispatcher_, closing);
+  } catch (const std::exception& e) {
+    failure = "threw";
+    what = e.what();
+  } catch (...) {
+    failure = "threw a non-standard exception";
+  }
+  if (failure) {
+    // One request's fault ends its connection, never the process.
+    logger_.Error(std::string("request ") + work.head.method + " from " + conn->remote_ip() + " " +
+                  failure + (what.empty() ? "" : ": " + what) + "; connection closed");
+    if (conn->bytes_written() == written_before) {
+      try {
+        conn->WriteAll(ResponseBytesForClose(ErrorResponse(
+                           500, "internal", "internal error; see the server log")),
+                       SteadyClock::now() + std::chrono::seconds(5));
+      } catch (...) {
+      }
+    }
+    keep_alive = false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) returned_.push_back({std::move(conn), keep_alive});
+  }
+  if (!conn) Wake();
 }
 
 }  // namespace cloister

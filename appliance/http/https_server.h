@@ -3,8 +3,9 @@
 // cipher list for TLS 1.2 (TLS 1.3 suites are all AEAD).
 //
 // Slow or silent clients hold no request thread: an event-driven reactor
-// (HttpReactor) accepts, handshakes and reads request heads under a
-// deadline, and hands complete requests to a fixed pool of request threads.
+// (HttpReactor) accepts, handshakes and reads whole requests (head and
+// body) under a deadline, and hands complete requests to a fixed pool of
+// request threads.
 //
 // Start/Stop from one thread; requests are served on the server's threads.
 #pragma once
@@ -31,9 +32,10 @@ struct ListenerOptions {
   int max_threads = 16;           // request threads
   int max_queued = 256;           // complete requests waiting for a thread; more are answered 503
   int idle_timeout_seconds = 60;  // a keep-alive connection waiting for its next request
-  // From accept to a complete request head (TLS handshake included, and a
-  // body of at most 64 KiB), and from the first byte of a later request on a
-  // kept-alive connection to the same point; slower connections are closed.
+  // From accept to a complete request head (TLS handshake included), and
+  // from the first byte of a later request on a kept-alive connection to the
+  // same point; slower connections are closed. A body then has
+  // BodyAllowance: this long, or the time its length takes at 64 KiB/s.
   int head_timeout_ms = 5000;
   // Open connections from one client address; more are closed at accept.
   int max_connections_per_address = 64;

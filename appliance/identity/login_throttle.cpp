@@ -55,7 +55,9 @@ Result<AttemptSlots::Outcome> AttemptSlots::Take(const std::vector<Key>& keys,
   for (const Key& k : keys) {
     CL_ASSIGN_OR_RETURN(LoginFailures f, read(k));
     if (!f.locked_until.empty()) out.locked_seconds = std::max(out.locked_seconds, SecondsUntil(f.locked_until, clock));
-    const int64_t running = in_flight_[k.kind + "/" + k.key];
+    // find, not operator[]: a refused Take leaves no entry behind.
+    const auto it = in_flight_.find(k.kind + "/" + k.key);
+    const int64_t running = it == in_flight_.end() ? 0 : it->second;
     if (running > 0 && f.failures + running >= k.threshold) return out;  // no slot: wait for the running check
   }
   if (out.locked_seconds > 0) return out;

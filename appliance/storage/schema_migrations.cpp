@@ -215,8 +215,22 @@ CREATE TABLE promotion_history (
 ) WITHOUT ROWID;
 )sql"},
       {6, "people_by_user_id", R"sql(
--- Every stored "who" becomes the stable user id (rows written before held
--- a name). Token names become labels unique among an owner's live tokens.
+-- Every stored "who" becomes the stable user id (rows written before held a
+-- name, which a token named after someone could forge). A user name that
+-- some token not owned by that user also carries is ambiguous: such rows
+-- become "unverified:<name>", matching no one, and approvals of open
+-- promotions by them are dropped so they must be given again.
+UPDATE policy_documents SET created_by = 'unverified:' || created_by WHERE created_by IN (SELECT u.name FROM users u WHERE EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.name AND (t.owner_id IS NULL OR t.owner_id != u.id)));
+UPDATE automation_versions SET author = 'unverified:' || author WHERE author IN (SELECT u.name FROM users u WHERE EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.name AND (t.owner_id IS NULL OR t.owner_id != u.id)));
+UPDATE deployments SET deployed_by = 'unverified:' || deployed_by WHERE deployed_by IN (SELECT u.name FROM users u WHERE EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.name AND (t.owner_id IS NULL OR t.owner_id != u.id)));
+UPDATE environment_variables SET updated_by = 'unverified:' || updated_by WHERE updated_by IN (SELECT u.name FROM users u WHERE EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.name AND (t.owner_id IS NULL OR t.owner_id != u.id)));
+UPDATE environment_secrets SET updated_by = 'unverified:' || updated_by WHERE updated_by IN (SELECT u.name FROM users u WHERE EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.name AND (t.owner_id IS NULL OR t.owner_id != u.id)));
+UPDATE environment_settings SET updated_by = 'unverified:' || updated_by WHERE updated_by IN (SELECT u.name FROM users u WHERE EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.name AND (t.owner_id IS NULL OR t.owner_id != u.id)));
+UPDATE pipeline_documents SET created_by = 'unverified:' || created_by WHERE created_by IN (SELECT u.name FROM users u WHERE EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.name AND (t.owner_id IS NULL OR t.owner_id != u.id)));
+UPDATE promotions SET requester = 'unverified:' || requester WHERE requester IN (SELECT u.name FROM users u WHERE EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.name AND (t.owner_id IS NULL OR t.owner_id != u.id)));
+UPDATE promotions SET author = 'unverified:' || author WHERE author IN (SELECT u.name FROM users u WHERE EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.name AND (t.owner_id IS NULL OR t.owner_id != u.id)));
+UPDATE promotion_approvals SET user = 'unverified:' || user WHERE user IN (SELECT u.name FROM users u WHERE EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.name AND (t.owner_id IS NULL OR t.owner_id != u.id)));
+UPDATE promotion_history SET actor = 'unverified:' || actor WHERE actor IN (SELECT u.name FROM users u WHERE EXISTS (SELECT 1 FROM api_tokens t WHERE t.name = u.name AND (t.owner_id IS NULL OR t.owner_id != u.id)));
 UPDATE policy_documents SET created_by = (SELECT id FROM users WHERE users.name = policy_documents.created_by) WHERE created_by IN (SELECT name FROM users);
 UPDATE automation_versions SET author = (SELECT id FROM users WHERE users.name = automation_versions.author) WHERE author IN (SELECT name FROM users);
 UPDATE deployments SET deployed_by = (SELECT id FROM users WHERE users.name = deployments.deployed_by) WHERE deployed_by IN (SELECT name FROM users);
@@ -228,6 +242,12 @@ UPDATE promotions SET requester = (SELECT id FROM users WHERE users.name = promo
 UPDATE promotions SET author = (SELECT id FROM users WHERE users.name = promotions.author) WHERE author IN (SELECT name FROM users);
 UPDATE promotion_approvals SET user = (SELECT id FROM users WHERE users.name = promotion_approvals.user) WHERE user IN (SELECT name FROM users);
 UPDATE promotion_history SET actor = (SELECT id FROM users WHERE users.name = promotion_history.actor) WHERE actor IN (SELECT name FROM users);
+DELETE FROM promotion_approvals WHERE user LIKE 'unverified:%' AND promotion_id IN (
+  SELECT id FROM promotions WHERE state IN ('pending_checks', 'awaiting_approval', 'approved', 'scheduled'));
+-- Account lockouts are now keyed by the HMAC of the name tried; the old
+-- rows held names, or passwords typed as names, in clear.
+DELETE FROM login_failures WHERE kind = 'account';
+-- Token names become labels unique among an owner's live tokens.
 UPDATE api_tokens SET name = name || ' (' || id || ')' WHERE revoked_at IS NULL AND EXISTS (
   SELECT 1 FROM api_tokens t WHERE t.owner_id = api_tokens.owner_id AND t.name = api_tokens.name
   AND t.revoked_at IS NULL AND t.id < api_tokens.id);

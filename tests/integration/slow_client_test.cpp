@@ -1,7 +1,8 @@
 // Slow and silent clients against the real cloisterd: connections that send
-// nothing, handshake one byte at a time or dribble a request head hold no
-// request thread and are closed at the head timeout, while other clients
-// are answered; connections per client address are bounded. Also the wire
+// nothing, handshake one byte at a time, dribble a request head or body, or
+// send blank lines at full speed hold no request thread and are closed,
+// while other clients are answered; connections per client address are
+// bounded; oversized bodies are refused before they are read. Also the wire
 // behaviour of the server's own HTTP parsing: pipelining, chunked bodies,
 // oversized and malformed heads.
 #include <arpa/inet.h>
@@ -15,6 +16,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <atomic>
 #include <memory>
 #include <thread>
 
@@ -226,9 +228,110 @@ TEST_F(SlowClientTest, FiveHundredSlowConnectionsDoNotStopHealthChecks) {
   for (int fd : dribbling_hellos) still_open += !ClosedByServer(fd, Ms(500));
   for (auto& c : dribbling_heads) still_open += !ClosedByServer(c->fd(), Ms(500));
   EXPECT_EQ(still_open, 0);
-  EXPECT_GE(ClosedCount("head_timeout"), 500);
+  EXPECT_GE(ClosedCount("head_timeout") + ClosedCount("body_timeout"), 500);
   for (int fd : silent) close(fd);
   for (int fd : dribbling_hellos) close(fd);
+}
+
+TEST_F(SlowClientTest, BlankLinesAtFullSpeedNeitherFreezeTheServerNorGrowWithoutLimit) {
+  Boot("");
+  // A client sending nothing but CRLFs, as fast as it can: empty lines
+  // before a request line are allowed, but count toward the head limit.
+  auto flood = std::make_unique<RawTls>("127.0.0.60", server_.port());
+  ASSERT_TRUE(flood->ok());
+  std::atomic<bool> stop{false};
+  std::atomic<bool> refused{false};
+  std::atomic<int64_t> sent{0};
+  std::thread sender([&] {
+    std::string crlfs;
+    while (crlfs.size() < 16384) crlfs += "\r\n";
+    const auto started = SteadyClock::now();
+    while (!stop && SteadyClock::now() - started < Ms(8000)) {
+      if (!flood->Write(crlfs)) {
+        refused = true;  // the server closed the connection
+        return;
+      }
+      sent += static_cast<int64_t>(crlfs.size());
+    }
+  });
+  Ms slowest{0};
+  for (int i = 0; i < 10; ++i) {
+    slowest = std::max(slowest, TimedHealth());
+    std::this_thread::sleep_for(Ms(100));
+  }
+  stop = true;
+  sender.join();
+  EXPECT_LT(slowest.count(), 1000) << "the slowest health call while one client sent blank lines";
+  EXPECT_TRUE(refused || ClosedByServer(flood->fd(), Ms(3000)))
+      << "the connection sending only blank lines is still open after " << sent << " bytes";
+  EXPECT_GE(ClosedCount("header_too_large"), 1);
+}
+
+TEST_F(SlowClientTest, TricklingBodiesBeforeAuthenticationHoldNoRequestThread) {
+  Boot("");
+  // More connections than request threads (16), each with a complete head
+  // announcing a large body (or a chunked one) for the login route, then
+  // trickling the body: nothing is authenticated before the body is in.
+  std::vector<std::unique_ptr<RawTls>> tricklers;
+  for (int i = 0; i < 20; ++i) {
+    tricklers.push_back(
+        std::make_unique<RawTls>("127.0.0." + std::to_string(70 + i % 5), server_.port()));
+    ASSERT_TRUE(tricklers.back()->ok()) << i;
+    const bool chunked = i % 4 == 0;
+    const bool expect = i % 4 == 1;
+    ASSERT_TRUE(tricklers.back()->Write(
+        std::string("POST /v1/auth/login HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n") +
+        (chunked ? "Transfer-Encoding: chunked\r\n\r\nf4240\r\n"
+                 : std::string("Content-Length: 1000000\r\n") +
+                       (expect ? "Expect: 100-continue\r\n" : "") + "\r\n")));
+  }
+  const auto started = SteadyClock::now();
+  Ms slowest{0};
+  int health_calls = 0;
+  for (auto next_byte = SteadyClock::now(); SteadyClock::now() - started < Ms(4000);) {
+    if (SteadyClock::now() >= next_byte) {
+      for (auto& c : tricklers) c->Write("{");
+      next_byte += Ms(500);
+    }
+    slowest = std::max(slowest, TimedHealth());
+    ++health_calls;
+    std::this_thread::sleep_for(Ms(50));
+  }
+  EXPECT_LT(slowest.count(), 1000) << "the slowest of " << health_calls
+                                   << " health calls while 20 clients trickled bodies";
+  // The tricklers are within their body allowance (1 MB at 64 KiB/s: 15 s).
+  for (auto& c : tricklers) EXPECT_FALSE(ClosedByServer(c->fd(), Ms(0)));
+}
+
+TEST_F(SlowClientTest, AnOversizedContentLengthIs413BeforeTheBodyIsRead) {
+  Boot("");
+  for (const std::string expect : {"", "Expect: 100-continue\r\n"}) {
+    RawTls c("127.0.0.1", server_.port());
+    ASSERT_TRUE(c.ok());
+    // The head alone: an answer that waits for the body never comes.
+    ASSERT_TRUE(
+        c.Write("POST /v1/auth/login HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                "Content-Length: 1048577\r\n" +
+                expect + "\r\n"));
+    const auto started = SteadyClock::now();
+    const std::string answer = c.ReadToClose();
+    EXPECT_EQ(answer.rfind("HTTP/1.1 413 ", 0), 0u) << expect << "-> " << answer;
+    EXPECT_NE(answer.find("payload_too_large"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("Connection: close\r\n"), std::string::npos) << answer;
+    EXPECT_EQ(answer.find("100 Continue"), std::string::npos) << answer;
+    EXPECT_LT(SteadyClock::now() - started, Ms(1000));
+  }
+  // A chunked body is refused as soon as it passes the limit.
+  RawTls c("127.0.0.1", server_.port());
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(c.Write(
+      "POST /v1/auth/login HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n100001\r\n" +
+      std::string(0x100001, ' ')));
+  const std::string answer = c.ReadToClose();
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413 ", 0), 0u) << answer;
+  EXPECT_GE(ClosedCount("body_too_large"), 3);
+  EXPECT_EQ(testing::Call(server_, "GET", "/v1/sys/health").status, 200);
 }
 
 TEST_F(SlowClientTest, ConnectionsPerAddressAreBounded) {

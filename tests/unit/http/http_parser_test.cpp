@@ -121,6 +121,21 @@ TEST(HttpParserTest, ScanRefusesAnOversizedHead) {
   EXPECT_FALSE(Parse(data + "\r\n\r\n").ok());
 }
 
+TEST(HttpParserTest, EndlessEmptyLinesBeforeTheRequestLineAreAnOversizedHead) {
+  size_t end = 0;
+  std::string blank_lines;
+  while (blank_lines.size() < kMaxHeadBytes) blank_lines += "\r\n";
+  EXPECT_EQ(ScanHead(blank_lines, &end), HeadScan::kTooLarge);
+  EXPECT_EQ(ScanHead(blank_lines + blank_lines, &end), HeadScan::kTooLarge);
+  // Empty lines and the head after them are measured together.
+  const std::string head = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  const size_t fits = (kMaxHeadBytes - head.size()) / 2;  // empty lines that still fit
+  EXPECT_EQ(ScanHead(blank_lines.substr(0, 2 * fits) + head, &end), HeadScan::kComplete);
+  EXPECT_EQ(ScanHead(blank_lines.substr(0, 2 * (fits + 1)) + head, &end), HeadScan::kTooLarge);
+  ASSERT_EQ(ScanHead("\r\n\r\n" + head, &end), HeadScan::kComplete);
+  EXPECT_EQ(end, head.size() + 4);
+}
+
 std::string Decode(const std::string& wire, Status* status = nullptr, size_t* used = nullptr,
                    bool* done = nullptr) {
   ChunkedDecoder decoder;

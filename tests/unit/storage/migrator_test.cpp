@@ -1,5 +1,7 @@
 #include "appliance/storage/migrator.h"
 
+#include <map>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/test_support.h"
@@ -106,6 +108,45 @@ TEST_F(MigratorTest, ApplianceSchemaAppliesToAFreshDatabase) {
   ASSERT_TRUE(applied.ok()) << applied.status().ToString();
   EXPECT_EQ(applied->size(), SchemaMigrations().size());
   EXPECT_TRUE(TableExists(*conn, "api_tokens"));
+}
+
+}  // namespace
+}  // namespace cloister
+
+namespace cloister {
+namespace {
+
+// Migration 6: names stored before user ids become ids, except a name some
+// token not owned by that user also carries, which could have been forged.
+TEST_F(MigratorTest, PeopleByUserIdKeepsForgeableNamesUnverified) {
+  auto conn = OpenDb();
+  const auto& all = SchemaMigrations();
+  ASSERT_GE(all.size(), 6u);
+  ASSERT_EQ(all[5].version, 6);
+  ASSERT_TRUE(Migrate(*conn, {all.begin(), all.begin() + 5}, clock_).ok());
+  const char* setup[] = {
+      "INSERT INTO users (id, name, name_key, password_hash, must_change_password, created_at, password_changed_at) "
+      "VALUES ('usr_a', 'alice', 'alice', 'h', 0, 't', 't'), ('usr_m', 'mallory', 'mallory', 'h', 0, 't', 't'), "
+      "('usr_b', 'bob', 'bob', 'h', 0, 't', 't')",
+      // mallory's token named "alice"; bob's token named after himself.
+      "INSERT INTO api_tokens (id, name, token_hash, role, environment, created_at, owner_id) VALUES "
+      "('tok_1', 'alice', 'x1', '', '', 't', 'usr_m'), ('tok_2', 'bob', 'x2', '', '', 't', 'usr_b')",
+      "INSERT INTO environment_variables (environment, name, value, updated_at, updated_by) VALUES "
+      "('dev', 'a', '1', 't', 'alice'), ('dev', 'b', '2', 't', 'bob'), ('dev', 'c', '3', 't', 'ci-bot')",
+      "INSERT INTO login_failures (kind, key, failures, last_failure_at) VALUES ('account', 'hunter2', 1, 't'), "
+      "('address', '10.0.0.1', 1, 't')"};
+  for (const char* sql : setup) ASSERT_TRUE(conn->Exec(sql).ok()) << sql;
+  ASSERT_TRUE(Migrate(*conn, all, clock_).ok());
+  auto rows = *conn->Prepare("SELECT name, updated_by FROM environment_variables ORDER BY name");
+  std::map<std::string, std::string> by;
+  while (*rows->Step()) by[rows->ColumnText(0)] = rows->ColumnText(1);
+  EXPECT_EQ(by["a"], "unverified:alice");  // could be mallory's token
+  EXPECT_EQ(by["b"], "usr_b");             // bob's own token carries his name: not ambiguous
+  EXPECT_EQ(by["c"], "ci-bot");            // names no user: kept as it was
+  auto failures = *conn->Prepare("SELECT kind FROM login_failures");
+  std::vector<std::string> kinds;
+  while (*failures->Step()) kinds.push_back(failures->ColumnText(0));
+  EXPECT_EQ(kinds, std::vector<std::string>{"address"});  // no name kept in clear
 }
 
 }  // namespace
