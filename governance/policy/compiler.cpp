@@ -130,6 +130,11 @@ class Compiler {
       return Error(node, "unknown input field \"" + n.text + "\" of \"" + std::string(program_.Text(base)) +
                              "\" (its fields: " + TypeOf(base)->FieldNames() + ")");
     }
+    // The evaluator's "no value" answers this many slots (program.h).
+    if (slot >= kMaxObjectFields) {
+      return Error(node, "\"" + n.text + "\" is field " + std::to_string(slot + 1) + " of an object; policies read the first " +
+                             std::to_string(kMaxObjectFields));
+    }
     const Type* type = TypeOf(base)->fields[static_cast<size_t>(slot)].second;
     const Instr& b = program_.code_[static_cast<size_t>(base)];
     // x.f and input.f are the commonest nodes: one instruction each, not two.

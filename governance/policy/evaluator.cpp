@@ -167,9 +167,31 @@ inline bool SameString(const Value& a, const Value& b) {
 
 }  // namespace
 
-Evaluator::Evaluator(EvalLimits limits) : limits_(limits) { scratch_.reserve(limits_.scratch_bytes); }
+const Value& Evaluator::NoValue() {
+  // Every field of an object, every character of a string and every element
+  // of a list read from it is in bounds: its size is 0, and its items are
+  // this table, whose entries are all again the same value.
+  static const Value* const table = [] {
+    static std::array<Value, kMaxObjectFields> t;
+    for (Value& v : t) {
+      v.kind = Kind::kObject;
+      v.size = 0;
+      v.items = t.data();
+    }
+    return t.data();
+  }();
+  return *table;
+}
+
+Evaluator::Evaluator(EvalLimits limits) : limits_(limits) {
+  scratch_.reserve(limits_.scratch_bytes);
+  vars_.fill(NoValue());
+}
 
 void Evaluator::Begin(const Program& program, const Document& doc) {
+  for (int v = 0; v < program.variables() && v < static_cast<int>(kMaxVariables); ++v) {
+    vars_[static_cast<size_t>(v)] = NoValue();
+  }
   program_ = &program;
   code_ = program.code().data();
   constants_ = program.constants();
@@ -194,11 +216,11 @@ Value Evaluator::Fail(const std::string& why) {
     // the hot path.
     steps_ = INT64_MAX / 2;
   }
-  return Value{};
+  return NoValue();
 }
 
 Value Evaluator::BudgetExhausted() {
-  return failed_ ? Value{} : Fail("step budget of " + std::to_string(limits_.max_steps) + " exhausted");
+  return failed_ ? NoValue() : Fail("step budget of " + std::to_string(limits_.max_steps) + " exhausted");
 }
 
 // Strings built during evaluation live in scratch_, whose capacity is fixed
@@ -308,7 +330,7 @@ Value Evaluator::Eval(int32_t i) {
     case Code::kIndex: {
       const Value list = Operand(in.a);
       const Value index = Operand(in.b);
-      if (failed_) return Value{};
+      if (failed_) return NoValue();
       if (index.integer < 0 || index.integer >= list.size) {
         return Fail("index " + std::to_string(index.integer) + " is out of range for \"" +
                     std::string(program_->Text(in.a)) + "\" of size " + std::to_string(list.size));
@@ -361,7 +383,7 @@ Value Evaluator::Eval(int32_t i) {
     }
     case Code::kMatches: {
       const std::string_view s = Operand(in.a).str(), p = Operand(in.b).str();
-      if (failed_) return Value{};
+      if (failed_) return NoValue();
       // Charged for the characters it reads, one step per kGlobCharsPerStep,
       // and stopped where that would pass the budget.
       const int64_t left = (limits_.max_steps - steps_) * kGlobCharsPerStep;

@@ -158,6 +158,8 @@ std::string Decision::Summary() const {
     for (const auto& v : r.verdicts) {
       if (!v.failed()) continue;
       out += (out.empty() ? "" : "; ") + v.policy->name + "/" + v.rule->id + ": " + v.message;
+      // A rule that could not be evaluated failed closed: say why.
+      if (v.verdict == Verdict::kError) out += " (error: " + v.error + ")";
     }
   }
   return out;

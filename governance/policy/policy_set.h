@@ -75,7 +75,8 @@ struct Decision {
   // The decision as the requester sees it (shadow bindings left out), or as
   // the ledger records it (everything).
   Json ToJson(bool include_shadow) const;
-  // The failing rules' messages, for one-line error texts.
+  // The failing rules' messages, for one-line error texts; a rule in
+  // error adds " (error: <what went wrong>)".
   std::string Summary() const;
 };
 

@@ -106,6 +106,10 @@ Result<Program> Compile(Expression expression, const Schema& schema, const Type*
 Result<Program> CompileText(std::string_view source, const Schema& schema, const Type* want, int first_line = 1,
                             int first_column = 1);
 
+// The most fields an object type may have for a policy to read it. The
+// evaluator's "no value" (see Evaluator) answers every field slot below it.
+inline constexpr int kMaxObjectFields = 64;
+
 struct EvalLimits {
   int64_t max_steps = 100000;     // instructions per evaluation, loop iterations included
   size_t scratch_bytes = 16384;   // for strings functions build (lower, date)
@@ -114,16 +118,31 @@ struct EvalLimits {
 // Runs Programs against Documents. Holds the variable slots and a scratch
 // buffer reserved once, so repeated evaluations do not allocate. Not
 // thread-safe: one per thread.
+//
+// A runtime error leaves the node that met it, and every node that reads its
+// result, with no value. "No value" is NoValue(): an empty string, an empty
+// list and an object whose every field is again NoValue(), so an access after
+// a failed index, field or call (steps[1].url, size(steps[1].secrets),
+// host(steps[1].url), a quantifier over steps[1].headers) reads nothing and
+// the evaluation ends with the first error; it never reads through a value
+// that was not produced.
 class Evaluator {
  public:
   explicit Evaluator(EvalLimits limits = {});
 
   // Evaluates `program` on `doc`. False on a runtime error (step budget
-  // exhausted, division by zero, overflow, index out of range), with error().
+  // exhausted, division by zero, overflow, index out of range, time out of
+  // range, scratch space exhausted), with error() naming it; `out` is then
+  // meaningless and the rule it decides fails closed.
   bool Run(const Program& program, const Document& doc, Value* out);
 
+  // What a failed node evaluates to (see above). Its integer is not 0, so no
+  // caller may read it as a verdict: check failed() first.
+  static const Value& NoValue();
+
   // For explanations: Begin, then evaluate single instructions with
-  // variables set by the caller.
+  // variables set by the caller. Begin unbinds the program's variables (they
+  // read as NoValue() until set), so none points into an earlier document.
   void Begin(const Program& program, const Document& doc);
   Value Eval(int32_t instr);
   Value& var(int32_t slot) { return vars_[static_cast<size_t>(slot)]; }
