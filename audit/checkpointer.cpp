@@ -19,15 +19,11 @@ Checkpointer::~Checkpointer() {
 }
 
 Result<StoredCheckpoint> Checkpointer::SignNow() {
-  StoredCheckpoint out;
-  Status st = writer_.Write([&](Transaction& tx) -> Status {
+  return writer_.Write<StoredCheckpoint>([&](Transaction& tx) -> Result<StoredCheckpoint> {
     Connection& conn = tx.connection();
     CL_ASSIGN_OR_RETURN(const LedgerHead head, AuditLedger::Head(conn));
     CL_ASSIGN_OR_RETURN(auto latest, AuditLedger::LatestCheckpoint(conn));
-    if (latest && latest->size == head.size) {
-      out = *latest;
-      return Status::Ok();
-    }
+    if (latest && latest->size == head.size) return *latest;
     if (head.size == 0) return Status::FailedPrecondition("the audit ledger is empty: nothing to sign");
     CL_ASSIGN_OR_RETURN(const Hash root, AuditLedger::Root(conn, head.size));
     if (latest) {
@@ -46,14 +42,14 @@ Result<StoredCheckpoint> Checkpointer::SignNow() {
             .WithReason("ledger_integrity");
       }
     }
+    StoredCheckpoint out;
     out.size = head.size;
     out.root = root;
     out.note = signer_.Sign(verify::FormatCheckpoint({signer_.name(), head.size, root}));
     out.created_at = FormatTimestamp(clock_.Now());
-    return AuditLedger::StoreCheckpoint(tx, out);
+    CL_RETURN_IF_ERROR(AuditLedger::StoreCheckpoint(tx, out));
+    return out;
   });
-  if (!st.ok()) return st;
-  return out;
 }
 
 void Checkpointer::Loop() {

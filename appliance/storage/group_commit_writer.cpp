@@ -11,6 +11,8 @@ void DescribeWriterMetrics(Metrics& metrics) {
   metrics.DescribeHistogram("cloister_writer_commit_seconds", "Time from BEGIN to durable COMMIT of a batch.",
                             {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
   metrics.DescribeCounter("cloister_writer_units_total", "Units of work by outcome (committed, failed).");
+  metrics.DescribeCounter("cloister_writer_hook_failures_total",
+                          "Commit hooks that threw after their unit committed (logged, not retried).");
 }
 
 GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> conn, WriterOptions options,
@@ -91,6 +93,8 @@ Status GroupCommitWriter::RunUnit(Unit& unit, Statement* savepoint, Statement* r
     *outcome = unit(tx);
   } catch (const std::exception& e) {
     *outcome = Status::Internal(std::string("unit of work threw: ") + e.what());
+  } catch (...) {
+    *outcome = Status::Internal("unit of work threw an exception that is not a std::exception");
   }
   tx.ResetStatements();
   if (outcome->ok()) {
@@ -104,6 +108,24 @@ Status GroupCommitWriter::RunUnit(Unit& unit, Statement* savepoint, Statement* r
   }
   release->Reset();
   return release->Run();
+}
+
+// The batch is durable whatever a hook does: a hook that throws is logged
+// and counted, and the others still run.
+void GroupCommitWriter::RunHooks(std::vector<std::function<void()>>& hooks) {
+  for (auto& hook : hooks) {
+    std::string error;
+    try {
+      hook();
+    } catch (const std::exception& e) {
+      error = e.what();
+    } catch (...) {
+      error = "an exception that is not a std::exception";
+    }
+    if (error.empty()) continue;
+    logger_.Error("a commit hook threw (its unit stays committed): " + error);
+    if (metrics_) metrics_->Increment("cloister_writer_hook_failures_total", {});
+  }
 }
 
 // Runs every unit without savepoints first: a savepoint makes SQLCipher
@@ -159,7 +181,7 @@ void GroupCommitWriter::RunBatch(Batch& batch) {
                                         st.message()));
   }
   const double seconds = std::chrono::duration<double>(clock_.Monotonic() - started).count();
-  for (auto& h : hooks) h();
+  RunHooks(hooks);
   batch.completion->Finish(std::move(results), std::move(batch.units));
   if (metrics_) {
     metrics_->Observe("cloister_writer_batch_units", static_cast<double>(n));

@@ -5,6 +5,8 @@
 // If a unit fails, the batch is rolled back and replayed with a savepoint
 // per unit, so that unit alone is undone. While it commits, new units queue up, so the batch size
 // adapts to load: one unit per commit when idle, hundreds under contention.
+// Nothing a unit or a commit hook throws leaves the thread: a unit that
+// throws fails alone (internal), a hook that throws is logged and counted.
 #pragma once
 
 #include <condition_variable>
@@ -14,6 +16,7 @@
 #include <thread>
 
 #include "appliance/core/clock.h"
+#include "appliance/core/logging.h"
 #include "appliance/core/metrics.h"
 #include "appliance/storage/writer.h"
 
@@ -54,12 +57,15 @@ class GroupCommitWriter final : public Writer {
   // itself failed: then the unit cannot be isolated and the batch is abandoned.
   Status RunUnit(Unit& unit, Statement* savepoint, Statement* release, Statement* rollback_to,
                  Status* outcome, std::vector<std::function<void()>>& hooks);
+  // Runs the committed units' hooks; one that throws is logged, never fatal.
+  void RunHooks(std::vector<std::function<void()>>& hooks);
 
   std::unique_ptr<Connection> conn_;
   uint64_t rollbacks_ = 0;  // writer thread only; see Transaction::rollback_generation
   const WriterOptions options_;
   const Clock& clock_;
   Metrics* metrics_;
+  const Logger logger_{"writer"};
 
   std::mutex mu_;  // guards everything below
   std::condition_variable cv_;

@@ -9,8 +9,10 @@
 //
 // A unit may run more than once: when another unit of its batch fails, the
 // batch is rolled back and replayed. So a unit acts only through the
-// transaction and its own captured outputs (which a replay overwrites), and
-// never keeps state from an earlier run. Audit
+// transaction and what it returns, and keeps no state outside its return
+// value: a unit that produces an output (a new id, a page to answer with)
+// goes through Write<T>, which hands back the value of the run that
+// committed, never one left over from a run that was rolled back. Audit
 // events are appended from inside the same unit as the change they record,
 // so a change never exists without its event.
 #pragma once
@@ -58,7 +60,9 @@ class Transaction {
   int64_t Changes() const { return conn_.Changes(); }
 
   // Runs `fn` on the writer thread after the batch holding this unit commits,
-  // and only if this unit committed. For notifications, never for writes.
+  // and only if this unit committed. For notifications, never for writes. A
+  // hook that throws is logged; the unit stays committed and the writer
+  // goes on.
   void OnCommit(std::function<void()> fn) { on_commit_.push_back(std::move(fn)); }
 
   std::vector<std::function<void()>> TakeOnCommit() { return std::move(on_commit_); }
@@ -121,6 +125,32 @@ class Writer {
   virtual WriteTicket Submit(Unit unit) = 0;
   // Submit and wait.
   Status Write(Unit unit) { return Submit(std::move(unit)).Wait(); }
+
+  // Submit and wait, for a unit with an output. Every run of `unit` (a
+  // replay included) starts with no output and produces its own; the value
+  // returned is the one of the run that committed. The unit's error, when
+  // its last run failed or threw, or unavailable when the batch's commit
+  // failed; never a value from a run that was rolled back. Call with the
+  // type named: writer.Write<Json>([&](Transaction& tx) -> Result<Json> {...}).
+  template <typename T>
+  Result<T> Write(std::function<Result<T>(Transaction&)> unit);
 };
+
+template <typename T>
+Result<T> Writer::Write(std::function<Result<T>(Transaction&)> unit) {
+  // Written only on the writer thread while the caller waits; read after
+  // the ticket resolves, which orders the two (BatchCompletion's mutex).
+  auto output = std::make_shared<std::optional<T>>();
+  const Status written = Write([unit = std::move(unit), output](Transaction& tx) -> Status {
+    output->reset();  // nothing survives from an earlier run
+    Result<T> result = unit(tx);
+    if (!result.ok()) return result.status();
+    output->emplace(std::move(result).value());
+    return Status::Ok();
+  });
+  if (!written.ok()) return written;
+  if (!output->has_value()) return Status::Internal("a unit of work committed without producing its output");
+  return std::move(**output);
+}
 
 }  // namespace cloister

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "appliance/storage/read_pool.h"
+#include "tests/support/replaying_writer.h"
 #include "tests/support/test_support.h"
 
 namespace cloister {
@@ -196,6 +197,98 @@ TEST_F(GroupCommitWriterTest, ReplayedBatchCommitsEachSurvivorOnceAndRunsItsHook
   EXPECT_EQ(hooks.load(), 1);  // but its effects and hooks happen once
   writer_.reset();
   EXPECT_EQ(Rows().size(), 1u);
+}
+
+TEST_F(GroupCommitWriterTest, WriteOfTReturnsTheOutputOfTheUnitOrItsError) {
+  const Result<int64_t> rowid = writer_->Write<int64_t>([](Transaction& tx) -> Result<int64_t> {
+    CL_RETURN_IF_ERROR(Insert(4, 1)(tx));
+    return tx.LastInsertRowId();
+  });
+  ASSERT_TRUE(rowid.ok()) << rowid.status().ToString();
+  EXPECT_EQ(*rowid, 1);
+  const Result<std::string> refused = writer_->Write<std::string>([](Transaction& tx) -> Result<std::string> {
+    CL_RETURN_IF_ERROR(Insert(4, 2)(tx));
+    return Status::Conflict("refused after writing");
+  });
+  EXPECT_EQ(refused.status().code(), StatusCode::kConflict);
+  const Result<int> threw = writer_->Write<int>([](Transaction&) -> Result<int> { throw std::runtime_error("boom"); });
+  EXPECT_EQ(threw.status().code(), StatusCode::kInternal);
+  writer_.reset();
+  EXPECT_EQ(Rows(), (std::set<std::pair<int64_t, int64_t>>{{4, 1}}));
+}
+
+// Each run produces its own output: the caller gets the one of the run
+// that committed, here the replay, whose row is the one in the database.
+TEST_F(GroupCommitWriterTest, ReplayedUnitReturnsTheOutputOfItsReplayNotOfItsFirstRun) {
+  testing::ReplayingWriter replaying(*writer_);
+  replaying.ReplayNext();
+  int run = 0;  // counts runs only to make each run's output differ
+  const Result<int64_t> out = replaying.Write<int64_t>([&](Transaction& tx) -> Result<int64_t> {
+    ++run;
+    CL_RETURN_IF_ERROR(Insert(6, run)(tx));
+    return run;
+  });
+  EXPECT_EQ(replaying.runs(), 2);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, 2);
+  writer_.reset();
+  EXPECT_EQ(Rows(), (std::set<std::pair<int64_t, int64_t>>{{6, 2}}));
+}
+
+// The first run succeeds and produces an output; its replay fails. No
+// output from the rolled-back first run may reach the caller.
+TEST_F(GroupCommitWriterTest, ReplayThatFailsReturnsItsErrorNotTheFirstRunsOutput) {
+  testing::ReplayingWriter replaying(*writer_);
+  // Before the replay, another unit takes the row the unit inserts.
+  replaying.ReplayNext([](Transaction& tx) { return Insert(7, 1)(tx); });
+  const Result<std::string> out = replaying.Write<std::string>([](Transaction& tx) -> Result<std::string> {
+    CL_RETURN_IF_ERROR(Insert(7, 1)(tx));
+    return std::string("saved");
+  });
+  EXPECT_EQ(replaying.runs(), 2);
+  EXPECT_EQ(out.status().code(), StatusCode::kConflict) << (out.ok() ? *out : out.status().ToString());
+}
+
+// The first run fails; the replay succeeds: its output is the answer.
+TEST_F(GroupCommitWriterTest, ReplayThatSucceedsAfterAFailedFirstRunReturnsTheReplaysOutput) {
+  testing::ReplayingWriter replaying(*writer_);
+  replaying.ReplayNext([](Transaction& tx) { return Insert(8, 0)(tx); });
+  const Result<int64_t> out = replaying.Write<int64_t>([](Transaction& tx) -> Result<int64_t> {
+    CL_ASSIGN_OR_RETURN(Statement * s, tx.Prepare("SELECT COUNT(*) FROM rows WHERE thread = 8"));
+    CL_RETURN_IF_ERROR(s->Step().status());
+    const int64_t seen = s->ColumnInt(0);
+    if (seen == 0) return Status::FailedPrecondition("no row yet");
+    CL_RETURN_IF_ERROR(Insert(8, 1)(tx));
+    return seen;
+  });
+  EXPECT_EQ(replaying.runs(), 2);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(*out, 1);
+  writer_.reset();
+  EXPECT_EQ(Rows(), (std::set<std::pair<int64_t, int64_t>>{{8, 0}, {8, 1}}));
+}
+
+// A hook runs after its unit committed; one that throws used to escape the
+// writer thread and end the process.
+TEST_F(GroupCommitWriterTest, ThrowingCommitHookIsLoggedAndTheWriterGoesOn) {
+  std::atomic<int> ran{0};
+  const Status st = writer_->Write([&](Transaction& tx) {
+    tx.OnCommit([] { throw std::runtime_error("notification failed"); });
+    tx.OnCommit([] { throw 42; });
+    tx.OnCommit([&] { ++ran; });
+    return Insert(9, 1)(tx);
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();  // the change is durable: its hooks only notify
+  EXPECT_EQ(ran.load(), 1);
+  EXPECT_EQ(MetricValue("\ncloister_writer_hook_failures_total"), 2) << metrics_.Render();
+  EXPECT_TRUE(writer_->Write(Insert(9, 2)).ok());
+  writer_.reset();
+  EXPECT_EQ(Rows().size(), 2u);
+}
+
+TEST_F(GroupCommitWriterTest, UnitThrowingSomethingNotAnExceptionFailsAlone) {
+  EXPECT_EQ(writer_->Write([](Transaction&) -> Status { throw 42; }).code(), StatusCode::kInternal);
+  EXPECT_TRUE(writer_->Write(Insert(10, 1)).ok());
 }
 
 TEST_F(GroupCommitWriterTest, StopDrainsQueuedUnitsThenRefusesNewOnes) {
