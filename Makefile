@@ -7,11 +7,12 @@ RELEASE_DIR ?= build-release
 JOBS        ?= $(shell nproc)
 PORT        ?= 8443
 
-# Every Debian package the build, the tests and the demo need.
+# Every Debian package the build, the tests and the demo need. curl and jq
+# run the documentation's curl examples as pasted (tests/integration/doc_examples_test.cpp).
 PACKAGES := g++ make cmake pkg-config ca-certificates openssl libssl-dev \
             libpoco-dev libsqlcipher-dev libboost-log-dev libyaml-cpp-dev \
             nlohmann-json3-dev libcli11-dev libgtest-dev clang libclang-rt-14-dev \
-            binutils debootstrap rpm iproute2
+            binutils debootstrap rpm iproute2 curl jq
 
 MAKEFLAGS += --no-print-directory
 

@@ -364,10 +364,8 @@ Result<SecureBytes> KekFor(const Keyring& keyring, const std::string& key_file, 
   return ShamirCombine(decoded);
 }
 
-namespace {
-
-Result<std::unique_ptr<Connection>> OpenWithKek(const std::string& db_path, const Keyring& keyring,
-                                                const SecureBytes& kek) {
+Result<std::unique_ptr<Connection>> OpenDatabaseWithKek(const std::string& db_path, const Keyring& keyring,
+                                                        const SecureBytes& kek) {
   auto data_key = UnwrapKey(kek, keyring.data_key, keyring.WrapAad());
   if (!data_key.ok()) {
     return Status::PermissionDenied("the unseal key does not unwrap the keyring of appliance " + keyring.appliance_id)
@@ -378,11 +376,9 @@ Result<std::unique_ptr<Connection>> OpenWithKek(const std::string& db_path, cons
   return Connection::Open(db_path, *data_key, read);
 }
 
-}  // namespace
-
 Result<LedgerReport> VerifyBackupLedger(const std::string& db_path, const Keyring& keyring, const SecureBytes& kek,
                                         const BackupManifest& manifest) {
-  CL_ASSIGN_OR_RETURN(auto conn, OpenWithKek(db_path, keyring, kek));
+  CL_ASSIGN_OR_RETURN(auto conn, OpenDatabaseWithKek(db_path, keyring, kek));
   verify::VerifierKey key;
   std::string error;
   if (!verify::ParseVerifierKey(manifest.ledger.verifier_key, &key, &error)) {
@@ -413,7 +409,7 @@ Result<LedgerReport> VerifyBackupLedger(const std::string& db_path, const Keyrin
 }
 
 Result<uint64_t> LedgerSizeOf(const std::string& db_path, const Keyring& keyring, const SecureBytes& kek) {
-  CL_ASSIGN_OR_RETURN(auto conn, OpenWithKek(db_path, keyring, kek));
+  CL_ASSIGN_OR_RETURN(auto conn, OpenDatabaseWithKek(db_path, keyring, kek));
   CL_ASSIGN_OR_RETURN(LedgerHead head, AuditLedger::Head(*conn));
   return head.size;
 }

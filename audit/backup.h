@@ -15,11 +15,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "appliance/core/json.h"
 #include "appliance/core/secure_bytes.h"
+#include "appliance/storage/connection.h"
 #include "appliance/storage/keyring.h"
 #include "audit/ledger_verifier.h"
 
@@ -102,6 +104,12 @@ Result<SecureBytes> KekFor(const Keyring& keyring, const std::string& key_file, 
 // "backup_ledger_invalid") when it does not verify.
 Result<LedgerReport> VerifyBackupLedger(const std::string& db_path, const Keyring& keyring, const SecureBytes& kek,
                                         const BackupManifest& manifest);
+
+// Opens the database at `db_path` read-only with the data key that `kek`
+// unwraps from `keyring`; permission_denied (reason "key_mismatch") when it
+// does not unwrap it.
+Result<std::unique_ptr<Connection>> OpenDatabaseWithKek(const std::string& db_path, const Keyring& keyring,
+                                                        const SecureBytes& kek);
 
 // The ledger size of the database at `db_path`, opened with the data key that
 // `kek` unwraps from `keyring`.

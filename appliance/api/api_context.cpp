@@ -2,8 +2,11 @@
 
 #include <map>
 
+#include "appliance/core/clock.h"
 #include "appliance/core/encoding.h"
+#include "appliance/http/client_address.h"
 #include "appliance/identity/user_store.h"
+#include "appliance/storage/id_prefix.h"
 #include "appliance/identity/token_store.h"
 #include "governance/environments/environment_store.h"
 
@@ -78,7 +81,8 @@ Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, const 
 }
 
 Status ApplianceGate::Refuse(AuditService& audit, AuditRecord attempt, const HttpRequest& request, Status why) {
-  const AuthFailureLimiter::Verdict v = failures_.Fail(request.remote_ip);
+  // Counted by AddressKey: one IPv6 host's /64 is one address.
+  const AuthFailureLimiter::Verdict v = failures_.Fail(AddressKey(request.remote_ip));
   if (!v.refuse) {
     CL_RETURN_IF_ERROR(audit.Record(attempt));
     return why;
@@ -185,6 +189,32 @@ Status CheckEnvironment(Session& session, const std::string& environment) {
     if (e.name == environment) return Status::Ok();
   }
   return Status::InvalidArgument("environment \"" + environment + "\" does not exist");
+}
+
+Result<std::string> ResolvePromotionId(Session& session, const std::string& text) {
+  return session.store->reads().Read<std::string>(
+      [&](Connection& conn) { return ResolveId(conn, "promotions", "id", text, "promotion"); });
+}
+
+Result<std::string> ResolveVersionId(Session& session, const std::string& text) {
+  return session.store->reads().Read<std::string>(
+      [&](Connection& conn) { return ResolveId(conn, "automation_versions", "id", text, "version"); });
+}
+
+Result<std::string> TimeParameter(const std::string& name, const std::string& value, bool round_up) {
+  if (value.empty()) return std::string();
+  const auto t = ParseRfc3339(value);
+  if (!t) {
+    return Status::InvalidArgument("\"" + name + "\" must be an RFC 3339 time with an offset, such as " +
+                                   "2026-12-02T01:30:00+01:00 or 2026-12-02T00:30:00Z, not \"" + value + "\"")
+        .WithDetails({{"parameter", name}});
+  }
+  using std::chrono::microseconds;
+  using std::chrono::system_clock;
+  auto micros = std::chrono::floor<microseconds>(*t);
+  const auto last = std::chrono::floor<microseconds>(system_clock::time_point::max()) - microseconds(1);
+  if (round_up && micros < *t && micros < last) micros += microseconds(1);
+  return FormatTimestamp(std::chrono::time_point_cast<system_clock::duration>(micros));
 }
 
 Result<Role> RoleField(const std::string& name, const std::string& field) {

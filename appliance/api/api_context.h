@@ -92,6 +92,19 @@ Result<Json> JsonBody(const HttpRequest& request);
 Status CheckEnvironment(Session& session, const std::string& environment);
 // A role from its name, or invalid_argument naming `field` and the roles.
 Result<Role> RoleField(const std::string& name, const std::string& field);
+// A time parameter (query or body field `name`) as the ledger writes times
+// (FormatTimestamp: UTC, six fractional digits), from any RFC 3339 date-time
+// (ParseRfc3339: any offset, optional fraction). A fraction finer than a
+// microsecond is rounded up when `round_up` (a lower bound) and down
+// otherwise, so the bound keeps exactly the events it names. "" stays "".
+// invalid_argument naming `name` (details {"parameter": name}) otherwise.
+Result<std::string> TimeParameter(const std::string& name, const std::string& value, bool round_up);
+// A promotion id or automation version id given in full or by a unique
+// prefix of at least 8 characters, as git takes abbreviated names: the full
+// id; not_found when nothing matches; conflict "ambiguous_id" listing the
+// candidates (details {"candidates"}) when several do.
+Result<std::string> ResolvePromotionId(Session& session, const std::string& text);
+Result<std::string> ResolveVersionId(Session& session, const std::string& text);
 // A timestamp or other optional text as JSON: null when empty.
 inline Json OrNull(const std::string& text) { return text.empty() ? Json() : Json(text); }
 // [{"role": ..., "environment": ...}]

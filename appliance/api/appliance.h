@@ -3,7 +3,15 @@
 // Unseal opens the audit service, verifies the ledger from its latest
 // checkpoint (a mismatch keeps the appliance up but refuses writes with
 // "ledger_integrity") and records the unseal, the migrations it applied and
-// the configuration digest. Seal records the seal, then closes the session.
+// the configuration digest. It fails closed: when that event cannot be
+// recorded the appliance seals again (the store closes, the data key is
+// zeroed) and the unseal returns unavailable with reason
+// "audit_unavailable"; no request is served in between.
+// The first unseal after a restore (cloisterctl backup restore) records
+// system.restore in the same unit, and in it revokes every login session and
+// every API token revoked after the backup was taken.
+// Seal records the seal, then closes the session; it seals even when the
+// event cannot be recorded (see Seal).
 // Failed unseal attempts, which cannot be written while sealed, are counted
 // and recorded with the next unseal.
 //
@@ -50,11 +58,15 @@ class Appliance {
   Result<SealStatus> SubmitShare(std::string_view share, const Requester& who);
   Result<SealStatus> UnsealWithKeyFile(const Requester& who);
   SealStatus ResetProgress() { return seal_.ResetProgress(); }
+  // Seals. Sealing is the safe direction, so it happens even when the
+  // system.seal event cannot be recorded: the failure is logged and the next
+  // unseal's event carries it ("unrecorded_seal"). OK if already sealed.
   Status Seal(const Requester& who);
 
  private:
   Result<SealStatus> AfterUnseal(Result<SealStatus> unsealed, const Requester& who);
   Status OpenSession(const Requester& who);
+  void NoteFailedUnseal(const std::string& reason);
 
   SealManager& seal_;
   Random& random_;
@@ -64,9 +76,10 @@ class Appliance {
   const std::string config_digest_;
 
   std::mutex lifecycle_mu_;  // serializes unseal and seal; taken before mu_
-  mutable std::mutex mu_;    // guards session_ and failed_unseals_
+  mutable std::mutex mu_;    // guards session_, failed_unseals_ and unrecorded_seal_
   std::shared_ptr<Session> session_;
   std::vector<std::string> failed_unseals_;
+  Json unrecorded_seal_;  // null, or the seal the ledger could not record
 };
 
 // Builds an audit record for `who`.

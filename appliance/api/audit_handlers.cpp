@@ -31,8 +31,10 @@ std::string QueryString(const HttpRequest& r, const std::string& name) {
   return it == r.query.end() ? "" : it->second;
 }
 
-// Filters from query parameters or a JSON object (same field names).
-Result<EventFilter> FilterFrom(const std::function<std::optional<std::string>(const std::string&)>& get) {
+// Filters from query parameters or a JSON object (same field names);
+// `prefix` goes before a field's name in errors ("filter.").
+Result<EventFilter> FilterFrom(const std::function<std::optional<std::string>(const std::string&)>& get,
+                               const std::string& prefix = "") {
   EventFilter f;
   auto num = [&](const std::string& name, uint64_t& out) -> Status {
     auto v = get(name);
@@ -45,8 +47,9 @@ Result<EventFilter> FilterFrom(const std::function<std::optional<std::string>(co
   };
   CL_RETURN_IF_ERROR(num("from_seq", f.from_seq));
   CL_RETURN_IF_ERROR(num("to_seq", f.to_seq));
-  f.since = get("since").value_or("");
-  f.until = get("until").value_or("");
+  // Compared as instants: normalized to the ledger's own time format.
+  CL_ASSIGN_OR_RETURN(f.since, TimeParameter(prefix + "since", get("since").value_or(""), /*round_up=*/true));
+  CL_ASSIGN_OR_RETURN(f.until, TimeParameter(prefix + "until", get("until").value_or(""), /*round_up=*/false));
   f.actor = get("actor").value_or("");
   f.action = get("action").value_or("");
   f.env = get("env").value_or("");
@@ -203,16 +206,23 @@ Result<HttpResponse> Export(ApiContext& ctx, HttpRequest& r) {
     const Json& f = body["filter"];
     if (!f.is_object()) return Status::InvalidArgument("field \"filter\" must be an object");
     CL_RETURN_IF_ERROR(CheckKnownFields(f, {"actor", "action", "env", "outcome", "since", "until"}));
-    CL_ASSIGN_OR_RETURN(request.filter, FilterFrom([&](const std::string& k) -> std::optional<std::string> {
-                          if (!f.contains(k) || !f[k].is_string()) return std::nullopt;
-                          return f[k].get<std::string>();
-                        }));
+    for (const char* k : {"actor", "action", "env", "outcome", "since", "until"}) {
+      if (f.contains(k) && !f[k].is_string()) {
+        return Status::InvalidArgument("field \"filter." + std::string(k) + "\" must be a string");
+      }
+    }
+    CL_ASSIGN_OR_RETURN(request.filter, FilterFrom(
+                                            [&](const std::string& k) -> std::optional<std::string> {
+                                              if (!f.contains(k)) return std::nullopt;
+                                              return f[k].get<std::string>();
+                                            },
+                                            "filter."));
     request.filter_json = f;
   }
   request.from_seq = from_seq ? static_cast<uint64_t>(*from_seq) : 0;
   request.to_seq = to_seq ? std::optional<uint64_t>(static_cast<uint64_t>(*to_seq)) : std::nullopt;
-  request.since = since.value_or("");
-  request.until = until.value_or("");
+  CL_ASSIGN_OR_RETURN(request.since, TimeParameter("since", since.value_or(""), /*round_up=*/true));
+  CL_ASSIGN_OR_RETURN(request.until, TimeParameter("until", until.value_or(""), /*round_up=*/false));
   if (since_size) request.since_size = static_cast<uint64_t>(*since_size);
   request.created_by = r.principal ? r.principal->person_id() : "";
   CL_ASSIGN_OR_RETURN(StoredCheckpoint checkpoint, session->audit->checkpointer().SignNow());

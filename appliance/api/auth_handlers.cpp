@@ -3,11 +3,13 @@
 // user is unknown, disabled or gave a wrong password: an unknown user's
 // attempt is checked against a dummy hash with the same parameters.
 #include <map>
+#include <memory>
 #include <semaphore>
 #include <thread>
 
 #include "appliance/api/routes.h"
 #include "appliance/core/encoding.h"
+#include "appliance/http/client_address.h"
 #include "appliance/identity/user_store.h"
 
 namespace cloister {
@@ -18,6 +20,8 @@ namespace {
 struct LoginState {
   std::string dummy_hash;
   AttemptSlots slots;
+  // Logins refused before any password check, per address (see RecordRefusal).
+  std::unique_ptr<AuthFailureLimiter> refusals;
   std::counting_semaphore<64> hashing{std::clamp<std::ptrdiff_t>(std::thread::hardware_concurrency(), 1, 64)};
 
   Result<bool> Verify(std::string_view password, const std::string& stored) {
@@ -49,6 +53,25 @@ HttpResponse TooManyAttempts(int64_t wait_seconds) {
 // tried, so a password typed into the user name field is never kept in clear.
 std::string AccountKey(Session& session, const std::string& username) {
   return session.audit->Hmac(UserNameKey(username));
+}
+
+// Records a login refused before any password check (locked, a check in
+// progress, an unknown certificate). Past auth.failed_auth from one address
+// in a window, only the window's first further refusal is recorded, as
+// auth.rate_limited with the count, so a locked address cannot grow the
+// ledger without bound.
+Status RecordRefusal(Session& session, LoginState& state, const AuditRecord& event, const std::string& address) {
+  const AuthFailureLimiter::Verdict v = state.refusals->Fail(address);
+  if (!v.refuse) return session.audit->Record(event);
+  if (!v.record_refusal) return Status::Ok();
+  AuditRecord limited = event;
+  limited.action = "auth.rate_limited";
+  limited.reason = "more than " + std::to_string(state.refusals->limit().max_failures) +
+                   " refused logins from this address within " + std::to_string(state.refusals->limit().window.count()) +
+                   " s; further refusals in this window are not recorded";
+  limited.details["refusals"] = v.failures;
+  limited.details["refused_unrecorded_in_previous_window"] = v.refused_in_previous_window;
+  return session.audit->Record(limited);
 }
 
 // The attempt slots a password login holds while its password is checked
@@ -138,14 +161,14 @@ Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http
         event.target_kind = "user";
         event.target_id = found->id;
       }
-      CL_RETURN_IF_ERROR(session->audit->Record(event));
+      CL_RETURN_IF_ERROR(RecordRefusal(*session, state, event, AddressKey(http.remote_ip)));
       return ErrorResponse(401, "invalid_credentials", "the client certificate does not belong to an enabled user");
     }
     user = std::move(found).value();
   } else {
     // The slot first, then the check: concurrent attempts cannot outrun the count.
     SlotGuard slot(state.slots, {{"account", account, ctx.auth.lockout.account_threshold},
-                                 {"address", http.remote_ip, ctx.auth.lockout.address_threshold}});
+                                 {"address", AddressKey(http.remote_ip), ctx.auth.lockout.address_threshold}});
     CL_ASSIGN_OR_RETURN(const AttemptSlots::Outcome taken, slot.Take(*session, ctx));
     if (!taken.taken) {
       // Locked, or as many checks already running as the key has attempts left.
@@ -153,7 +176,7 @@ Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http
       event.reason = taken.locked_seconds > 0 ? "locked" : "attempt_in_progress";
       event.details["retry_after_seconds"] = wait;
       event.details["attempted_user"] = account;
-      CL_RETURN_IF_ERROR(session->audit->Record(event));
+      CL_RETURN_IF_ERROR(RecordRefusal(*session, state, event, AddressKey(http.remote_ip)));
       return TooManyAttempts(wait);
     }
     auto found = session->store->reads().Read<User>([&](Connection& c) { return FindUser(c, *username); });
@@ -168,7 +191,7 @@ Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http
         event.details["attempted_user"] = account;
       }
       CL_RETURN_IF_ERROR(session->store->writer().Write(
-          [&](Transaction& tx) { return RecordFailure(tx, *session, ctx, event, account, http.remote_ip); }));
+          [&](Transaction& tx) { return RecordFailure(tx, *session, ctx, event, account, AddressKey(http.remote_ip)); }));
       return InvalidCredentials();
     }
     user = std::move(found).value();
@@ -187,14 +210,15 @@ Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http
       old.ok()) {
     presented_session = old->session_id;
   }
-  IssuedSession issued;
   event.outcome = "success";
   event.actor = {"user", user.id, user.name};
   event.target_kind = "user";
   event.target_id = user.id;
-  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
-    CL_ASSIGN_OR_RETURN(issued, CreateSession(tx, ctx.random, ctx.clock, ctx.auth.sessions, user.id,
-                                              by_certificate ? "certificate" : "password", http.remote_ip));
+  const Result<IssuedSession> started =
+      session->store->writer().Write<IssuedSession>([&](Transaction& tx) -> Result<IssuedSession> {
+    CL_ASSIGN_OR_RETURN(IssuedSession issued, CreateSession(tx, ctx.random, ctx.clock, ctx.auth.sessions, user.id,
+                                                            by_certificate ? "certificate" : "password",
+                                                            http.remote_ip));
     CL_RETURN_IF_ERROR(RecordLogin(tx, user.id, ctx.clock));
     if (!by_certificate) {
       const Status cleared = ClearLoginFailures(tx, "account", account);
@@ -209,8 +233,11 @@ Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http
     done.details["session"] = session->audit->Hmac(issued.id);
     if (!presented_session.empty()) done.details["replaced_session"] = session->audit->Hmac(presented_session);
     if (!rehashed.empty()) done.details["password_rehashed"] = true;
-    return session->audit->ledger().Append(tx, done).status();
-  }));
+    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, done).status());
+    return issued;
+  });
+  CL_RETURN_IF_ERROR(started.status());
+  const IssuedSession& issued = *started;
 
   Json out = {{"user", {{"id", user.id}, {"name", user.name}}},
               {"roles", RoleBindingsJson(user.roles)},
@@ -276,7 +303,7 @@ Result<HttpResponse> ChangePassword(ApiContext& ctx, LoginState& state, HttpRequ
 
   const std::string account = AccountKey(*session, p.user_name);
   SlotGuard slot(state.slots, {{"account", account, ctx.auth.lockout.account_threshold},
-                               {"address", http.remote_ip, ctx.auth.lockout.address_threshold}});
+                               {"address", AddressKey(http.remote_ip), ctx.auth.lockout.address_threshold}});
   CL_ASSIGN_OR_RETURN(const AttemptSlots::Outcome taken, slot.Take(*session, ctx));
   if (!taken.taken) return TooManyAttempts(std::max<int64_t>(taken.locked_seconds, 1));
   CL_ASSIGN_OR_RETURN(User user, session->store->reads().Read<User>([&](Connection& c) {
@@ -290,23 +317,27 @@ Result<HttpResponse> ChangePassword(ApiContext& ctx, LoginState& state, HttpRequ
     event.outcome = "denied";
     event.reason = "wrong_password";
     CL_RETURN_IF_ERROR(session->store->writer().Write(
-        [&](Transaction& tx) { return RecordFailure(tx, *session, ctx, event, account, http.remote_ip); }));
+        [&](Transaction& tx) { return RecordFailure(tx, *session, ctx, event, account, AddressKey(http.remote_ip)); }));
     return Status::PermissionDenied("the current password is wrong").WithReason("wrong_password");
   }
   CL_ASSIGN_OR_RETURN(const std::string hash, HashPassword(*next, ctx.random, ctx.auth.scrypt));
   // Every session of the user ends; the one that asked gets a new session.
-  IssuedSession issued;
-  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
+  const Result<IssuedSession> started =
+      session->store->writer().Write<IssuedSession>([&](Transaction& tx) -> Result<IssuedSession> {
     CL_RETURN_IF_ERROR(SetPassword(tx, user.id, hash, false, ctx.clock));
     CL_ASSIGN_OR_RETURN(const int64_t ended, RevokeUserSessions(tx, user.id, ctx.clock));
+    IssuedSession issued;  // none when the request came with a token
     if (!p.session_id.empty()) {
       CL_ASSIGN_OR_RETURN(issued, CreateSession(tx, ctx.random, ctx.clock, ctx.auth.sessions, user.id, "password",
                                                 http.remote_ip));
     }
     AuditRecord done = event;
     done.details = {{"sessions_ended", ended}};
-    return session->audit->ledger().Append(tx, done).status();
-  }));
+    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, done).status());
+    return issued;
+  });
+  CL_RETURN_IF_ERROR(started.status());
+  const IssuedSession& issued = *started;
   Json out = {{"changed", true}};
   if (!issued.id.empty()) {
     out["session"] = {{"id", issued.id}, {"expires_at", issued.expires_at}};
@@ -359,7 +390,7 @@ Result<HttpResponse> ClearLockout(ApiContext& ctx, HttpRequest& http) {
   // An account is named by its user name (or by the HMAC a listing shows).
   const std::string& given = http.path_params.at("key");
   const bool is_hmac = given.rfind("hmac-sha256:", 0) == 0;
-  const std::string key = kind == "account" && !is_hmac ? AccountKey(*session, given) : given;
+  const std::string key = kind == "account" ? (is_hmac ? given : AccountKey(*session, given)) : AddressKey(given);
   AuditRecord event = RecordFor(RequesterOf(http), "auth.lockout.clear");
   event.target_kind = kind;
   event.target_id = key;
@@ -371,6 +402,7 @@ Result<HttpResponse> ClearLockout(ApiContext& ctx, HttpRequest& http) {
 
 void AddAuthRoutes(Router& router, ApiContext& ctx) {
   auto state = std::make_shared<LoginState>();
+  state->refusals = std::make_unique<AuthFailureLimiter>(ctx.clock, ctx.auth.failed_auth);
   // Made now, at start, so the first unknown-user login costs what any other does.
   auto dummy = HashPassword("cloister dummy password", ctx.random, ctx.auth.scrypt);
   state->dummy_hash = dummy.ok() ? *dummy : "";

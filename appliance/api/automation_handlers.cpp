@@ -59,8 +59,9 @@ Result<HttpResponse> Validate(HttpRequest& http) {
 
 Result<HttpResponse> GetVersion(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
-  CL_ASSIGN_OR_RETURN(Service::StoredVersion v, PromotionServiceFor(ctx, session)
-                                                    .GetVersion(http.path_params.at("name"), http.path_params.at("id")));
+  CL_ASSIGN_OR_RETURN(const std::string id, ResolveVersionId(*session, http.path_params.at("id")));
+  CL_ASSIGN_OR_RETURN(Service::StoredVersion v,
+                      PromotionServiceFor(ctx, session).GetVersion(http.path_params.at("name"), id));
   const auto format = http.query.find("format");
   HttpResponse r;
   if (format == http.query.end() || format->second == "json") {
@@ -172,6 +173,16 @@ Result<HttpResponse> PutSettings(ApiContext& ctx, HttpRequest& http) {
   return HttpResponse::FromJson(200, out);
 }
 
+// {"<env>": deployment} narrowed to the environments `p` holds a role in.
+Json ReadableLive(const Principal& p, const Json& live) {
+  Json out = Json::object();
+  if (!live.is_object()) return out;
+  for (const auto& [env, d] : live.items()) {
+    if (!RolesIn(p, env).empty()) out[env] = d;
+  }
+  return out;
+}
+
 }  // namespace
 
 void AddAutomationRoutes(Router& router, ApiContext& ctx) {
@@ -188,14 +199,26 @@ void AddAutomationRoutes(Router& router, ApiContext& ctx) {
     });
   };
 
-  view("/v1/automations", [](Service& s, HttpRequest&) { return s.ListAutomations(); });
+  // What is live where is shown only for environments the caller holds a role in.
+  view("/v1/automations", [](Service& s, HttpRequest& http) -> Result<Json> {
+    CL_ASSIGN_OR_RETURN(Json out, s.ListAutomations());
+    for (Json& item : out["items"]) item["live"] = ReadableLive(*http.principal, item["live"]);
+    return out;
+  });
   add("POST", "/v1/automations/validate", [](HttpRequest& http) { return Validate(http); });
-  view("/v1/automations/{name}", [](Service& s, HttpRequest& http) { return s.GetAutomation(http.path_params.at("name")); });
+  view("/v1/automations/{name}", [](Service& s, HttpRequest& http) -> Result<Json> {
+    CL_ASSIGN_OR_RETURN(Json out, s.GetAutomation(http.path_params.at("name")));
+    out["live"] = ReadableLive(*http.principal, out["live"]);
+    return out;
+  });
   add("PUT", "/v1/automations/{name}", [&ctx](HttpRequest& http) { return PutAutomation(ctx, http); });
   add("GET", "/v1/automations/{name}/versions/{id}", [&ctx](HttpRequest& http) { return GetVersion(ctx, http); });
-  view("/v1/automations/{name}/diff", [](Service& s, HttpRequest& http) -> Result<Json> {
+  view("/v1/automations/{name}/diff", [&ctx](Service& s, HttpRequest& http) -> Result<Json> {
+    CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
     CL_ASSIGN_OR_RETURN(std::string from, RequiredQuery(http, "from"));
     CL_ASSIGN_OR_RETURN(std::string to, RequiredQuery(http, "to"));
+    CL_ASSIGN_OR_RETURN(from, ResolveVersionId(*session, from));
+    CL_ASSIGN_OR_RETURN(to, ResolveVersionId(*session, to));
     return s.DiffVersions(http.path_params.at("name"), from, to);
   });
 
@@ -210,6 +233,8 @@ void AddAutomationRoutes(Router& router, ApiContext& ctx) {
     CL_ASSIGN_OR_RETURN(std::string to, RequiredQuery(http, "to"));
     for (const std::string& env : {from, to}) {
       CL_RETURN_IF_ERROR(RequireRoleIn(ctx, http, {Role::kAuthor, Role::kApprover, Role::kOperator, Role::kAuditor}, env));
+      // A policy bound to either environment sees the read.
+      CL_RETURN_IF_ERROR(CheckRequestPolicy(ctx, http, env));
     }
     return s.DiffEnvironments(from, to);
   });

@@ -116,6 +116,13 @@ Result<HttpResponse> GetDocument(ApiContext& ctx, HttpRequest& http, const Colle
 Result<HttpResponse> ListVersions(ApiContext& ctx, HttpRequest& http, const Collection& c) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   CL_ASSIGN_OR_RETURN(auto versions, Versions(*session, c, http.path_params.at("name")));
+  if (versions.empty()) {  // neither stored nor in force (a shipped document has no stored versions)
+    const auto set = PolicySetFor(ctx, session);
+    const std::string& name = http.path_params.at("name");
+    if (std::string(c.kind) == "Policy" ? !set->policies().count(name) : !set->bindings().count(name)) {
+      return Status::NotFound("no " + std::string(c.kind) + " named " + name);
+    }
+  }
   Json list = Json::array();
   const auto names = NamesFor(session);
   for (const auto& v : versions) {
@@ -236,9 +243,31 @@ Result<HttpResponse> Evaluate(ApiContext& ctx, HttpRequest& http) {
     override = policy::OverrideRequest{http.principal->user_name, RolesIn(*http.principal, *environment),
                                        o["reason"].get<std::string>()};
   }
+  // A promotion is gated by the policies its pipeline requires too: bind
+  // them exactly as the gate does, for the automation the input names.
+  std::vector<policy::PolicyBinding> pipeline_bindings;
+  Json pipeline = nullptr;
+  const Json& promotion = body["input"].value("promotion", Json::object());
+  if (*hook == "promotion" && promotion.is_object() && promotion.value("automation", Json()).is_string()) {
+    CL_ASSIGN_OR_RETURN(promotion::PipelinePolicies required,
+                        PromotionServiceFor(ctx, session).PipelinePoliciesFor(promotion["automation"], *environment));
+    pipeline_bindings = required.bindings;
+    Json names = Json::array();
+    for (const auto& b : required.bindings) names.push_back(b.policies.front());
+    pipeline = {{"name", required.pipeline}, {"policies", names}, {"missing", required.missing}};
+  }
   policy::Evaluator evaluator(ctx.policy_limits);
-  const policy::Decision d = set->Decide(*hook, *environment, doc, evaluator, override ? &*override : nullptr);
+  const policy::Decision d = set->Decide(*hook, *environment, doc, evaluator, override ? &*override : nullptr,
+                                         &pipeline_bindings);
   Json out = d.ToJson(shadow.value_or(false) && IsAdminEverywhere(*http.principal));
+  if (!pipeline.is_null()) {
+    out["pipeline"] = pipeline;
+    if (!pipeline["missing"].empty()) {
+      // The gate fails such a promotion whatever the rules say.
+      out["allowed"] = false;
+      out["outcome"] = "deny";
+    }
+  }
   out["hook"] = *hook;
   out["environment"] = *environment;
   out["input_digest"] = InputDigest(body["input"]);

@@ -25,6 +25,15 @@ Status RequireRole(const Caller& caller, const std::vector<std::string>& roles, 
   return Status::PermissionDenied(doing + " needs the " + list + " role in " + env).WithReason("forbidden");
 }
 
+// The version a unique prefix names; text that names none is passed on as
+// given, so the service answers as for any unknown version
+// (version_mismatch on approval). An ambiguous prefix is refused.
+Result<std::string> VersionOrAsGiven(Session& session, const std::string& text) {
+  auto resolved = ResolveVersionId(session, text);
+  if (!resolved.ok() && resolved.status().code() == StatusCode::kNotFound) return text;
+  return resolved;
+}
+
 Result<HttpResponse> Create(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
@@ -33,8 +42,13 @@ Result<HttpResponse> Create(ApiContext& ctx, HttpRequest& http) {
   promotion::PromotionRequest req;
   CL_ASSIGN_OR_RETURN(req.automation, Text(body, "automation", true));
   CL_ASSIGN_OR_RETURN(req.version, Text(body, "version", false));
+  if (!req.version.empty()) {
+    CL_ASSIGN_OR_RETURN(req.version, VersionOrAsGiven(*session, req.version));
+  }
   CL_ASSIGN_OR_RETURN(req.to, Text(body, "to", true));
   CL_ASSIGN_OR_RETURN(req.scheduled_for, Text(body, "scheduled_for", false));
+  // An RFC 3339 date-time with its offset, nothing looser (no bare date).
+  CL_RETURN_IF_ERROR(TimeParameter("scheduled_for", req.scheduled_for, /*round_up=*/false).status());
   CL_ASSIGN_OR_RETURN(auto emergency, OptionalBool(body, "emergency"));
   req.emergency = emergency.value_or(false);
   CL_ASSIGN_OR_RETURN(req.reason, Text(body, "reason", false));
@@ -54,7 +68,7 @@ Result<HttpResponse> OnPromotion(ApiContext& ctx, HttpRequest& http, std::initia
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
   CL_RETURN_IF_ERROR(CheckKnownFields(body, fields));
-  const std::string id = http.path_params.at("id");
+  CL_ASSIGN_OR_RETURN(const std::string id, ResolvePromotionId(*session, http.path_params.at("id")));
   Service service = PromotionServiceFor(ctx, session);
   CL_ASSIGN_OR_RETURN(std::string env, service.TargetOf(id));
   const Caller caller = CallerOf(http, env);
@@ -96,19 +110,24 @@ void AddPromotionRoutes(Router& router, ApiContext& ctx) {
   });
   add("GET", "/v1/promotions/{id}", [&ctx](HttpRequest& http) -> Result<HttpResponse> {
     CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
-    CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session).Get(http.path_params.at("id")));
+    CL_ASSIGN_OR_RETURN(const std::string id, ResolvePromotionId(*session, http.path_params.at("id")));
+    CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session).Get(id));
     return HttpResponse::FromJson(200, out);
   });
   add("POST", "/v1/promotions/{id}/approve", [&ctx](HttpRequest& http) {
-    return OnPromotion(ctx, http, {"version", "comment"}, {"approver"}, "approving",
-                       [](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
+    // Who may approve is the pipeline's rule for this promotion (its rollback
+    // rule for a rollback), which the service applies.
+    return OnPromotion(ctx, http, {"version", "comment"}, {}, "approving",
+                       [&ctx](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
                          CL_ASSIGN_OR_RETURN(std::string version, Text(body, "version", true));
+                         CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+                         CL_ASSIGN_OR_RETURN(version, VersionOrAsGiven(*session, version));
                          CL_ASSIGN_OR_RETURN(std::string comment, Text(body, "comment", false));
                          return s.Approve(c, id, version, comment);
                        });
   });
   add("POST", "/v1/promotions/{id}/reject", [&ctx](HttpRequest& http) {
-    return OnPromotion(ctx, http, {"comment"}, {"approver"}, "rejecting",
+    return OnPromotion(ctx, http, {"comment"}, {}, "rejecting",
                        [](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
                          CL_ASSIGN_OR_RETURN(std::string comment, Text(body, "comment", true));
                          return s.Reject(c, id, comment);

@@ -5,6 +5,7 @@
 #include "appliance/api/routes.h"
 #include "appliance/identity/token_store.h"
 #include "appliance/identity/user_store.h"
+#include "appliance/storage/id_prefix.h"
 
 namespace cloister {
 namespace {
@@ -85,22 +86,24 @@ Result<HttpResponse> CreateApiToken(ApiContext& ctx, HttpRequest& http) {
   if (owner_user.disabled()) return Status::FailedPrecondition("user " + owner_user.name + " is disabled");
   spec.owner_id = owner_user.id;
 
-  IssuedToken issued;
   // The change and its event in one unit: the event needs the new id.
-  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
-    CL_ASSIGN_OR_RETURN(issued, CreateToken(tx, ctx.random, ctx.clock, spec));
+  const Result<IssuedToken> issued =
+      session->store->writer().Write<IssuedToken>([&](Transaction& tx) -> Result<IssuedToken> {
+    CL_ASSIGN_OR_RETURN(IssuedToken token, CreateToken(tx, ctx.random, ctx.clock, spec));
     AuditRecord event = RecordFor(RequesterOf(http), "token.create");
     event.target_kind = "token";
-    event.target_id = session->audit->Hmac(issued.id);
+    event.target_id = session->audit->Hmac(token.id);
     event.details = {{"name", spec.name},
                      {"owner", {{"id", owner_user.id}, {"name", owner_user.name}}},
                      {"roles", role_names},
                      {"environments", environments},
                      {"expires_at", spec.expires_at}};
-    return session->audit->ledger().Append(tx, event).status();
-  }));
-  Json out = {{"id", issued.id},
-              {"token", issued.secret},
+    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
+    return token;
+  });
+  CL_RETURN_IF_ERROR(issued.status());
+  Json out = {{"id", issued->id},
+              {"token", issued->secret},
               {"name", spec.name},
               {"owner", {{"id", owner_user.id}, {"name", owner_user.name}}},
               {"roles", role_names},
@@ -125,7 +128,21 @@ Result<HttpResponse> ListApiTokens(ApiContext& ctx, HttpRequest& http) {
 
 Result<HttpResponse> RevokeApiToken(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
-  const std::string id = http.path_params.at("id");
+  // A unique prefix names a token, among those the requester may manage only
+  // (so an ambiguous prefix lists no one else's ids).
+  std::string id = http.path_params.at("id");
+  CL_ASSIGN_OR_RETURN(auto all_tokens, session->store->reads().Read<std::vector<TokenInfo>>(
+                                           [&](Connection& c) { return ListTokens(c, ""); }));
+  std::vector<std::string> manageable;
+  for (const auto& t : all_tokens) {
+    if (MayManage(*http.principal, t)) manageable.push_back(t.id);
+  }
+  auto resolved = ResolveIdAmong(id, manageable, "API token");
+  if (resolved.ok()) {
+    id = *resolved;
+  } else if (resolved.status().code() != StatusCode::kNotFound) {
+    return resolved.status();
+  }
   AuditRecord event = RecordFor(RequesterOf(http), "token.revoke");
   event.target_kind = "token";
   event.target_id = session->audit->Hmac(id);

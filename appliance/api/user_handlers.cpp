@@ -74,16 +74,13 @@ AuditRecord UserEvent(const HttpRequest& http, std::string action, const User& t
 using UserChange = std::function<Status(Transaction&, const User&, AuditRecord&)>;
 Result<User> ChangePathUser(Session& session, const HttpRequest& http, const std::string& action,
                             const UserChange& change) {
-  User after;
-  CL_RETURN_IF_ERROR(session.store->writer().Write([&](Transaction& tx) -> Status {
+  return session.store->writer().Write<User>([&](Transaction& tx) -> Result<User> {
     CL_ASSIGN_OR_RETURN(User user, FindUser(tx.connection(), http.path_params.at("name")));
     AuditRecord event = UserEvent(http, action, user);
     CL_RETURN_IF_ERROR(change(tx, user, event));
     CL_RETURN_IF_ERROR(session.audit->ledger().Append(tx, event).status());
-    CL_ASSIGN_OR_RETURN(after, FindUserById(tx.connection(), user.id));
-    return Status::Ok();
-  }));
-  return after;
+    return FindUserById(tx.connection(), user.id);
+  });
 }
 
 Result<HttpResponse> CreateUserHandler(ApiContext& ctx, HttpRequest& http) {
@@ -102,16 +99,17 @@ Result<HttpResponse> CreateUserHandler(ApiContext& ctx, HttpRequest& http) {
   spec.must_change_password = true;
   spec.certificate_subject = subject.value_or("");
   spec.roles = roles;
-  User created;
-  CL_RETURN_IF_ERROR(session->store->writer().Write([&](Transaction& tx) -> Status {
-    CL_ASSIGN_OR_RETURN(created, CreateUser(tx, ctx.random, ctx.clock, spec));
-    AuditRecord event = UserEvent(http, "user.create", created);
-    event.details["roles"] = RoleBindingsJson(created.roles);
+  const Result<User> created = session->store->writer().Write<User>([&](Transaction& tx) -> Result<User> {
+    CL_ASSIGN_OR_RETURN(User user, CreateUser(tx, ctx.random, ctx.clock, spec));
+    AuditRecord event = UserEvent(http, "user.create", user);
+    event.details["roles"] = RoleBindingsJson(user.roles);
     event.details["certificate_subject"] = spec.certificate_subject;
     event.details["password_generated"] = password.generated;
-    return session->audit->ledger().Append(tx, event).status();
-  }));
-  Json out = UserJson(created);
+    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
+    return user;
+  });
+  CL_RETURN_IF_ERROR(created.status());
+  Json out = UserJson(*created);
   if (password.generated) out["password"] = password.text;
   return HttpResponse::FromJson(201, out);
 }

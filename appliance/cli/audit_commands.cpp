@@ -17,7 +17,7 @@ struct AuditFlags {
 std::string EventsQuery(const AuditFlags& f) {
   std::string q;
   auto add = [&](const char* name, const std::string& v) {
-    if (!v.empty()) q += (q.empty() ? "?" : "&") + std::string(name) + "=" + v;
+    if (!v.empty()) q += (q.empty() ? "?" : "&") + std::string(name) + "=" + QueryValue(v);
   };
   add("from_seq", f.from_seq);
   add("to_seq", f.to_seq);
@@ -54,6 +54,7 @@ int Events(GlobalOptions& g, const AuditFlags& f) {
               << e["actor"]["id"].get<std::string>() << (e.contains("reason") ? "  " + e["reason"].get<std::string>() : "")
               << "\n";
   }
+  SayIfEmpty(j["events"], "events");
   if (!j["next_cursor"].is_null()) std::cout << "more: --cursor " << j["next_cursor"] << "\n";
   return 0;
 }

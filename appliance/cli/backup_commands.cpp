@@ -14,6 +14,7 @@
 #include "appliance/cli/commands.h"
 #include "appliance/core/clock.h"
 #include "appliance/core/files.h"
+#include "appliance/identity/token_changes.h"
 #include "audit/backup.h"
 
 namespace cloister {
@@ -44,6 +45,7 @@ Result<SecureBytes> UnsealKey(const Keyring& keyring, const std::string& key_fil
 struct Extracted {
   std::string dir;
   Keyring keyring;
+  SecureBytes kek;  // unwraps the extracted keyring
   ~Extracted() {
     std::error_code ignored;
     if (!dir.empty()) fs::remove_all(dir, ignored);
@@ -63,9 +65,57 @@ Status OpenAndVerify(const BackupSummary& backup, const std::string& under, cons
   if (out.keyring.appliance_id != backup.manifest.appliance_id) {
     return Status::InvalidArgument("the backup's keyring belongs to another appliance than its manifest");
   }
-  CL_ASSIGN_OR_RETURN(SecureBytes kek, UnsealKey(out.keyring, key_file));
-  CL_ASSIGN_OR_RETURN(*report, VerifyBackupLedger(out.dir + "/" + kBackupDatabase, out.keyring, kek, backup.manifest));
+  CL_ASSIGN_OR_RETURN(out.kek, UnsealKey(out.keyring, key_file));
+  CL_ASSIGN_OR_RETURN(*report,
+                      VerifyBackupLedger(out.dir + "/" + kBackupDatabase, out.keyring, out.kek, backup.manifest));
   return Status::Ok();
+}
+
+Result<std::vector<TokenInfo>> TokensIn(const std::string& db, const Keyring& keyring, const SecureBytes& kek) {
+  CL_ASSIGN_OR_RETURN(auto conn, OpenDatabaseWithKek(db, keyring, kek));
+  return ListTokens(*conn);
+}
+
+// The tokens the restore changes: the backup's against the current database's.
+Result<TokenChanges> TokensChangedByRestore(const Extracted& backup, const std::string& current_db,
+                                            const Keyring& current_keyring, const SecureBytes& current_kek) {
+  CL_ASSIGN_OR_RETURN(auto in_backup, TokensIn(backup.dir + "/" + kBackupDatabase, backup.keyring, backup.kek));
+  CL_ASSIGN_OR_RETURN(auto in_current, TokensIn(current_db, current_keyring, current_kek));
+  return CompareTokens(in_backup, in_current);
+}
+
+void PrintTokens(const std::vector<TokenChange>& tokens, bool revoked) {
+  for (const auto& t : tokens) {
+    std::cout << "  " << TerminalSafe(t.id) << "  \"" << TerminalSafe(t.name) << "\"  owner "
+              << TerminalSafe(t.owner_name.empty() ? "(none)" : t.owner_name) << " (" << TerminalSafe(t.owner_id)
+              << ")  " << (revoked ? "revoked " + TerminalSafe(t.revoked_at) : "created " + TerminalSafe(t.created_at))
+              << "\n";
+  }
+}
+
+// What the restore does to sessions and tokens, for the administrator to act on.
+void PrintTokenReport(const std::optional<TokenChanges>& changes, const std::string& not_compared) {
+  std::cout << "Every login session ends at the first unseal: everyone logs in again.\n";
+  if (!changes) {
+    if (!not_compared.empty()) {
+      std::cout << "WARNING: API tokens were not compared with the replaced database (" << TerminalSafe(not_compared)
+                << "): tokens revoked after the backup was taken are live again; review `cloisterctl token list`.\n";
+    }
+    return;
+  }
+  const auto& revived = changes->revoked_after_backup;
+  const auto& created = changes->created_after_backup;
+  if (!revived.empty()) {
+    std::cout << "WARNING: " << revived.size() << " API token(s) were revoked after the backup was taken and are "
+              << "live in it; the first unseal revokes them again:\n";
+    PrintTokens(revived, true);
+  }
+  if (!created.empty()) {
+    std::cout << created.size() << " API token(s) were created after the backup was taken and no longer exist; "
+              << "issue them again if they are still needed:\n";
+    PrintTokens(created, false);
+  }
+  if (revived.empty() && created.empty()) std::cout << "No API token was created or revoked after the backup.\n";
 }
 
 std::string UtcStamp() {
@@ -101,7 +151,10 @@ int Restore(const RestoreFlags& f) {
   const std::string current_db = f.data_dir + "/" + kBackupDatabase;
   const std::string current_keyring = f.data_dir + "/" + kBackupKeyring;
   Json replaced = nullptr;
+  std::optional<TokenChanges> tokens;
+  std::string tokens_not_compared;
   if (fs::exists(current_keyring) || fs::exists(current_db)) {
+    tokens_not_compared = "the data directory holds another appliance's or unreadable data";
     auto keyring = LoadKeyring(current_keyring);
     const bool same = keyring.ok() && keyring->appliance_id == backup->manifest.appliance_id;
     if (!same && !f.replace_other) {
@@ -124,7 +177,17 @@ int Restore(const RestoreFlags& f) {
                     std::to_string(*size - backup->manifest.ledger.size) +
                     " newest audit events. Pass --allow-older to restore it anyway (the current files are kept aside).");
       }
-      if (size.ok()) replaced = {{"ledger_size", *size}};
+      if (size.ok()) {
+        replaced = {{"ledger_size", *size}};
+        auto changes = TokensChangedByRestore(extracted, current_db, *keyring, *kek);
+        if (changes.ok()) {
+          tokens = std::move(changes).value();
+        } else {
+          tokens_not_compared = changes.status().message();
+        }
+      } else {
+        tokens_not_compared = size.status().message();
+      }
     }
   }
 
@@ -154,11 +217,19 @@ int Restore(const RestoreFlags& f) {
     marker["replaced"] = aside;
     if (!replaced.is_null()) marker["replaced_ledger_size"] = replaced["ledger_size"];
   }
+  // The first unseal revokes every session, and the tokens listed here as
+  // revoked after the backup, in the unit that records the restore.
+  if (tokens) {
+    marker["tokens"] = TokenChangesToJson(*tokens);
+  } else if (!tokens_not_compared.empty()) {
+    marker["tokens_not_compared"] = tokens_not_compared;
+  }
   if (Status st = WriteFileAtomic(f.data_dir + "/" + kRestoreMarker, marker.dump() + "\n", 0600); !st.ok()) {
     return Fail(st.message());
   }
   std::cout << "Restored " << TerminalSafe(f.file) << " into " << TerminalSafe(f.data_dir) << ".\n";
   if (fs::exists(aside)) std::cout << "The files it replaced are kept in " << TerminalSafe(aside) << ".\n";
+  PrintTokenReport(tokens, tokens_not_compared);
   std::cout << "Start cloisterd and unseal it; the unseal records the restore in the audit ledger.\n";
   return 0;
 }
@@ -219,6 +290,7 @@ void AddBackupCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   list->callback([&g, &exit_code, f] {
     auto r = Call(g, exit_code, "GET", "/v1/sys/backups");
     if (!r || r->printed) return;
+    SayIfEmpty(r->json["backups"], "backups");
     for (const auto& b : r->json["backups"]) {
       std::cout << b.value("name", "") << "  "
                 << (b.contains("problem") ? "PROBLEM: " + b.value("problem", "")

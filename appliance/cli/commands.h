@@ -28,6 +28,14 @@ struct GlobalOptions {
 // `value` percent-encoded for use as one segment of a URL path.
 std::string PathSegment(const std::string& value);
 
+// `value` percent-encoded for use as one query parameter value ("+", "&"
+// and "=" included, so "+01:00" arrives as written).
+std::string QueryValue(const std::string& value);
+
+// Prints "no <what> match" to standard error when a listing is empty, so a
+// script reading standard output still sees nothing; the exit code stays 0.
+void SayIfEmpty(const Json& items, const std::string& what);
+
 // Reads one line from standard input, without echo (after "<prompt>: ")
 // when it is a terminal.
 std::string ReadSecret(const std::string& prompt);

@@ -48,6 +48,16 @@ std::string PathSegment(const std::string& value) {
   return out;
 }
 
+std::string QueryValue(const std::string& value) {
+  std::string out;
+  Poco::URI::encode(value, "/?#%;+&=", out);
+  return out;
+}
+
+void SayIfEmpty(const Json& items, const std::string& what) {
+  if (!items.is_array() || items.empty()) std::cerr << "no " << what << " match\n";
+}
+
 std::string ReadSecret(const std::string& prompt) {
   const bool tty = isatty(STDIN_FILENO);
   termios saved{};

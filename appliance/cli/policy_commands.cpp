@@ -50,10 +50,11 @@ void AddDocumentCommands(CLI::App& parent, GlobalOptions& g, int& exit_code, con
                          const std::string& noun) {
   const std::string base = "/v1/" + collection;
   CLI::App* list = parent.add_subcommand("list", "List the " + noun + "s in force");
-  list->callback([&g, &exit_code, base, collection] {
+  list->callback([&g, &exit_code, base, collection, noun] {
     auto r = Call(g, exit_code, "GET", base);
     if (!r || r->printed) return;
     std::cout << "Policy set " << Str(r->json, "policy_set_digest") << "\n";
+    SayIfEmpty(r->json.value("items", Json::array()), noun + "s");
     for (const auto& p : r->json.value("items", Json::array())) {
       std::cout << "  " << Str(p, "name") << "  hook " << Str(p, "hook") << "  v" << p.value("version", 0) << "  "
                 << Str(p, "origin") << "  " << Str(p, "digest").substr(0, 12) << "\n";
@@ -77,6 +78,7 @@ void AddDocumentCommands(CLI::App& parent, GlobalOptions& g, int& exit_code, con
   history->callback([&g, &exit_code, base, name] {
     auto r = Call(g, exit_code, "GET", base + "/" + PathSegment(*name) + "/versions");
     if (!r || r->printed) return;
+    SayIfEmpty(r->json.value("versions", Json::array()), "stored versions");
     for (const auto& v : r->json.value("versions", Json::array())) {
       std::cout << "  v" << v.value("version", 0) << "  " << Str(v, "created_at") << "  " << Str(v, "created_by")
                 << (v.value("deleted", false) ? "  (deleted)" : "  " + Str(v, "digest").substr(0, 12)) << "\n";
@@ -172,7 +174,9 @@ void AddPolicyCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (!docs.empty()) body["documents"] = docs;
     if (!e->reason.empty()) body["override"] = {{"reason", e->reason}};
     auto r = Call(g, exit_code, "POST", "/v1/policy/evaluate", body);
-    if (r && !r->printed) PrintDecision(r->json);
+    if (!r) return;
+    if (!r->printed) PrintDecision(r->json);
+    if (!r->raw.value("allowed", false)) exit_code = 1;  // a script can branch on the decision
   });
 
   CLI::App* reload = policy->add_subcommand("reload", "Reload the policy directory; on error the set in force stays");

@@ -50,6 +50,16 @@ void PrintPromotion(const Json& p) {
   }
 }
 
+void PrintSettings(const Json& s) {
+  auto list = [&](const char* key) {
+    std::string out;
+    for (const Json& h : s.value(key, Json::array())) out += (out.empty() ? "" : ", ") + (h.is_string() ? h.get<std::string>() : "");
+    return out.empty() ? std::string("(none)") : out;
+  };
+  std::cout << "Environment " << S(s, "environment") << "\n  egress_allow     " << list("egress_allow")
+            << "\n  model_endpoints  " << list("model_endpoints") << "\n";
+}
+
 void PrintChanges(const Json& changes, const std::string& indent) {
   for (const Json& c : changes) {
     const std::string op = S(c, "op");
@@ -58,6 +68,16 @@ void PrintChanges(const Json& changes, const std::string& indent) {
     if (op == "move") std::cout << " (was " << S(c, "from_path") << ")";
     std::cout << "\n";
   }
+}
+
+// The exit code of a request that created a promotion: 3 when the
+// promotion ended blocked or rejected at once (a script must not go on as if
+// it were on its way), 0 otherwise.
+int RequestExitCode(const Json& promotion) {
+  const std::string state = S(promotion, "state");
+  if (state != "blocked" && state != "rejected") return 0;
+  std::cerr << "Promotion " << TerminalSafe(S(promotion, "id")) << " is " << state << "\n";
+  return 3;
 }
 
 // A promotion action: POST /v1/promotions/{id}/<verb> with `body`, printing the page.
@@ -119,6 +139,7 @@ void AddAutomation(CLI::App& app, GlobalOptions& g, int& exit_code) {
   list->callback([&g, &exit_code] {
     auto r = Call(g, exit_code, "GET", "/v1/automations");
     if (!r || r->printed) return;
+    SayIfEmpty(r->json.value("items", Json::array()), "automations");
     for (const Json& i : r->json.value("items", Json::array())) {
       std::cout << S(i, "name") << "  (" << i.value("versions", 0) << " versions)\n";
       for (const auto& [env, v] : i["live"].items()) {
@@ -196,17 +217,61 @@ void AddEnvironment(CLI::App& app, GlobalOptions& g, int& exit_code) {
     list->callback([&g, &exit_code, env, secret] {
       auto r = Call(g, exit_code, "GET", "/v1/environments/" + PathSegment(*env) + (secret ? "/secrets" : "/variables"));
       if (!r || r->printed) return;
+      SayIfEmpty(r->json["items"], secret ? "secrets" : "variables");
       for (const Json& i : r->json["items"]) {
         std::cout << "  " << S(i, "name") << (secret ? "" : " = " + S(i, "value")) << "  (" << S(i, "updated_by")
                   << ", " << S(i, "updated_at") << ")\n";
       }
     });
   }
+  CLI::App* settings = e->add_subcommand("settings", "The hosts an environment's steps may call");
+  settings->require_subcommand(1);
+  CLI::App* settings_get = settings->add_subcommand("get", "Show an environment's settings");
+  settings_get->add_option("environment", *env)->required();
+  settings_get->callback([&g, &exit_code, env] {
+    auto r = Call(g, exit_code, "GET", "/v1/environments/" + PathSegment(*env) + "/settings");
+    if (r && !r->printed) PrintSettings(r->json);
+  });
+  struct SettingsFlags {
+    std::vector<std::string> egress, models;
+    bool clear_egress = false, clear_models = false;
+  };
+  auto sf = std::make_shared<SettingsFlags>();
+  CLI::App* settings_set = settings->add_subcommand(
+      "set", "Replace an environment's settings (admin); a list not given keeps its current value");
+  settings_set->add_option("environment", *env)->required();
+  settings_set->add_option("--egress-allow", sf->egress, "Host or glob HTTP steps may call, repeatable");
+  settings_set->add_option("--model-endpoint", sf->models, "Host or glob LLM steps may call, repeatable");
+  settings_set->add_flag("--clear-egress-allow", sf->clear_egress, "Allow no HTTP hosts");
+  settings_set->add_flag("--clear-model-endpoints", sf->clear_models, "Allow no model endpoints");
+  settings_set->callback([&g, &exit_code, env, sf] {
+    if ((!sf->egress.empty() && sf->clear_egress) || (!sf->models.empty() && sf->clear_models)) {
+      exit_code = Fail("give a list or its --clear flag, not both");
+      return;
+    }
+    if (sf->egress.empty() && sf->models.empty() && !sf->clear_egress && !sf->clear_models) {
+      exit_code = Fail("nothing to set: give --egress-allow, --model-endpoint or a --clear flag");
+      return;
+    }
+    const std::string path = "/v1/environments/" + PathSegment(*env) + "/settings";
+    GlobalOptions quiet = g;
+    quiet.json = false;
+    auto current = Call(quiet, exit_code, "GET", path);
+    if (!current) return;
+    Json body = {{"egress_allow", current->raw.value("egress_allow", Json::array())},
+                 {"model_endpoints", current->raw.value("model_endpoints", Json::array())}};
+    if (!sf->egress.empty() || sf->clear_egress) body["egress_allow"] = sf->egress;
+    if (!sf->models.empty() || sf->clear_models) body["model_endpoints"] = sf->models;
+    auto r = Call(g, exit_code, "PUT", path, body);
+    if (r && !r->printed) PrintSettings(r->json);
+  });
+
   CLI::App* live = e->add_subcommand("live", "Which version of each automation is live in an environment");
   live->add_option("environment", *env)->required();
   live->callback([&g, &exit_code, env] {
     auto r = Call(g, exit_code, "GET", "/v1/environments/" + PathSegment(*env) + "/live");
     if (!r || r->printed) return;
+    SayIfEmpty(r->json["items"], "live versions");
     for (const Json& i : r->json["items"]) {
       std::cout << "  " << S(i, "automation") << "  " << S(i, "version") << "  since " << S(i, "since") << "\n";
     }
@@ -218,6 +283,7 @@ void AddEnvironment(CLI::App& app, GlobalOptions& g, int& exit_code) {
     auto r = Call(g, exit_code, "GET", "/v1/environments/" + PathSegment(*env) + "/deployments?automation=" +
                                            PathSegment(*automation_name));
     if (!r || r->printed) return;
+    SayIfEmpty(r->json["items"], "deployments");
     for (const Json& i : r->json["items"]) {
       std::cout << "  " << S(i, "deployed_at") << "  " << S(i, "automation") << "  " << Short(S(i, "version")) << "  "
                 << S(i, "kind") << " by " << S(i, "deployed_by")
@@ -250,7 +316,9 @@ void AddPromotion(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (*emergency) body["emergency"] = true;
     if (!reason->empty()) body["reason"] = *reason;
     auto r = Call(g, exit_code, "POST", "/v1/promotions", body);
-    if (r && !r->printed) PrintPromotion(r->json);
+    if (!r) return;
+    if (!r->printed) PrintPromotion(r->json);
+    exit_code = RequestExitCode(r->raw);
   });
 
   CLI::App* approve = app.add_subcommand("approve", "Approve a promotion (bound to its version)");
@@ -303,6 +371,7 @@ void AddPromotion(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (*unreviewed) q = "/v1/promotions?emergency=unreviewed";
     auto r = Call(g, exit_code, "GET", q);
     if (!r || r->printed) return;
+    SayIfEmpty(r->json["items"], "promotions");
     for (const Json& p : r->json["items"]) {
       std::cout << S(p, "id") << "  " << S(p, "automation") << "  " << S(p, "from") << " -> " << S(p, "to") << "  "
                 << S(p, "state") << (p.value("emergency", false) ? "  EMERGENCY" : "") << "\n";
@@ -317,7 +386,9 @@ void AddPromotion(CLI::App& app, GlobalOptions& g, int& exit_code) {
   rollback->callback([&g, &exit_code, automation_name, env, reason] {
     auto r = Call(g, exit_code, "POST", "/v1/environments/" + PathSegment(*env) + "/rollbacks",
                   Json{{"automation", *automation_name}, {"reason", *reason}});
-    if (r && !r->printed) PrintPromotion(r->json);
+    if (!r) return;
+    if (!r->printed) PrintPromotion(r->json);
+    exit_code = RequestExitCode(r->raw);
   });
 
   auto from = std::make_shared<std::string>();
@@ -351,6 +422,18 @@ void AddPromotion(CLI::App& app, GlobalOptions& g, int& exit_code) {
     if (!text) return;
     auto r = Call(g, exit_code, "PUT", "/v1/pipelines/" + PathSegment(*name), Json{{"source", *text}});
     if (r && !r->printed) std::cout << "Pipeline " << *name << " version " << r->json.value("version", 0) << "\n";
+  });
+  CLI::App* list = pipeline->add_subcommand("list", "List the pipelines in force");
+  list->callback([&g, &exit_code] {
+    auto r = Call(g, exit_code, "GET", "/v1/pipelines");
+    if (!r || r->printed) return;
+    SayIfEmpty(r->json["items"], "pipelines");
+    for (const Json& p : r->json["items"]) {
+      std::string stages;
+      for (const auto& [env, stage] : p.value("stages", Json::object()).items()) stages += (stages.empty() ? "" : ", ") + env;
+      std::cout << S(p, "name") << "  v" << p.value("version", 0) << "  " << S(p, "origin") << "  stages "
+                << (stages.empty() ? "-" : stages) << "  " << S(p, "description") << "\n";
+    }
   });
   CLI::App* show = pipeline->add_subcommand("show", "Print a pipeline's YAML (default: the default pipeline)");
   show->add_option("name", *name);

@@ -78,6 +78,7 @@ void AddTokenCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   list->callback([&g, &exit_code] {
     auto r = Call(g, exit_code, "GET", "/v1/auth/tokens");
     if (!r || r->printed) return;
+    SayIfEmpty(r->json["tokens"], "tokens");
     for (const auto& t : r->json["tokens"]) {
       const std::string state = !t["revoked_at"].is_null() ? "revoked" : "active";
       const std::string owner = t["owner"].is_object() ? t["owner"].value("name", "") : "-";

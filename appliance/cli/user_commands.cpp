@@ -133,6 +133,7 @@ void AddUserAdminCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   list->callback([&g, &exit_code] {
     auto r = Call(g, exit_code, "GET", "/v1/users");
     if (!r || r->printed) return;
+    SayIfEmpty(r->json["users"], "users");
     for (const auto& u : r->json["users"]) {
       std::cout << Text(u, "name") << "  " << (u.value("disabled", false) ? "disabled" : "enabled") << "  "
                 << RolesText(u["roles"]) << "  last login " << Text(u, "last_login_at", "never")
@@ -197,6 +198,7 @@ void AddRoleCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
       std::cout << Text(r->json, "user") << ": " << RolesText(r->json["roles"]) << "\n";
       return;
     }
+    SayIfEmpty(r->json["users"], "users");
     for (const auto& u : r->json["users"]) std::cout << Text(u, "name") << ": " << RolesText(u["roles"]) << "\n";
   });
 }
@@ -208,6 +210,7 @@ void AddLockoutCommands(CLI::App& app, GlobalOptions& g, int& exit_code) {
   list->callback([&g, &exit_code] {
     auto r = Call(g, exit_code, "GET", "/v1/auth/lockouts");
     if (!r || r->printed) return;
+    SayIfEmpty(r->json["lockouts"], "lockouts");
     for (const auto& l : r->json["lockouts"]) {
       // Accounts are keyed by HMAC; the user's name is shown when it is one.
       const std::string who = l["user"].is_string() ? Text(l, "user") + " (" + Text(l, "key") + ")" : Text(l, "key");

@@ -69,4 +69,88 @@ std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_
   return t;
 }
 
+namespace {
+
+// Days from 1970-01-01 to the civil date (proleptic Gregorian), after
+// Howard Hinnant's days_from_civil.
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+int DaysIn(int64_t year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+}  // namespace
+
+std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text) {
+  size_t pos = 0;
+  auto digits = [&](size_t count, int64_t* out) {
+    if (pos + count > text.size()) return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const char c = text[pos + i];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    pos += count;
+    *out = v;
+    return true;
+  };
+  auto literal = [&](char a, char b) {
+    if (pos >= text.size() || (text[pos] != a && text[pos] != b)) return false;
+    ++pos;
+    return true;
+  };
+  int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!digits(4, &year) || !literal('-', '-') || !digits(2, &month) || !literal('-', '-') || !digits(2, &day) ||
+      !literal('T', 't') || !digits(2, &hour) || !literal(':', ':') || !digits(2, &minute) || !literal(':', ':') ||
+      !digits(2, &second)) {
+    return std::nullopt;
+  }
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > DaysIn(year, static_cast<int>(month)) || hour > 23 ||
+      minute > 59 || second > 59) {
+    return std::nullopt;
+  }
+  int64_t nanos = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    size_t count = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (++count > 9) return std::nullopt;
+      nanos = nanos * 10 + (text[pos++] - '0');
+    }
+    if (count == 0) return std::nullopt;
+    for (size_t i = count; i < 9; ++i) nanos *= 10;
+  }
+  int64_t offset_seconds = 0;
+  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
+    ++pos;
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    const int64_t sign = text[pos++] == '-' ? -1 : 1;
+    int64_t oh = 0, om = 0;
+    if (!digits(2, &oh) || !literal(':', ':') || !digits(2, &om) || oh > 23 || om > 59) return std::nullopt;
+    offset_seconds = sign * (oh * 3600 + om * 60);
+  } else {
+    return std::nullopt;
+  }
+  if (pos != text.size()) return std::nullopt;
+  const int64_t seconds = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  using std::chrono::duration_cast;
+  using std::chrono::system_clock;
+  const int64_t max_seconds = duration_cast<std::chrono::seconds>(system_clock::duration::max()).count() - 1;
+  const int64_t min_seconds = duration_cast<std::chrono::seconds>(system_clock::duration::min()).count() + 1;
+  if (seconds > max_seconds) return system_clock::time_point::max();
+  if (seconds < min_seconds) return system_clock::time_point::min();
+  return system_clock::time_point(duration_cast<system_clock::duration>(std::chrono::seconds(seconds)) +
+                                  duration_cast<system_clock::duration>(std::chrono::nanoseconds(nanos)));
+}
+
 }  // namespace cloister

@@ -31,4 +31,14 @@ std::string FormatTimestamp(std::chrono::system_clock::time_point t);
 // The inverse of FormatTimestamp; nullopt for anything it would not write.
 std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_view text);
 
+// An RFC 3339 date-time as people and scripts write it: YYYY-MM-DD, "T" (or
+// "t"), hh:mm:ss, optional fractional seconds (1 to 9 digits), then "Z" (or
+// "z") or a numeric offset +hh:mm / -hh:mm (hours 00-23, minutes 00-59). The
+// result is the instant, to the nanosecond. nullopt for anything else: a
+// missing offset, a space instead of "T", dates that do not exist (month 13,
+// 2026-02-29), a leap second (:60), years before 0001. Instants beyond what
+// system_clock holds (about 1678..2261) saturate to its min() or max(), which
+// still compare correctly with every time the appliance records.
+std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_view text);
+
 }  // namespace cloister

@@ -106,4 +106,10 @@ Result<int64_t> RevokeUserSessions(Transaction& tx, const std::string& user_id, 
   return tx.Changes();
 }
 
+Result<int64_t> RevokeAllSessions(Transaction& tx, const Clock& clock) {
+  CL_ASSIGN_OR_RETURN(Statement * s, tx.Prepare("UPDATE sessions SET revoked_at = ? WHERE revoked_at IS NULL"));
+  CL_RETURN_IF_ERROR(s->Bind(1, FormatTimestamp(clock.Now())).Run());
+  return tx.Changes();
+}
+
 }  // namespace cloister

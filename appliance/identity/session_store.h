@@ -51,5 +51,9 @@ Status TouchSession(Transaction& tx, const std::string& id, const Clock& clock);
 Status RevokeSession(Transaction& tx, const std::string& id, const Clock& clock);
 // Revokes every live session of a user; the number revoked.
 Result<int64_t> RevokeUserSessions(Transaction& tx, const std::string& user_id, const Clock& clock);
+// Revokes every live session of every user (a restore ends them all, so a
+// session that ended after the backup was taken cannot resume); the number
+// revoked.
+Result<int64_t> RevokeAllSessions(Transaction& tx, const Clock& clock);
 
 }  // namespace cloister

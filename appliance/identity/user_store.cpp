@@ -77,7 +77,8 @@ Result<User> CreateUser(Transaction& tx, Random& random, const Clock& clock, con
   }
   if (Status st = s->Run(); !st.ok()) {
     if (IsUniqueViolation(st)) {
-      return Status::AlreadyExists(st.message().find("certificate_subject") != std::string::npos
+      // The column SQLite names, not the statement's text (which lists every column).
+      return Status::AlreadyExists(st.message().find("failed: users.certificate_subject") != std::string::npos
                                        ? "another user has the certificate subject \"" + u.certificate_subject + "\""
                                        : "a user named \"" + u.name + "\" already exists (names ignore case)")
           .WithReason("already_exists");

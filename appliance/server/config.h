@@ -22,7 +22,7 @@ struct ServerConfig {
   std::string appliance_name;  // default name at init; empty: the host name
   std::vector<std::string> environments = {"dev", "test", "prod"};
   // storage
-  StorageOptions storage{"/var/lib/cloister", 4, {}};
+  StorageOptions storage{"/var/lib/cloister", 4, {}, nullptr};
   // listener
   ListenerOptions listener;  // empty cert/key: generated under <data_dir>/tls
   // limits

@@ -143,7 +143,11 @@ int Serve(const Flags& flags) {
   const SealStatus status = appliance.seal_status();
   if (status.initialized && status.seal_type == SealType::kKeyFile && config->auto_unseal) {
     auto unsealed = appliance.UnsealWithKeyFile(Requester{{"system", "cloisterd", "automatic unseal"}, "", "", ""});
-    if (!unsealed.ok()) log.Warning("automatic unseal with the key file failed: " + unsealed.status().message());
+    // Fails closed: an unseal the ledger cannot record leaves cloisterd sealed.
+    if (!unsealed.ok()) {
+      log.Error("automatic unseal with the key file failed, cloisterd stays sealed: " + unsealed.status().message() +
+                (unsealed.status().reason().empty() ? "" : " (" + unsealed.status().reason() + ")"));
+    }
   }
 
   const std::string host = config->listener.host == "0.0.0.0" ? "127.0.0.1" : config->listener.host;

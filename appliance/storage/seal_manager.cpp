@@ -273,7 +273,10 @@ Status SealManager::OpenStore(const SecureBytes& data_key) {
     logger_.Info("applied schema migration " + std::to_string(m.version) + " (" + m.name + ")");
   }
   CL_ASSIGN_OR_RETURN(auto reads, ReadPool::Open(database_path(), data_key, options_.read_connections));
-  auto writer = std::make_unique<GroupCommitWriter>(std::move(conn), options_.writer, clock_, metrics_);
+  std::unique_ptr<Writer> writer =
+      std::make_unique<GroupCommitWriter>(std::move(conn), options_.writer, clock_, metrics_);
+  if (options_.wrap_writer) writer = options_.wrap_writer(std::move(writer));
+  if (!writer) return Status::Internal("the storage options' writer wrapper returned no writer");
   store_ = std::make_shared<Store>(keyring_->appliance_id, data_key.Copy(), std::move(writer), std::move(reads),
                                    std::move(applied));
   return Status::Ok();

@@ -41,6 +41,10 @@ struct StorageOptions {
   std::string data_dir;  // holds cloister.db and keyring.json
   int read_connections = 4;
   WriterOptions writer;
+  // Wraps the writer of each store opened; null serves the GroupCommitWriter
+  // itself. The wrapper owns the writer it is given. Tests use it to make the
+  // database refuse units (an unwritable audit ledger).
+  std::function<std::unique_ptr<Writer>(std::unique_ptr<Writer>)> wrap_writer;
 };
 
 struct InitRequest {
@@ -72,7 +76,7 @@ struct SealStatus {
 // What exists while the appliance is unsealed. Thread-safe.
 class Store {
  public:
-  Store(std::string appliance_id, SecureBytes data_key, std::unique_ptr<GroupCommitWriter> writer,
+  Store(std::string appliance_id, SecureBytes data_key, std::unique_ptr<Writer> writer,
         std::unique_ptr<ReadPool> reads, std::vector<AppliedMigration> migrations)
       : appliance_id_(std::move(appliance_id)),
         data_key_(std::move(data_key)),
@@ -90,7 +94,7 @@ class Store {
  private:
   std::string appliance_id_;
   SecureBytes data_key_;
-  std::unique_ptr<GroupCommitWriter> writer_;
+  std::unique_ptr<Writer> writer_;
   std::unique_ptr<ReadPool> reads_;
   std::vector<AppliedMigration> migrations_;
 };

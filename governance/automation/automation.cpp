@@ -42,6 +42,18 @@ std::string Lower(std::string_view s) {
 
 // ---- YAML to JSON, keeping each node's position ----------------------------
 
+constexpr std::string_view kYamlTagPrefix = "tag:yaml.org,2002:";
+
+// No tag, the non-specific ones ("!" for quoted, "?" for plain), or a tag of
+// YAML's core schema. Every other tag (!custom, !!binary, !!timestamp,
+// !!python/...) asks for a type the definition format does not have.
+bool IsCoreSchemaTag(const std::string& tag) {
+  if (tag.empty() || tag == "!" || tag == "?") return true;
+  if (tag.rfind(kYamlTagPrefix, 0) != 0) return false;
+  static const std::set<std::string_view> kCore = {"str", "int", "float", "bool", "null", "seq", "map"};
+  return kCore.count(std::string_view(tag).substr(kYamlTagPrefix.size())) > 0;
+}
+
 struct Reader {
   std::map<std::string, std::pair<int, int>> positions;
   std::vector<Problem> problems;
@@ -84,15 +96,20 @@ struct Reader {
     return text;
   }
 
+  void CheckTag(const YAML::Node& node, const std::string& pointer) {
+    std::string tag = node.Tag();
+    if (IsCoreSchemaTag(tag)) return;
+    if (tag.rfind(kYamlTagPrefix, 0) == 0) tag = "!!" + tag.substr(kYamlTagPrefix.size());
+    Add(pointer, "YAML tag " + tag + " is not allowed; only !!str, !!int, !!float, !!bool, !!null, !!seq and !!map are");
+  }
+
   Json Convert(const YAML::Node& node, const std::string& pointer, size_t depth) {
     positions[pointer] = {node.Mark().line + 1, node.Mark().column + 1};
     if (depth > kMaxDepth) {
       Add(pointer, "nested more than " + std::to_string(kMaxDepth) + " levels deep");
       return nullptr;
     }
-    if (!node.Tag().empty() && node.Tag() != "!" && node.Tag() != "?" && node.Tag().rfind("tag:yaml.org,2002:", 0) != 0) {
-      Add(pointer, "custom YAML tag " + node.Tag() + " is not allowed");
-    }
+    CheckTag(node, pointer);
     switch (node.Type()) {
       case YAML::NodeType::Map: {
         Json out = Json::object();
@@ -102,6 +119,7 @@ struct Reader {
             continue;
           }
           const std::string key = kv.first.Scalar();
+          CheckTag(kv.first, Child(pointer, key));
           out[key] = Convert(kv.second, Child(pointer, key), depth + 1);
         }
         return out;

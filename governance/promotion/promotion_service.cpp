@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 #include "appliance/core/encoding.h"
 #include "audit/verify/jcs.h"
@@ -440,6 +441,31 @@ AuditRecord Event(const Caller& caller, const std::string& action, const Row& p)
   return e;
 }
 
+}  // namespace
+
+PipelinePolicies BindPipelinePolicies(const Pipeline& pipeline, const std::string& environment,
+                                      const policy::PolicySet& set) {
+  PipelinePolicies out;
+  out.pipeline = pipeline.name;
+  for (const auto& name : pipeline.StageFor(environment).policies) {
+    if (!set.policies().count(name) || set.policies().at(name).hook != "promotion") {
+      out.missing.push_back(name);
+      continue;
+    }
+    policy::PolicyBinding b;
+    b.name = "pipeline:" + pipeline.name + "/" + environment + "/" + name;
+    b.hook = "promotion";
+    b.policies = {name};
+    b.environments = {environment};
+    b.level = policy::Level::kHardMandatory;
+    b.origin = "pipeline " + pipeline.name;
+    out.bindings.push_back(std::move(b));
+  }
+  return out;
+}
+
+namespace {
+
 Status Transition(Transaction& tx, Context& ctx, const Caller& caller, Row& p, const std::string& to,
                   const std::string& note) {
   if (p.state == to) return Status::Ok();
@@ -646,22 +672,10 @@ Status Gate(Transaction& tx, Context& ctx, const Caller& caller, Service::Loaded
     add({"policy", "pending", "evaluated once the approvals are in and nothing else fails", nullptr});
   } else {
     const auto set = ctx.policies();
-    l.extra.clear();
+    const PipelinePolicies required = BindPipelinePolicies(l.pipeline, p.to, *set);
+    l.extra = required.bindings;
     std::string missing;
-    for (const auto& name : l.stage.policies) {
-      if (!set->policies().count(name) || set->policies().at(name).hook != "promotion") {
-        missing += (missing.empty() ? "" : ", ") + name;
-        continue;
-      }
-      policy::PolicyBinding b;
-      b.name = "pipeline:" + l.pipeline.name + "/" + p.to + "/" + name;
-      b.hook = "promotion";
-      b.policies = {name};
-      b.environments = {p.to};
-      b.level = policy::Level::kHardMandatory;
-      b.origin = "pipeline " + l.pipeline.name;
-      l.extra.push_back(std::move(b));
-    }
+    for (const auto& name : required.missing) missing += (missing.empty() ? "" : ", ") + name;
     if (!missing.empty()) {
       add({"policy", "fail", "the pipeline requires promotion policies that are not loaded: " + missing, nullptr});
     } else {
@@ -801,10 +815,14 @@ Result<Json> Service::SaveAutomation(const Caller& caller, const std::string& na
   if (def.name != name) {
     return Status::InvalidArgument("metadata.name is \"" + def.name + "\" but the path names \"" + name + "\"");
   }
-  Json out;
-  Status policy_refusal;
+  // What the run that committed answers: the saved version, or the policy's
+  // refusal (its decision event is kept, the version is not saved).
+  struct Saved {
+    Json out;
+    Status refusal;
+  };
   Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
-  CL_RETURN_IF_ERROR(writer_.Write([&](Transaction& tx) -> Status {
+  const Result<Saved> saved = writer_.Write<Saved>([&](Transaction& tx) -> Result<Saved> {
     Connection& conn = tx.connection();
     CL_ASSIGN_OR_RETURN(auto envs, EnvironmentNames(conn));
     const std::string& first = envs.front();
@@ -818,11 +836,11 @@ Result<Json> Service::SaveAutomation(const Caller& caller, const std::string& na
           .WithDetails({{"current", head}});
     }
     auto existing = std::find_if(versions.begin(), versions.end(), [&](const auto& v) { return v.id == def.id; });
-    out = {{"name", name}, {"version", def.id}, {"environment", first}};
+    Json out = {{"name", name}, {"version", def.id}, {"environment", first}};
     if (head == def.id) {
       out["created"] = false;
       out["seq"] = existing->seq;
-      return Status::Ok();
+      return Saved{out, Status::Ok()};
     }
     // The automation.save policy hook.
     const auto set = policies_();
@@ -851,10 +869,9 @@ Result<Json> Service::SaveAutomation(const Caller& caller, const std::string& na
         CL_RETURN_IF_ERROR(ledger_.Append(tx, e).status());
         if (!d.allowed) {
           // Keep the decision event; refuse the save after the commit.
-          policy_refusal = Status::PermissionDenied("refused by policy: " + d.Summary())
-                               .WithReason("policy_denied")
-                               .WithDetails({{"decision", d.ToJson(false)}});
-          return Status::Ok();
+          return Saved{Json(), Status::PermissionDenied("refused by policy: " + d.Summary())
+                                   .WithReason("policy_denied")
+                                   .WithDetails({{"decision", d.ToJson(false)}})};
         }
       }
     }
@@ -883,10 +900,11 @@ Result<Json> Service::SaveAutomation(const Caller& caller, const std::string& na
     out["created"] = existing == versions.end();
     out["seq"] = seq;
     out["previous_version"] = head.empty() ? Json() : Json(head);
-    return Status::Ok();
-  }));
-  if (!policy_refusal.ok()) return policy_refusal;
-  return out;
+    return Saved{out, Status::Ok()};
+  });
+  CL_RETURN_IF_ERROR(saved.status());
+  if (!saved->refusal.ok()) return saved->refusal;
+  return saved->out;
 }
 
 Result<Json> Service::ListAutomations() {
@@ -1035,8 +1053,7 @@ Result<Json> Service::DiffEnvironments(const std::string& from, const std::strin
 // ---- pipelines --------------------------------------------------------------------------
 
 Result<Json> Service::PutPipeline(const Caller& caller, const std::string& name, const std::string& source) {
-  Json out;
-  CL_RETURN_IF_ERROR(writer_.Write([&](Transaction& tx) -> Status {
+  return writer_.Write<Json>([&](Transaction& tx) -> Result<Json> {
     Connection& conn = tx.connection();
     CL_ASSIGN_OR_RETURN(auto envs, EnvironmentNames(conn));
     CL_ASSIGN_OR_RETURN(Pipeline p, ParsePipeline(source, envs));
@@ -1055,8 +1072,7 @@ Result<Json> Service::PutPipeline(const Caller& caller, const std::string& name,
     CL_ASSIGN_OR_RETURN(auto versions, StoredPipelines(conn, name));
     const int64_t version = static_cast<int64_t>(versions.size()) + 1;
     if (!versions.empty() && versions.back().digest == p.digest) {
-      out = {{"name", name}, {"version", versions.back().version}, {"digest", p.digest}, {"created", false}};
-      return Status::Ok();
+      return Json{{"name", name}, {"version", versions.back().version}, {"digest", p.digest}, {"created", false}};
     }
     CL_ASSIGN_OR_RETURN(Statement * s, tx.Prepare("INSERT INTO pipeline_documents (name, version, source, digest, "
                                                   "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)"));
@@ -1068,10 +1084,8 @@ Result<Json> Service::PutPipeline(const Caller& caller, const std::string& name,
     e.target_id = name;
     e.details = {{"version", version}, {"digest", p.digest}, {"pipeline", p.ToJson()}};
     CL_RETURN_IF_ERROR(ledger_.Append(tx, e).status());
-    out = {{"name", name}, {"version", version}, {"digest", p.digest}, {"created", true}};
-    return Status::Ok();
-  }));
-  return out;
+    return Json{{"name", name}, {"version", version}, {"digest", p.digest}, {"created", true}};
+  });
 }
 
 Result<Json> Service::ListPipelines() {
@@ -1137,6 +1151,17 @@ Status Service::WriteDenied(const Caller& caller, const std::string& action, con
     e.target_kind = "promotion";
     e.target_id = id;
     e.reason = why.message().substr(0, 500);
+    // What was refused and by which rule, so a search by environment and
+    // outcome finds it: the promotion's target, automation and version.
+    e.details = {{"promotion", id}, {"rule", why.reason()}};
+    if (why.details().is_object()) e.details["refusal"] = why.details();
+    auto p = LoadPromotion(tx.connection(), id);
+    if (p.ok()) {
+      e.env = p->to;
+      e.details["automation"] = p->automation;
+      e.details["version"] = p->version;
+      e.details["state"] = p->state;
+    }
     return ledger_.Append(tx, e).status();
   });
   return written.ok() ? why : written;
@@ -1144,8 +1169,7 @@ Status Service::WriteDenied(const Caller& caller, const std::string& action, con
 
 Result<Json> Service::Act(const std::string& id,
                           const std::function<Status(Transaction&, Loaded&)>& action) {
-  Json out;
-  CL_RETURN_IF_ERROR(writer_.Write([&](Transaction& tx) -> Status {
+  return writer_.Write<Json>([&](Transaction& tx) -> Result<Json> {
     Connection& conn = tx.connection();
     Loaded l;
     if (!id.empty()) {
@@ -1155,10 +1179,8 @@ Result<Json> Service::Act(const std::string& id,
     }
     CL_ASSIGN_OR_RETURN(l.envs, EnvironmentNames(conn));
     CL_RETURN_IF_ERROR(action(tx, l));
-    CL_ASSIGN_OR_RETURN(out, Page(conn, l.p, names_));
-    return Status::Ok();
-  }));
-  return out;
+    return Page(conn, l.p, names_);
+  });
 }
 
 namespace {
@@ -1182,6 +1204,22 @@ Status RequireOpen(const Row& p, std::initializer_list<const char*> states, cons
     }
   }
   return Status::Conflict(why).WithReason("promotion_state");
+}
+
+// Whether an operation ended in one of its refusals: the answers that are
+// also recorded as a denied event (after the unit rolled back). Decided from
+// the status the unit's last run returned, never from a variable a run
+// sets, which a replay of the unit could leave stale.
+bool RefusedWith(const Result<Json>& result, std::initializer_list<std::string_view> reasons) {
+  if (result.ok()) return false;
+  return std::find(reasons.begin(), reasons.end(), result.status().reason()) != reasons.end();
+}
+
+// A refusal of who may act, or of the promotion's state: recorded as denied.
+bool Refused(const Result<Json>& result) {
+  if (result.ok()) return false;
+  const StatusCode c = result.status().code();
+  return c == StatusCode::kPermissionDenied || c == StatusCode::kConflict || c == StatusCode::kFailedPrecondition;
 }
 
 }  // namespace
@@ -1296,7 +1334,6 @@ Result<Json> Service::Rollback(const Caller& caller, const std::string& automati
 Result<Json> Service::Approve(const Caller& caller, const std::string& id, const std::string& version,
                               const std::string& comment) {
   Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
-  Status denied;
   auto result = Act(id, [&](Transaction& tx, Loaded& l) -> Status {
     Connection& conn = tx.connection();
     CL_RETURN_IF_ERROR(LoadGates(conn, l));
@@ -1306,17 +1343,17 @@ Result<Json> Service::Approve(const Caller& caller, const std::string& id, const
     }
     CL_RETURN_IF_ERROR(RequireOpen(l.p, {"awaiting_approval"}, "approved"));
     if (version != l.p.version) {
-      return denied = Status::Conflict("this promotion is for version " + l.p.version + "; an approval of " + version +
-                                       " does not apply to it (approvals are bound to one version)")
-                          .WithReason("version_mismatch");
+      return Status::Conflict("this promotion is for version " + l.p.version + "; an approval of " + version +
+                              " does not apply to it (approvals are bound to one version)")
+          .WithReason("version_mismatch");
     }
     const ApprovalRule& rule = l.p.kind == "rollback" ? l.stage.rollback : l.stage.approvals;
     Approval a{caller.user(), "approve", version, comment, FormatTimestamp(clock_.Now()), Json(caller.roles)};
     std::string why;
     if (!Eligible(a, l.p, rule, names_, &why)) {
       const bool self = a.user == l.p.requester || a.user == l.p.author;
-      return denied = Status::PermissionDenied("you may not approve this promotion: " + why)
-                          .WithReason(self ? "self_approval" : "not_an_eligible_approver");
+      return Status::PermissionDenied("you may not approve this promotion: " + why)
+          .WithReason(self ? "self_approval" : "not_an_eligible_approver");
     }
     for (const auto& other : l.approvals) {
       if (other.user == caller.user()) {
@@ -1336,13 +1373,15 @@ Result<Json> Service::Approve(const Caller& caller, const std::string& id, const
     CL_RETURN_IF_ERROR(ledger_.Append(tx, e).status());
     return Gate(tx, ctx, caller, l, Phase::kReview);
   });
-  if (!result.ok() && !denied.ok()) return WriteDenied(caller, "promotion.approval", id, denied);
+  if (RefusedWith(result, {"version_mismatch", "self_approval", "not_an_eligible_approver", "promotion_state"})) {
+    return WriteDenied(caller, "promotion.approval", id, result.status());
+  }
   return result;
 }
 
 Result<Json> Service::Reject(const Caller& caller, const std::string& id, const std::string& comment) {
   Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
-  return Act(id, [&](Transaction& tx, Loaded& l) -> Status {
+  auto result = Act(id, [&](Transaction& tx, Loaded& l) -> Status {
     CL_RETURN_IF_ERROR(LoadGates(tx.connection(), l));
     CL_RETURN_IF_ERROR(RequireOpen(l.p, {"awaiting_approval", "approved", "scheduled"}, "rejected"));
     const ApprovalRule& rule = l.p.kind == "rollback" ? l.stage.rollback : l.stage.approvals;
@@ -1364,11 +1403,13 @@ Result<Json> Service::Reject(const Caller& caller, const std::string& id, const 
     CL_RETURN_IF_ERROR(Transition(tx, ctx, caller, l.p, "rejected", caller.user_name() + ": " + comment));
     return SavePromotion(tx, l.p, false);
   });
+  if (Refused(result)) return WriteDenied(caller, "promotion.approval", id, result.status());
+  return result;
 }
 
 Result<Json> Service::Cancel(const Caller& caller, const std::string& id, const std::string& reason) {
   Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
-  return Act(id, [&](Transaction& tx, Loaded& l) -> Status {
+  auto result = Act(id, [&](Transaction& tx, Loaded& l) -> Status {
     CL_RETURN_IF_ERROR(RequireOpen(l.p, {"pending_checks", "awaiting_approval", "approved", "scheduled"}, "cancelled"));
     if (caller.user() != l.p.requester && !caller.Holds({"admin"})) {
       return Status::PermissionDenied("only the requester (" + names_(l.p.requester) + ") or an admin may cancel it")
@@ -1377,11 +1418,13 @@ Result<Json> Service::Cancel(const Caller& caller, const std::string& id, const 
     CL_RETURN_IF_ERROR(Transition(tx, ctx, caller, l.p, "cancelled", caller.user_name() + ": " + reason));
     return SavePromotion(tx, l.p, false);
   });
+  if (Refused(result)) return WriteDenied(caller, "promotion.cancel", id, result.status());
+  return result;
 }
 
 Result<Json> Service::Override(const Caller& caller, const std::string& id, const std::string& reason) {
   Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
-  return Act(id, [&](Transaction& tx, Loaded& l) -> Status {
+  auto result = Act(id, [&](Transaction& tx, Loaded& l) -> Status {
     CL_RETURN_IF_ERROR(LoadGates(tx.connection(), l));
     CL_RETURN_IF_ERROR(RequireOpen(l.p, {"awaiting_approval"}, "overridden"));
     const auto policy_check = std::find_if(l.p.checks.begin(), l.p.checks.end(),
@@ -1404,11 +1447,12 @@ Result<Json> Service::Override(const Caller& caller, const std::string& id, cons
     CL_RETURN_IF_ERROR(ledger_.Append(tx, e).status());
     return Gate(tx, ctx, caller, l, Phase::kReview);
   });
+  if (Refused(result)) return WriteDenied(caller, "promotion.override", id, result.status());
+  return result;
 }
 
 Result<Json> Service::Deploy(const Caller& caller, const std::string& id) {
   Context ctx{clock_, random_, ledger_, policies_, limits_, names_};
-  Status refused;
   auto result = Act(id, [&](Transaction& tx, Loaded& l) -> Status {
     Connection& conn = tx.connection();
     CL_RETURN_IF_ERROR(LoadGates(conn, l));
@@ -1424,7 +1468,7 @@ Result<Json> Service::Deploy(const Caller& caller, const std::string& id) {
     if (l.p.state != "approved" && l.p.state != "scheduled") return Status::Ok();
     for (const Json& c : l.p.checks) {
       if (c.value("name", "") == "window" && c.value("status", "") == "fail") {
-        return refused = Status::Conflict("not deployed: " + c.value("message", "")).WithReason("deny_window");
+        return Status::Conflict("not deployed: " + c.value("message", "")).WithReason("deny_window");
       }
     }
     CL_ASSIGN_OR_RETURN(auto live, LiveOne(conn, l.p.to, l.p.automation));
@@ -1437,7 +1481,9 @@ Result<Json> Service::Deploy(const Caller& caller, const std::string& id) {
     CL_RETURN_IF_ERROR(SavePromotion(tx, l.p, false));
     return FailSuperseded(tx, ctx, caller, l.p.automation, l.p.to, l.p.version);
   });
-  if (!result.ok() && !refused.ok()) return WriteDenied(caller, "promotion.deploy", id, refused);
+  if (RefusedWith(result, {"deny_window", "promotion_state"})) {
+    return WriteDenied(caller, "promotion.deploy", id, result.status());
+  }
   if (result.ok() && (*result)["state"] != "deployed") {
     std::string why;
     for (const Json& c : (*result)["checks"]) {
@@ -1451,7 +1497,7 @@ Result<Json> Service::Deploy(const Caller& caller, const std::string& id) {
 }
 
 Result<Json> Service::Review(const Caller& caller, const std::string& id, const std::string& comment) {
-  return Act(id, [&](Transaction& tx, Loaded& l) -> Status {
+  auto result = Act(id, [&](Transaction& tx, Loaded& l) -> Status {
     if (!l.p.emergency) return Status::FailedPrecondition("promotion " + id + " is not an emergency promotion");
     if (!l.p.review.is_null()) return Status::Conflict("promotion " + id + " was already reviewed").WithReason("reviewed");
     if (caller.user() == l.p.requester) {
@@ -1467,12 +1513,23 @@ Result<Json> Service::Review(const Caller& caller, const std::string& id, const 
     e.details["comment"] = comment;
     return ledger_.Append(tx, e).status();
   });
+  if (Refused(result)) return WriteDenied(caller, "promotion.review", id, result.status());
+  return result;
 }
 
 Result<Json> Service::Get(const std::string& id) {
   return reads_.Read<Json>([&](Connection& conn) -> Result<Json> {
     CL_ASSIGN_OR_RETURN(Row p, LoadPromotion(conn, id));
     return Page(conn, p, names_);
+  });
+}
+
+Result<PipelinePolicies> Service::PipelinePoliciesFor(const std::string& automation, const std::string& environment) {
+  return reads_.Read<PipelinePolicies>([&](Connection& conn) -> Result<PipelinePolicies> {
+    CL_ASSIGN_OR_RETURN(auto envs, EnvironmentNames(conn));
+    CL_ASSIGN_OR_RETURN(auto pipelines, PipelinesInForce(conn, envs));
+    CL_ASSIGN_OR_RETURN(Pipeline pipeline, PipelineFor(pipelines, automation));
+    return BindPipelinePolicies(pipeline, environment, *policies_());
   });
 }
 

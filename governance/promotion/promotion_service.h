@@ -56,6 +56,18 @@ struct PromotionFilter {
   int limit = 100;
 };
 
+// The policies a pipeline's stage for `environment` requires, bound as the
+// promotion gate binds them (hard mandatory, that environment only), and
+// those it names that are not loaded as promotion policies. The gate and
+// what-if evaluation share it.
+struct PipelinePolicies {
+  std::string pipeline;
+  std::vector<policy::PolicyBinding> bindings;
+  std::vector<std::string> missing;
+};
+PipelinePolicies BindPipelinePolicies(const Pipeline& pipeline, const std::string& environment,
+                                      const policy::PolicySet& set);
+
 class Service {
  public:
   using PolicySource = std::function<std::shared_ptr<const policy::PolicySet>()>;
@@ -109,6 +121,10 @@ class Service {
   Result<Json> Review(const Caller& caller, const std::string& id, const std::string& comment);
   Result<Json> Get(const std::string& id);
   Result<Json> List(const PromotionFilter& filter);
+
+  // The pipeline-bound policies that gate promotions of `automation` into
+  // `environment`, as the gate binds them (for what-if evaluation).
+  Result<PipelinePolicies> PipelinePoliciesFor(const std::string& automation, const std::string& environment);
 
   // The environment a promotion targets (for permission checks), or not_found.
   Result<std::string> TargetOf(const std::string& id);

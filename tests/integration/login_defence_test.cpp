@@ -150,6 +150,19 @@ TEST_F(LoginDefenceTest, BogusTokensAreRateLimitedPerAddressAndTheRefusalRecorde
   EXPECT_EQ(Call("GET", "/v1/auth/whoami", nullptr, admin_token_).status, 200);
 }
 
+TEST_F(LoginDefenceTest, LoginsRefusedWhileLockedAreRecordedOncePerWindowPastTheLimit) {
+  Boot("  lockout:\n    account_threshold: 3\n    address_threshold: 1000\n    base_delay_seconds: 600\n"
+       "  failed_auth:\n    max_failures: 5\n    window_seconds: 60\n");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Login("jan", "wrong password").response.status, 401);  // locks
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(Login("jan", "wrong password").response.status, 429);
+  int64_t locked = 0;
+  for (const Json& e : Events("action=auth.login&outcome=denied")) locked += e["reason"] == "locked";
+  EXPECT_EQ(locked, 5);
+  const Json limited = Events("action=auth.rate_limited");
+  ASSERT_EQ(limited.size(), 1u);
+  EXPECT_EQ(limited[0]["details"]["refusals"], 6);
+}
+
 TEST_F(LoginDefenceTest, UnknownMethodsShareOneMetricLabel) {
   Boot();
   for (int i = 0; i < 20; ++i) Call("FROB" + std::to_string(i), "/v1/sys/health");

@@ -4,6 +4,7 @@
 // missing configuration, concurrency, a tampered stored version, and the
 // audit trail of every transition.
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "appliance/core/encoding.h"
@@ -457,7 +458,13 @@ override_roles: [admin]
   ASSERT_EQ(over.status, 200) << over.body;
   EXPECT_EQ(over.json()["state"], "approved") << over.body;
   EXPECT_EQ(over.json()["decision"]["outcome"], "overridden");
-  EXPECT_EQ(EventsFor(id, "promotion.override").size(), 1u);
+  // The refused override by olga is recorded too, as denied.
+  const Json overrides = EventsFor(id, "promotion.override");
+  ASSERT_EQ(overrides.size(), 2u) << overrides.dump();
+  EXPECT_EQ(overrides[0]["outcome"], "denied");
+  EXPECT_EQ(overrides[0]["details"]["rule"], "override_not_allowed");
+  EXPECT_EQ(overrides[0]["env"], "test");
+  EXPECT_EQ(overrides[1]["outcome"], "success");
 }
 
 
@@ -509,9 +516,105 @@ TEST_F(PromotionApiTest, EnvironmentDiffNeedsReadAccessToBothEnvironments) {
   EXPECT_EQ(Call("GET", "/v1/environment-diff?from=dev&to=prod", nullptr, dina).status, 403);
   EXPECT_EQ(Call("GET", "/v1/environment-diff?from=dev&to=dev", nullptr, dina).status, 200);
   EXPECT_EQ(As("olga", "GET", "/v1/environment-diff?from=prod&to=dev").status, 200);  // operator on *
+  // What is live where: only the environments dina reads.
+  const Json live = Call("GET", "/v1/automations/invoice-triage", nullptr, dina).json()["live"];
+  EXPECT_EQ(live.size(), 1u) << live.dump();
+  EXPECT_TRUE(live.contains("dev")) << live.dump();
+  EXPECT_EQ(As("olga", "GET", "/v1/automations/invoice-triage").json()["live"].size(), 3u);
   const Json denials = Events("action=auth.authorize&outcome=denied");
   ASSERT_FALSE(denials.empty());
   EXPECT_EQ(denials.back()["env"], "prod");
+}
+
+// The promotion guide's example pipeline, exactly as printed, is stored and
+// gates a prod promotion with the policy it names.
+TEST_F(PromotionApiTest, ThePromotionGuidesExamplePipelineWorksAsPasted) {
+  const std::string guide = testing::Slurp(CLOISTER_SOURCE_DIR "/docs/promotion-guide.md");
+  const size_t start = guide.find("```yaml\napiVersion: cloister/v1\nkind: Pipeline");
+  ASSERT_NE(start, std::string::npos);
+  const size_t body = guide.find('\n', start) + 1;
+  const std::string example = guide.substr(body, guide.find("```", body) - body);
+  const ApiResponse put = As("admin", "PUT", "/v1/pipelines/default", {{"source", example}});
+  ASSERT_EQ(put.status, 201) << put.body;
+  const Json shown = As("admin", "GET", "/v1/pipelines/default").json();
+  EXPECT_EQ(shown["stages"]["prod"]["policies"], Json({"baseline"})) << shown.dump();
+}
+
+// Rollback approvals follow the pipeline's rollback rule, which lets an
+// operator approve by default.
+TEST_F(PromotionApiTest, AnOperatorMayApproveARollbackAsThePipelineAllows) {
+  const std::string v1 = Save();
+  Configure("test");
+  PromoteAndDeploy("test", {"bob"}, v1);
+  const std::string v2 = Save(Definition("Sorts invoices, second draft."));
+  PromoteAndDeploy("test", {"bob"}, v2);
+  MakeUser("otto", {"operator@test"}, kPassword);
+  const ApiResponse rb = As("olga", "POST", "/v1/environments/test/rollbacks",
+                            {{"automation", "invoice-triage"}, {"reason", "v2 misfiles invoices"}});
+  ASSERT_EQ(rb.status, 201) << rb.body;
+  const std::string id = rb.json()["id"];
+  const ApiResponse approved = Call("POST", "/v1/promotions/" + id + "/approve", {{"version", v1}}, TokenFor("otto"));
+  ASSERT_EQ(approved.status, 200) << approved.body;
+  EXPECT_EQ(approved.json()["state"], "approved") << approved.body;
+  ASSERT_EQ(As("olga", "POST", "/v1/promotions/" + id + "/deploy").status, 200);
+  // An ordinary promotion still needs an approver: the operator's approval is refused and recorded.
+  const std::string v3 = Save(Definition("Sorts invoices, third draft."));
+  const ApiResponse p = Promote("test");
+  ASSERT_EQ(p.status, 201) << p.body;
+  const ApiResponse refused =
+      Call("POST", "/v1/promotions/" + p.json()["id"].get<std::string>() + "/approve", {{"version", v3}}, TokenFor("otto"));
+  EXPECT_EQ(refused.status, 403) << refused.body;
+}
+
+// What-if evaluation binds the pipeline's required policies as the gate does:
+// the built-in default requires baseline for prod, which one approval fails.
+TEST_F(PromotionApiTest, WhatIfEvaluatesThePipelineBoundPoliciesLikeTheGate) {
+  const Json input = {
+      {"time", "2026-11-18T10:00:00Z"},
+      {"promotion",
+       {{"id", "prm-1"}, {"automation", "invoice-triage"}, {"version", "v-abc"}, {"from", "test"}, {"to", "prod"},
+        {"requester", "olga"}, {"author", "alice"}, {"requested_at", "2026-11-18T09:00:00Z"},
+        {"approvals", {{{"user", "bob"}, {"roles", {"approver"}}, {"at", "2026-11-18T09:30:00Z"}, {"version", "v-abc"}}}}}},
+      {"definition", {{"name", "invoice-triage"}, {"description", "d"}, {"owner", "o"}, {"data_classification", "internal"},
+                      {"steps", Json::array()}}},
+      {"environment", {{"name", "prod"}}},
+      {"live", {{{"environment", "test"}, {"version", "v-abc"}}}}};
+  const ApiResponse r = As("admin", "POST", "/v1/policy/evaluate",
+                           {{"hook", "promotion"}, {"environment", "prod"}, {"input", input}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["pipeline"]["name"], "default") << r.body;
+  EXPECT_EQ(r.json()["pipeline"]["policies"], Json({"baseline"})) << r.body;
+  EXPECT_FALSE(r.json()["allowed"].get<bool>()) << r.body;
+  bool pipeline_binding_failed = false;
+  const Json bindings = r.json()["bindings"];
+  for (const Json& b : bindings) {
+    pipeline_binding_failed |= b["binding"] == "pipeline:default/prod/baseline" && b["failed"] == true;
+  }
+  EXPECT_TRUE(pipeline_binding_failed) << r.body;
+}
+
+// Refusals name the environment, the promotion, its version and the rule,
+// so a search by environment and outcome finds them.
+TEST_F(PromotionApiTest, RefusedApprovalsAndDeploysSayWhatTheyRefused) {
+  const std::string v1 = Save();
+  Configure("test");
+  const ApiResponse p = Promote("test");
+  ASSERT_EQ(p.status, 201) << p.body;
+  const std::string id = p.json()["id"];
+  EXPECT_EQ(Approve("alice", id, v1).status, 403);                      // the author
+  EXPECT_EQ(Approve("bob", id, std::string(64, 'b')).status, 409);      // another version
+  const Json denied = Events("env=test&outcome=denied");
+  ASSERT_GE(denied.size(), 2u) << denied.dump();
+  std::set<std::string> rules;
+  for (const Json& e : denied) {
+    if (e["action"] != "promotion.approval") continue;
+    EXPECT_EQ(e["env"], "test");
+    EXPECT_EQ(e["details"]["promotion"], id);
+    EXPECT_EQ(e["details"]["version"], v1);
+    EXPECT_EQ(e["details"]["automation"], "invoice-triage");
+    rules.insert(e["details"]["rule"].get<std::string>());
+  }
+  EXPECT_EQ(rules, (std::set<std::string>{"self_approval", "version_mismatch"}));
 }
 
 // ---- people are identified by user id, never by a token's name ----------------
@@ -608,7 +711,7 @@ TEST_F(IdentitySpoofingTest, TokenNamesArePrintableLabelsUniquePerOwner) {
   const ApiResponse twice = CookieCall("POST", "/v1/auth/tokens", olga, {{"name", "deploy"}});
   EXPECT_EQ(twice.status, 409) << twice.body;
   EXPECT_EQ(CookieCall("POST", "/v1/auth/tokens", Login("bob", kPassword), {{"name", "deploy"}}).status, 201);
-  for (const std::string bad : {std::string("line\nforged"), std::string("esc\x1b[2J"), std::string("c1\xc2\x9b"), std::string("\x7f")}) {
+  for (const std::string& bad : {std::string("line\nforged"), std::string("esc\x1b[2J"), std::string("c1\xc2\x9b"), std::string("\x7f")}) {
     const ApiResponse r = CookieCall("POST", "/v1/auth/tokens", olga, {{"name", bad}});
     EXPECT_EQ(r.status, 400) << r.body;
   }

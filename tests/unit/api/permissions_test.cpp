@@ -17,7 +17,7 @@ class PermissionTableTest : public ::testing::Test {
   SystemRandom random_;
   Metrics metrics_;
   Logger logger_{"test"};
-  SealManager seal_{StorageOptions{dir_.path(), 1, {}}, clock_, random_, Logger("test"), nullptr};
+  SealManager seal_{StorageOptions{dir_.path(), 1, {}, nullptr}, clock_, random_, Logger("test"), nullptr};
   Appliance appliance_{seal_, random_, clock_, Logger("test"), {}, ""};
   ApiContext ctx_{appliance_, clock_, random_, metrics_, logger_, {}, {}, nullptr, {}};
 };

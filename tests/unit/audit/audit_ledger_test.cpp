@@ -329,13 +329,30 @@ TEST_F(LedgerTamperTest, DetectsACheckpointFromAnotherKeyOrOrigin) {
 }
 
 TEST_F(LedgerTamperTest, SelfCheckFromTheLatestCheckpointCatchesChangesAfterIt) {
-  writer_->Stop();
-  auto conn = *Connection::Open(path_, key_, ConnectionOptions{});
-  ASSERT_TRUE(conn->Exec("UPDATE audit_events SET data = replace(data, '\"i\":2', '\"i\":3') WHERE seq = 2").ok());
-  // seq 2 is before the latest checkpoint: the quick check starts after it,
-  // the full one finds it.
+  // Five events after the latest checkpoint (size 32): seq 32-36, whose
+  // details carry i = 0-4. Changing seq 34 must be found by the quick check,
+  // which starts at the checkpoint's verified root.
+  Append(5);
+  const LedgerReport intact = Verify(true);
+  ASSERT_TRUE(intact.ok) << intact.problem;
+  EXPECT_EQ(intact.from_seq, 32u);
+  EXPECT_EQ(intact.events_checked, 5u);
+  Tamper("UPDATE audit_events SET data = replace(data, '\"i\":2', '\"i\":3') WHERE seq = 34");
+  const LedgerReport quick = Verify(true);
+  EXPECT_FALSE(quick.ok);
+  EXPECT_EQ(quick.from_seq, 32u);
+  EXPECT_EQ(quick.first_bad_seq, 34u) << quick.problem;
+  EXPECT_NE(quick.problem.find("chain hash"), std::string::npos) << quick.problem;
+  ExpectBadAt(34, "chain hash");
+}
+
+TEST_F(LedgerTamperTest, SelfCheckFromTheLatestCheckpointLeavesChangesBeforeItToTheFullCheck) {
+  // seq 2 is before the latest checkpoint: the quick check starts after it
+  // (it trusts the stored subtree under the signed root), the full one finds it.
+  Tamper("UPDATE audit_events SET data = replace(data, '\"i\":2', '\"i\":3') WHERE seq = 2");
   const LedgerReport quick = Verify(true);
   EXPECT_TRUE(quick.ok) << quick.problem;
+  EXPECT_EQ(quick.from_seq, 32u);
   ExpectBadAt(2, "chain hash");
 }
 

@@ -133,25 +133,77 @@ TEST(AutomationTest, CredentialsInAnyShapeAreRefusedAndNeverEchoed) {
   EXPECT_TRUE(Parse(kValid).ok());
 }
 
+// Each hostile document has a valid header and one valid step around the
+// hostile part, so it reaches the defence it is aimed at: the assertion
+// names that defence's error, and fails if the document is accepted or
+// refused for another reason.
 TEST(AutomationTest, HostileDocumentsAreRefusedCleanly) {
-  EXPECT_FALSE(Parse(std::string(kMaxDefinitionBytes + 1, ' ')).ok());
-  EXPECT_FALSE(Parse("a: \xff\xfe").ok());
-  EXPECT_FALSE(Parse("a: [1, 2").ok());
-  EXPECT_FALSE(Parse("kind: Automation\nkind: Automation\n").ok());  // duplicate key
-  std::string deep;
-  for (int i = 0; i < 200; ++i) deep += "[";
-  EXPECT_FALSE(Parse("steps: " + deep).ok());
-  std::string nested = "apiVersion: cloister/v1\nkind: Automation\nmetadata: {name: x, owner: o, data_classification: internal}\n"
-                       "trigger: {type: manual}\nsteps:\n  - {id: t, type: transform, output: ";
-  for (int i = 0; i < 40; ++i) nested += "{a: ";
-  nested += "1";
-  for (int i = 0; i < 40; ++i) nested += "}";
-  nested += "}\n";
-  const ParseResult r = Parse(nested);
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.problems[0].message.find("nested more than"), std::string::npos);
-  EXPECT_FALSE(Parse("!!binary aGVsbG8=").ok());
-  EXPECT_FALSE(Parse("a: !custom x").ok());
+  const std::string header = "apiVersion: cloister/v1\nkind: Automation\n"
+                             "metadata: {name: x, owner: o, data_classification: internal}\n"
+                             "trigger: {type: manual}\n";
+  const auto with_output = [&](const std::string& output) {
+    return header + "steps:\n  - {id: t, type: transform, output: " + output + "}\n";
+  };
+  ASSERT_TRUE(Parse(with_output("x")).ok()) << FormatProblems(Parse(with_output("x")).problems, "x");
+  const auto expect_refused = [](const std::string& label, const std::string& text, const std::string& fragment,
+                                 const std::string& pointer = "", int line = 0) {
+    const ParseResult r = Parse(text);
+    ASSERT_FALSE(r.ok()) << label;
+    EXPECT_NE(r.problems[0].message.find(fragment), std::string::npos) << label << ": " << r.problems[0].message;
+    if (!pointer.empty()) {
+      EXPECT_EQ(r.problems[0].pointer, pointer) << label;
+    }
+    if (line != 0) {
+      EXPECT_EQ(r.problems[0].line, line) << label;
+    }
+  };
+
+  // Over the size limit, though valid: padding in a comment.
+  expect_refused("oversized", with_output("x") + "# " + std::string(kMaxDefinitionBytes, 'a') + "\n",
+                 "larger than " + std::to_string(kMaxDefinitionBytes) + " bytes");
+  expect_refused("invalid UTF-8", with_output("\"\xff\xfe\""), "not valid UTF-8");
+  // Unterminated flow sequence: the YAML error, with its line.
+  expect_refused("unterminated", header + "steps: [{id: t, type: transform, output: x}\n",
+                 "end of sequence flow not found", "", 6);
+  // A duplicate key (yaml-cpp would silently keep the first).
+  expect_refused("duplicate key", header + "kind: Automation\nsteps:\n  - {id: t, type: transform, output: x}\n",
+                 "duplicate key \"kind\"", "", 5);
+  // Nesting: 40 mappings or 200 sequences deep stop at 32 levels, naming
+  // the path; 5000 deep are refused by the YAML reader before any recursion
+  // of ours, and the process survives.
+  std::string mappings, sequences, very_deep;
+  for (int i = 0; i < 40; ++i) mappings += "{a: ";
+  mappings += "1" + std::string(40, '}');
+  for (int i = 0; i < 200; ++i) sequences += "[";
+  sequences += "1" + std::string(200, ']');
+  very_deep = std::string(5000, '[') + "1" + std::string(5000, ']');
+  expect_refused("nested mappings", with_output(mappings), "nested more than 32 levels deep");
+  expect_refused("nested sequences", with_output(sequences), "nested more than 32 levels deep");
+  {
+    const ParseResult r = Parse(with_output(very_deep));
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(r.problems.empty() || r.problems[0].line > 0);
+  }
+  // Anchors and aliases: an alias repeats a whole subtree.
+  expect_refused("alias", header + "steps:\n  - {id: t, type: transform, output: &a [x, x]}\n"
+                                   "  - {id: u, type: transform, output: *a}\n",
+                 "anchor \"&a\" refused");
+  // Tags outside YAML's core schema: a custom one, and the !! ones that
+  // name types the format does not have (binary, timestamp, set, language
+  // objects), whether written short or verbatim.
+  expect_refused("custom tag", with_output("!custom x"), "YAML tag !custom is not allowed", "/steps/0/output");
+  expect_refused("binary tag", with_output("!!binary aGVsbG8="), "YAML tag !!binary is not allowed", "/steps/0/output");
+  expect_refused("verbatim binary tag", with_output("!<tag:yaml.org,2002:binary> aGVsbG8="),
+                 "YAML tag !!binary is not allowed", "/steps/0/output");
+  expect_refused("timestamp tag", with_output("!!timestamp 2001-12-14"), "YAML tag !!timestamp is not allowed");
+  expect_refused("set tag", with_output("!!set {a, b}"), "YAML tag !!set is not allowed");
+  expect_refused("language tag", with_output("!!python/object:os.system x"),
+                 "YAML tag !!python/object:os.system is not allowed");
+  expect_refused("tag on a key", header + "steps:\n  - {id: t, type: transform, output: {!custom k: v}}\n",
+                 "is not allowed");
+  // The core schema's own tags stay accepted.
+  EXPECT_TRUE(Parse(with_output("!!str 5")).ok());
+  EXPECT_TRUE(Parse(with_output("!!map {a: !!int 1, b: !!seq [!!bool true, !!null ~, !!float 1.5]}")).ok());
 }
 
 TEST(AutomationTest, DiffMatchesStepsByIdAndNamesPaths) {
