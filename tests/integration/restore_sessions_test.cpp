@@ -105,7 +105,9 @@ TEST_F(RestoreSessionsTest, ARestoreEndsSessionsAndKeepsTokensRevokedAfterTheBac
   // And the token list shows it revoked.
   const Json tokens = Call("GET", "/v1/auth/tokens", nullptr, admin_token_).json()["tokens"];
   for (const Json& t : tokens) {
-    if (t["id"] == revoked.id) EXPECT_FALSE(t["revoked_at"].is_null()) << t.dump();
+    if (t["id"] == revoked.id) {
+      EXPECT_FALSE(t["revoked_at"].is_null()) << t.dump();
+    }
   }
 }
 
