@@ -230,7 +230,8 @@ Result<BackupSummary> WriteBackup(const std::string& db_path, const std::string&
   emit(header.data(), header.size());
   for (const auto& [name, source] : sources) {
     std::ifstream in(source, std::ios::binary);
-    const auto& entry = *std::find_if(m.files.begin(), m.files.end(), [&](const auto& f) { return f.name == name; });
+    const std::string& wanted = name;  // a structured binding cannot be captured before C++20 in clang 14
+    const auto& entry = *std::find_if(m.files.begin(), m.files.end(), [&](const auto& f) { return f.name == wanted; });
     if (!in || !CopyRange(in, entry.size, emit)) return Status::Internal("reading " + source + " failed");
   }
   const std::string sha = whole.Hex();
