@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include "appliance/core/civil_date.h"
+
 namespace cloister {
 
 std::chrono::system_clock::time_point SystemClock::Now() const {
@@ -70,17 +72,6 @@ std::optional<std::chrono::system_clock::time_point> ParseTimestamp(std::string_
 }
 
 namespace {
-
-// Days from 1970-01-01 to the civil date (proleptic Gregorian), after
-// Howard Hinnant's days_from_civil.
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
 
 int DaysIn(int64_t year, int month) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
