@@ -11,22 +11,29 @@ constexpr char kSigning[] = "audit.signing_key";
 constexpr char kHmac[] = "audit.hmac_key";
 
 Result<bool> Exists(Transaction& tx, const char* name) {
-  CL_ASSIGN_OR_RETURN(Statement * s, tx.Prepare("SELECT 1 FROM appliance_keys WHERE name = ?"));
-  s->Bind(1, name);
-  return s->Step();
+  CL_ASSIGN_OR_RETURN(const int64_t found,
+                      tx.view()
+                          .Select("appliance_keys", "SELECT COUNT(*) FROM appliance_keys WHERE name = ?")
+                          .Bind(1, name)
+                          .ReadInt());
+  return found > 0;
 }
 
-Result<SecureBytes> Read(Connection& conn, const char* name) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT material FROM appliance_keys WHERE name = ?"));
-  s->Bind(1, name);
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  if (!row) return Status::Corruption(std::string("the database has no ") + name);
-  std::string material = s->ColumnBlob(0);
-  s->Reset();
-  SecureBytes out(reinterpret_cast<const uint8_t*>(material.data()), material.size());
-  std::fill(material.begin(), material.end(), '\0');
-  if (out.size() != 32) return Status::Corruption(std::string(name) + " is not 32 bytes");
-  return out;
+// A stored key, straight into SecureBytes (never a plain string):
+// corruption naming its appliance_keys row unless it is 32 bytes.
+Result<SecureBytes> DecodeKey(const Row& row) {
+  const std::string_view m = row.View(1);
+  if (m.size() != 32) return row.Corrupt("material is " + std::to_string(m.size()) + " bytes, not 32");
+  return SecureBytes(reinterpret_cast<const uint8_t*>(m.data()), m.size());
+}
+
+Result<SecureBytes> Read(ReadView db, const char* name) {
+  CL_ASSIGN_OR_RETURN(std::optional<SecureBytes> key,
+                      db.Select("appliance_keys", "SELECT name, material FROM appliance_keys WHERE name = ?")
+                          .Bind(1, name)
+                          .ReadOne(DecodeKey));
+  if (!key) return Status::Corruption(std::string("the database has no ") + name);
+  return std::move(*key);
 }
 
 }  // namespace
@@ -42,10 +49,10 @@ Status EnsureAuditKeys(Transaction& tx, Random& random, const Clock& clock) {
   return Status::Ok();
 }
 
-Result<AuditKeys> LoadAuditKeys(Connection& conn) {
+Result<AuditKeys> LoadAuditKeys(ReadView db) {
   AuditKeys keys;
-  CL_ASSIGN_OR_RETURN(keys.signing_seed, Read(conn, kSigning));
-  CL_ASSIGN_OR_RETURN(keys.hmac_key, Read(conn, kHmac));
+  CL_ASSIGN_OR_RETURN(keys.signing_seed, Read(db, kSigning));
+  CL_ASSIGN_OR_RETURN(keys.hmac_key, Read(db, kHmac));
   return keys;
 }
 

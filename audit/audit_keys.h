@@ -10,7 +10,7 @@
 #include "appliance/core/clock.h"
 #include "appliance/core/random.h"
 #include "appliance/core/secure_bytes.h"
-#include "appliance/storage/connection.h"
+#include "appliance/storage/rows.h"
 #include "appliance/storage/writer.h"
 
 namespace cloister {
@@ -22,8 +22,9 @@ struct AuditKeys {
 
 // Creates the keys inside `tx` unless they exist.
 Status EnsureAuditKeys(Transaction& tx, Random& random, const Clock& clock);
-// corruption when missing or malformed.
-Result<AuditKeys> LoadAuditKeys(Connection& conn);
+// corruption when missing, or naming the appliance_keys row when a key is
+// not 32 bytes.
+Result<AuditKeys> LoadAuditKeys(ReadView db);
 
 // "hmac-sha256:" + lowercase hex(HMAC-SHA256(key, value)), as audit-format.md
 // section 1 writes sensitive matchable values.

@@ -8,52 +8,47 @@
 namespace cloister {
 namespace {
 
-Hash HashFromBlob(const std::string& blob) {
-  Hash h{};
-  if (blob.size() == h.size()) std::memcpy(h.data(), blob.data(), h.size());
+constexpr std::string_view kInsertEvent = "INSERT INTO audit_events (seq, data, chain_hash) VALUES (?, ?, ?)";
+constexpr std::string_view kInsertNode = "INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)";
+
+// The blob of `col` as a hash: corruption naming the row and `column` when
+// it is not exactly a hash's size.
+Result<Hash> HashAt(const Row& row, int col, std::string_view column) {
+  CL_ASSIGN_OR_RETURN(const std::string bytes, row.FixedBlob(col, Hash().size(), column));
+  Hash h;
+  std::memcpy(h.data(), bytes.data(), h.size());
   return h;
 }
 
 std::string_view Blob(const Hash& h) { return {reinterpret_cast<const char*>(h.data()), h.size()}; }
 
-Result<Hash> Node(Connection& conn, int level, uint64_t index) {
-  if (level == 0) return AuditLedger::LeafHash(conn, index);
+Result<Hash> Node(ReadView db, int level, uint64_t index) {
+  if (level == 0) return AuditLedger::LeafHash(db, index);
   if (level < kFirstStoredLevel) {  // not stored: hash its leaves, read in one range
     const uint64_t begin = index << level, end = (index + 1) << level;
-    CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-        "SELECT data FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq"));
-    s->Bind(1, static_cast<int64_t>(begin)).Bind(2, static_cast<int64_t>(end));
-    std::vector<Hash> leaves;
-    for (;;) {
-      CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-      if (!row) break;
-      leaves.push_back(verify::LeafHash(s->ColumnView(0)));
-    }
+    CL_ASSIGN_OR_RETURN(const std::vector<Hash> leaves,
+                        db.Select("audit_events",
+                                  "SELECT data FROM audit_events WHERE seq >= ? AND seq < ? ORDER BY seq")
+                            .Bind(1, static_cast<int64_t>(begin))
+                            .Bind(2, static_cast<int64_t>(end))
+                            .ReadAll([](const Row& row) { return verify::LeafHash(row.View(0)); }));
     if (leaves.size() != end - begin) {
-      return Status::Corruption("audit events " + std::to_string(begin) + ".." + std::to_string(end - 1) + " are incomplete");
+      return Status::Corruption("audit events " + std::to_string(begin) + ".." + std::to_string(end - 1) +
+                                " are incomplete");
     }
     return verify::RootFromLeaves(leaves);
   }
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?"));
-  s->Bind(1, int64_t{level}).Bind(2, static_cast<int64_t>(index));
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  if (!row) {
-    return Status::Corruption("audit ledger node " + std::to_string(level) + "/" + std::to_string(index) + " is missing");
+  CL_ASSIGN_OR_RETURN(const std::optional<Hash> h,
+                      db.Select("audit_nodes",
+                                "SELECT level || '/' || idx, hash FROM audit_nodes WHERE level = ? AND idx = ?")
+                          .Bind(1, int64_t{level})
+                          .Bind(2, static_cast<int64_t>(index))
+                          .ReadOne([](const Row& row) { return HashAt(row, 1, "hash"); }));
+  if (!h) {
+    return Status::Corruption("audit ledger node " + std::to_string(level) + "/" + std::to_string(index) +
+                              " is missing");
   }
-  const Hash h = HashFromBlob(s->ColumnBlob(0));
-  s->Reset();
-  return h;
-}
-
-// Steps `s` to the end, turning each row into a T with `read`.
-template <typename T>
-Result<std::vector<T>> CollectRows(Statement& s, T (*read)(Statement&)) {
-  std::vector<T> out;
-  for (;;) {
-    CL_ASSIGN_OR_RETURN(const bool row, s.Step());
-    if (!row) return out;
-    out.push_back(read(s));
-  }
+  return *h;
 }
 
 // The time an event's bytes carry ("" when they cannot be read: verification
@@ -66,13 +61,13 @@ std::string TimeOf(std::string_view data) {
 }
 
 // Rows of "SELECT seq, data, chain_hash".
-StoredEvent ReadEventRow(Statement& s) {
+Result<StoredEvent> DecodeEvent(const Row& row) {
   StoredEvent e;
-  e.seq = static_cast<uint64_t>(s.ColumnInt(0));
-  e.data = s.ColumnBlob(1);
+  e.seq = static_cast<uint64_t>(row.Int(0));
+  CL_ASSIGN_OR_RETURN(e.chain, HashAt(row, 2, "chain_hash"));
+  e.data = row.Blob(1);
   e.time = TimeOf(e.data);
   e.leaf = verify::LeafHash(e.data);
-  e.chain = HashFromBlob(s.ColumnBlob(2));
   return e;
 }
 
@@ -83,62 +78,73 @@ std::string Literal(const std::string& value) {
   return out;
 }
 
-StoredCheckpoint ReadCheckpointRow(Statement& s) {
-  return {static_cast<uint64_t>(s.ColumnInt(0)), HashFromBlob(s.ColumnBlob(1)), s.ColumnText(2), s.ColumnText(3)};
+// Rows of "SELECT size, root, note, created_at".
+Result<StoredCheckpoint> DecodeCheckpoint(const Row& row) {
+  StoredCheckpoint c;
+  c.size = static_cast<uint64_t>(row.Int(0));
+  CL_ASSIGN_OR_RETURN(c.root, HashAt(row, 1, "root"));
+  c.note = row.Text(2);
+  c.created_at = row.Text(3);
+  return c;
 }
 
 }  // namespace
 
-Result<LedgerHead> AuditLedger::Head(Connection& conn) {
-  CL_ASSIGN_OR_RETURN(Statement * s,
-                      conn.Cached("SELECT seq, chain_hash, data FROM audit_events ORDER BY seq DESC LIMIT 1"));
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  LedgerHead head;
-  if (row) {
-    head.size = static_cast<uint64_t>(s->ColumnInt(0)) + 1;
-    head.chain = HashFromBlob(s->ColumnBlob(1));
-    head.last_time = TimeOf(s->ColumnView(2));
-  }
-  s->Reset();
-  return head;
+Result<LedgerHead> AuditLedger::Head(ReadView db) {
+  CL_ASSIGN_OR_RETURN(std::optional<LedgerHead> head,
+                      db.Select("audit_events",
+                                "SELECT seq, chain_hash, data FROM audit_events ORDER BY seq DESC LIMIT 1")
+                          .ReadOne([](const Row& row) -> Result<LedgerHead> {
+                            LedgerHead h;
+                            h.size = static_cast<uint64_t>(row.Int(0)) + 1;
+                            CL_ASSIGN_OR_RETURN(h.chain, HashAt(row, 1, "chain_hash"));
+                            h.last_time = TimeOf(row.View(2));
+                            return h;
+                          }));
+  return head ? std::move(*head) : LedgerHead{};
 }
 
-Result<Hash> AuditLedger::LeafHash(Connection& conn, uint64_t seq) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT data FROM audit_events WHERE seq = ?"));
-  s->Bind(1, static_cast<int64_t>(seq));
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  if (!row) return Status::NotFound("audit event " + std::to_string(seq) + " does not exist");
-  const Hash h = verify::LeafHash(s->ColumnView(0));
-  s->Reset();
-  return h;
+Result<uint64_t> AuditLedger::Size(ReadView db) {
+  CL_ASSIGN_OR_RETURN(const int64_t size,
+                      db.Select("audit_events", "SELECT MAX(seq) + 1 FROM audit_events").ReadInt(0));
+  return static_cast<uint64_t>(size);
 }
 
-Result<Hash> AuditLedger::SubtreeHash(Connection& conn, uint64_t begin, uint64_t end) {
+Result<Hash> AuditLedger::LeafHash(ReadView db, uint64_t seq) {
+  CL_ASSIGN_OR_RETURN(const std::optional<Hash> h,
+                      db.Select("audit_events", "SELECT data FROM audit_events WHERE seq = ?")
+                          .Bind(1, static_cast<int64_t>(seq))
+                          .ReadOne([](const Row& row) { return verify::LeafHash(row.View(0)); }));
+  if (!h) return Status::NotFound("audit event " + std::to_string(seq) + " does not exist");
+  return *h;
+}
+
+Result<Hash> AuditLedger::SubtreeHash(ReadView db, uint64_t begin, uint64_t end) {
   const uint64_t n = end - begin;
   if ((n & (n - 1)) == 0 && begin % n == 0) {  // a complete, aligned subtree: stored
     int level = 0;
     while ((uint64_t{1} << level) < n) ++level;
-    return Node(conn, level, begin >> level);
+    return Node(db, level, begin >> level);
   }
   const uint64_t k = verify::SplitPoint(n);
-  CL_ASSIGN_OR_RETURN(const Hash left, SubtreeHash(conn, begin, begin + k));
-  CL_ASSIGN_OR_RETURN(const Hash right, SubtreeHash(conn, begin + k, end));
+  CL_ASSIGN_OR_RETURN(const Hash left, SubtreeHash(db, begin, begin + k));
+  CL_ASSIGN_OR_RETURN(const Hash right, SubtreeHash(db, begin + k, end));
   return verify::NodeHash(left, right);
 }
 
-Result<Hash> AuditLedger::Root(Connection& conn, uint64_t size) {
+Result<Hash> AuditLedger::Root(ReadView db, uint64_t size) {
   if (size == 0) return verify::EmptyRoot();
-  return SubtreeHash(conn, 0, size);
+  return SubtreeHash(db, 0, size);
 }
 
-Status AuditLedger::LoadTip(Connection& conn, const LedgerHead& head) {
+Status AuditLedger::LoadTip(ReadView db, const LedgerHead& head) {
   Tip tip;
   tip.head = head;
   uint64_t start = 0;
   for (int level = 63; level >= 0; --level) {
     if (!(head.size >> level & 1)) continue;
     if (tip.frontier.size() <= static_cast<size_t>(level)) tip.frontier.resize(level + 1);
-    CL_ASSIGN_OR_RETURN(tip.frontier[level], Node(conn, level, start >> level));
+    CL_ASSIGN_OR_RETURN(tip.frontier[level], Node(db, level, start >> level));
     start += uint64_t{1} << level;
   }
   tip_ = std::move(tip);
@@ -156,7 +162,7 @@ Result<uint64_t> AuditLedger::Append(Transaction& tx, const PreparedEvent& event
                                "); changes are refused until it is repaired")
         .WithReason("ledger_integrity");
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   uint64_t seq = 0;
   Status st = AppendLocked(tx, event, &seq);
   if (!st.ok()) {
@@ -167,18 +173,20 @@ Result<uint64_t> AuditLedger::Append(Transaction& tx, const PreparedEvent& event
 }
 
 Status AuditLedger::AppendLocked(Transaction& tx, const PreparedEvent& event, uint64_t* out_seq) {
-  Connection& conn = tx.connection();
+  // A cached statement belongs to one connection: the same insert as when
+  // the tip was built means the same connection.
+  CL_ASSIGN_OR_RETURN(Statement* const insert_event, tx.Prepare(kInsertEvent));
   const std::optional<uint64_t> generation = tx.rollback_generation();
-  const bool trusted = tip_ && tip_->conn == &conn && generation && tip_->generation == generation;
+  const bool same_connection = tip_ && insert_event_ == insert_event;
+  const bool trusted = same_connection && generation && tip_->generation == generation;
   if (!trusted) {
-    CL_ASSIGN_OR_RETURN(const LedgerHead head, Head(conn));
-    if (!tip_ || tip_->conn != &conn || tip_->head.size != head.size || tip_->head.chain != head.chain) {
-      CL_RETURN_IF_ERROR(LoadTip(conn, head));
-      CL_ASSIGN_OR_RETURN(insert_event_,
-                          conn.Cached("INSERT INTO audit_events (seq, data, chain_hash) VALUES (?, ?, ?)"));
-      CL_ASSIGN_OR_RETURN(insert_node_, conn.Cached("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)"));
+    const ReadView db = tx.view();
+    CL_ASSIGN_OR_RETURN(const LedgerHead head, Head(db));
+    if (!same_connection || tip_->head.size != head.size || tip_->head.chain != head.chain) {
+      CL_RETURN_IF_ERROR(LoadTip(db, head));
+      insert_event_ = insert_event;
+      CL_ASSIGN_OR_RETURN(insert_node_, tx.Prepare(kInsertNode));
     }
-    tip_->conn = &conn;
     tip_->generation = generation;
   }
   Tip& tip = *tip_;
@@ -216,55 +224,55 @@ Status AuditLedger::AppendLocked(Transaction& tx, const PreparedEvent& event, ui
 }
 
 void AuditLedger::MarkCompromised(uint64_t first_bad_seq, const std::string& why) {
-  std::lock_guard lock(failure_mu_);
+  MutexLock lock(failure_mu_);
   failure_ = "seq " + std::to_string(first_bad_seq) + ": " + why;
   compromised_ = true;
 }
 
 std::string AuditLedger::integrity_failure() const {
-  std::lock_guard lock(failure_mu_);
+  MutexLock lock(failure_mu_);
   return failure_;
 }
 
-Result<std::vector<StoredEvent>> AuditLedger::Events(Connection& conn, uint64_t from, uint64_t to, size_t limit) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT seq, data, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?"));
-  s->Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)))
-      .Bind(3, static_cast<int64_t>(limit));
-  return CollectRows(*s, ReadEventRow);
+Result<std::vector<StoredEvent>> AuditLedger::Events(ReadView db, uint64_t from, uint64_t to, size_t limit) {
+  return db.Select("audit_events", "SELECT seq, data, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? "
+                                   "ORDER BY seq LIMIT ?")
+      .Bind(1, static_cast<int64_t>(from))
+      .Bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)))
+      .Bind(3, static_cast<int64_t>(limit))
+      .ReadAll(DecodeEvent);
 }
 
-Result<uint64_t> AuditLedger::FirstSeqAtOrAfter(Connection& conn, const std::string& time) {
-  CL_ASSIGN_OR_RETURN(const LedgerHead head, Head(conn));
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT data FROM audit_events WHERE seq = ?"));
-  uint64_t lo = 0, hi = head.size;  // answer in [lo, hi]
+Result<uint64_t> AuditLedger::FirstSeqAtOrAfter(ReadView db, const std::string& time) {
+  CL_ASSIGN_OR_RETURN(const uint64_t size, Size(db));
+  uint64_t lo = 0, hi = size;  // answer in [lo, hi]
   while (lo < hi) {
     const uint64_t mid = lo + (hi - lo) / 2;
-    s->Reset();
-    s->Bind(1, static_cast<int64_t>(mid));
-    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-    if (!row) return Status::Corruption("audit event " + std::to_string(mid) + " is missing");
-    if (TimeOf(s->ColumnView(0)) < time) {
+    CL_ASSIGN_OR_RETURN(const std::optional<std::string> mid_time,
+                        db.Select("audit_events", "SELECT data FROM audit_events WHERE seq = ?")
+                            .Bind(1, static_cast<int64_t>(mid))
+                            .ReadOne([](const Row& row) { return TimeOf(row.View(0)); }));
+    if (!mid_time) return Status::Corruption("audit event " + std::to_string(mid) + " is missing");
+    if (*mid_time < time) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
-  s->Reset();
   return lo;
 }
 
-Result<std::vector<StoredEvent>> AuditLedger::Query(Connection& conn, const EventFilter& f, uint64_t cursor,
+Result<std::vector<StoredEvent>> AuditLedger::Query(ReadView db, const EventFilter& f, uint64_t cursor,
                                                     size_t limit) {
   uint64_t from = std::max(cursor, f.from_seq);
   uint64_t to = f.to_seq;
   if (!f.since.empty()) {
-    CL_ASSIGN_OR_RETURN(const uint64_t first, FirstSeqAtOrAfter(conn, f.since));
+    CL_ASSIGN_OR_RETURN(const uint64_t first, FirstSeqAtOrAfter(db, f.since));
     from = std::max(from, first);
   }
   if (!f.until.empty()) {
     // Last seq with time <= until: one before the first seq with time > until.
-    CL_ASSIGN_OR_RETURN(const uint64_t after, FirstSeqAtOrAfter(conn, f.until + "\x7f"));
+    CL_ASSIGN_OR_RETURN(const uint64_t after, FirstSeqAtOrAfter(db, f.until + "\x7f"));
     if (after == 0) return std::vector<StoredEvent>{};
     to = std::min(to, after - 1);
   }
@@ -275,22 +283,24 @@ Result<std::vector<StoredEvent>> AuditLedger::Query(Connection& conn, const Even
   const std::string action = f.action.empty() ? "" : Literal(f.action);
   const std::string env = f.env.empty() ? "" : Literal(f.env);
   const std::string outcome = f.outcome.empty() ? "" : Literal(f.outcome);
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT seq, data, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq"));
-  s->Bind(1, static_cast<int64_t>(from)).Bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)));
   std::vector<StoredEvent> out;
-  while (out.size() < limit) {
-    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-    if (!row) break;
-    verify::EventFilterFields fields;
-    if (!verify::ReadEventFilterFields(s->ColumnView(1), &fields)) continue;  // verification reports it
-    if ((!actor.empty() && fields.actor_id != actor) || (!action.empty() && fields.action != action) ||
-        (!env.empty() && fields.env != env) || (!outcome.empty() && fields.outcome != outcome)) {
-      continue;
-    }
-    out.push_back(ReadEventRow(*s));
-  }
-  s->Reset();
+  if (limit == 0) return out;
+  CL_RETURN_IF_ERROR(
+      db.Select("audit_events",
+                "SELECT seq, data, chain_hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq")
+          .Bind(1, static_cast<int64_t>(from))
+          .Bind(2, static_cast<int64_t>(std::min<uint64_t>(to, INT64_MAX)))
+          .ForEach([&](const Row& row) -> Result<bool> {
+            verify::EventFilterFields fields;
+            if (!verify::ReadEventFilterFields(row.View(1), &fields)) return true;  // verification reports it
+            if ((!actor.empty() && fields.actor_id != actor) || (!action.empty() && fields.action != action) ||
+                (!env.empty() && fields.env != env) || (!outcome.empty() && fields.outcome != outcome)) {
+              return true;
+            }
+            CL_ASSIGN_OR_RETURN(StoredEvent event, DecodeEvent(row));
+            out.push_back(std::move(event));
+            return out.size() < limit;
+          }));
   return out;
 }
 
@@ -300,32 +310,25 @@ Status AuditLedger::StoreCheckpoint(Transaction& tx, const StoredCheckpoint& c) 
   return s->Bind(1, static_cast<int64_t>(c.size)).BindBlob(2, Blob(c.root)).Bind(3, c.note).Bind(4, c.created_at).Run();
 }
 
-Result<std::optional<StoredCheckpoint>> AuditLedger::LatestCheckpoint(Connection& conn) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT size, root, note, created_at FROM audit_checkpoints ORDER BY size DESC LIMIT 1"));
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  std::optional<StoredCheckpoint> out;
-  if (row) out = ReadCheckpointRow(*s);
-  s->Reset();
-  return out;
+Result<std::optional<StoredCheckpoint>> AuditLedger::LatestCheckpoint(ReadView db) {
+  return db.Select("audit_checkpoints", "SELECT size, root, note, created_at FROM audit_checkpoints "
+                                        "ORDER BY size DESC LIMIT 1")
+      .ReadOne(DecodeCheckpoint);
 }
 
-Result<std::optional<StoredCheckpoint>> AuditLedger::CheckpointAtLeast(Connection& conn, uint64_t min_size) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT size, root, note, created_at FROM audit_checkpoints WHERE size >= ? ORDER BY size LIMIT 1"));
-  s->Bind(1, static_cast<int64_t>(min_size));
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  std::optional<StoredCheckpoint> out;
-  if (row) out = ReadCheckpointRow(*s);
-  s->Reset();
-  return out;
+Result<std::optional<StoredCheckpoint>> AuditLedger::CheckpointAtLeast(ReadView db, uint64_t min_size) {
+  return db.Select("audit_checkpoints", "SELECT size, root, note, created_at FROM audit_checkpoints "
+                                        "WHERE size >= ? ORDER BY size LIMIT 1")
+      .Bind(1, static_cast<int64_t>(min_size))
+      .ReadOne(DecodeCheckpoint);
 }
 
-Result<std::vector<StoredCheckpoint>> AuditLedger::Checkpoints(Connection& conn, uint64_t after, size_t limit) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT size, root, note, created_at FROM audit_checkpoints WHERE size > ? ORDER BY size LIMIT ?"));
-  s->Bind(1, static_cast<int64_t>(std::min<uint64_t>(after, INT64_MAX))).Bind(2, static_cast<int64_t>(limit));
-  return CollectRows(*s, ReadCheckpointRow);
+Result<std::vector<StoredCheckpoint>> AuditLedger::Checkpoints(ReadView db, uint64_t after, size_t limit) {
+  return db.Select("audit_checkpoints", "SELECT size, root, note, created_at FROM audit_checkpoints "
+                                        "WHERE size > ? ORDER BY size LIMIT ?")
+      .Bind(1, static_cast<int64_t>(std::min<uint64_t>(after, INT64_MAX)))
+      .Bind(2, static_cast<int64_t>(limit))
+      .ReadAll(DecodeCheckpoint);
 }
 
 }  // namespace cloister

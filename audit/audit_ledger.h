@@ -13,19 +13,25 @@
 // after a rollback it is checked against the stored head (size and chain
 // hash) and rebuilt, so a rolled-back or replayed batch never leaves it stale.
 //
+// The static readers take a ReadView (a read connection, or the writer's
+// inside a unit). A stored hash that is not 32 bytes is corruption naming
+// its row: audit_events by seq, audit_checkpoints by size, audit_nodes by
+// "level/idx"; never zeros. An event whose bytes do not parse is returned
+// as it is stored (with time "") for the verifier to report.
+//
 // Thread safety: Append on the writer thread; the static readers on any
 // connection; the integrity flag from any thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "appliance/core/clock.h"
-#include "appliance/storage/connection.h"
+#include "appliance/core/mutex.h"
+#include "appliance/storage/rows.h"
 #include "appliance/storage/writer.h"
 #include "audit/audit_record.h"
 #include "audit/verify/merkle.h"
@@ -87,45 +93,48 @@ class AuditLedger {
   // "seq N: why", or "" when intact.
   std::string integrity_failure() const;
 
-  static Result<LedgerHead> Head(Connection& conn);
-  static Result<Hash> LeafHash(Connection& conn, uint64_t seq);
+  static Result<LedgerHead> Head(ReadView db);
+  // The number of events (the next seq), read without decoding any.
+  static Result<uint64_t> Size(ReadView db);
+  static Result<Hash> LeafHash(ReadView db, uint64_t seq);
   // RFC 6962 MTH(D[begin:end]) from stored nodes; 0 <= begin < end <= size.
-  static Result<Hash> SubtreeHash(Connection& conn, uint64_t begin, uint64_t end);
-  static Result<Hash> Root(Connection& conn, uint64_t size);
+  static Result<Hash> SubtreeHash(ReadView db, uint64_t begin, uint64_t end);
+  static Result<Hash> Root(ReadView db, uint64_t size);
   // Events with seq in [from, to], in order, at most `limit`.
-  static Result<std::vector<StoredEvent>> Events(Connection& conn, uint64_t from, uint64_t to, size_t limit);
+  static Result<std::vector<StoredEvent>> Events(ReadView db, uint64_t from, uint64_t to, size_t limit);
   // Events matching `filter` with seq >= cursor, at most `limit`.
-  static Result<std::vector<StoredEvent>> Query(Connection& conn, const EventFilter& filter, uint64_t cursor,
+  static Result<std::vector<StoredEvent>> Query(ReadView db, const EventFilter& filter, uint64_t cursor,
                                                 size_t limit);
   // The first seq whose time is >= `time` (times never decrease), or size.
-  static Result<uint64_t> FirstSeqAtOrAfter(Connection& conn, const std::string& time);
+  static Result<uint64_t> FirstSeqAtOrAfter(ReadView db, const std::string& time);
 
   static Status StoreCheckpoint(Transaction& tx, const StoredCheckpoint& checkpoint);
-  static Result<std::optional<StoredCheckpoint>> LatestCheckpoint(Connection& conn);
+  static Result<std::optional<StoredCheckpoint>> LatestCheckpoint(ReadView db);
   // The newest checkpoint with size >= min_size, if any.
-  static Result<std::optional<StoredCheckpoint>> CheckpointAtLeast(Connection& conn, uint64_t min_size);
+  static Result<std::optional<StoredCheckpoint>> CheckpointAtLeast(ReadView db, uint64_t min_size);
   // Checkpoints with size > after, oldest first, at most `limit`.
-  static Result<std::vector<StoredCheckpoint>> Checkpoints(Connection& conn, uint64_t after, size_t limit);
+  static Result<std::vector<StoredCheckpoint>> Checkpoints(ReadView db, uint64_t after, size_t limit);
 
  private:
   struct Tip {
     LedgerHead head;
     std::vector<std::optional<Hash>> frontier;  // by level: the right-edge subtree of 2^level leaves
-    const Connection* conn = nullptr;           // where it was built
     std::optional<uint64_t> generation;         // the writer's rollback count then
   };
-  Status LoadTip(Connection& conn, const LedgerHead& head);
-  Status AppendLocked(Transaction& tx, const PreparedEvent& event, uint64_t* seq);
+  Status LoadTip(ReadView db, const LedgerHead& head) CL_REQUIRES(mu_);
+  Status AppendLocked(Transaction& tx, const PreparedEvent& event, uint64_t* seq) CL_REQUIRES(mu_);
 
   const Clock& clock_;
-  std::mutex mu_;  // guards tip_ (used by the writer thread only; cheap)
-  std::optional<Tip> tip_;
-  Statement* insert_event_ = nullptr;  // cached on tip_->conn
-  std::string data_;                   // the event being appended; reused
-  Statement* insert_node_ = nullptr;
+  Mutex mu_;  // used by the writer thread only; cheap
+  std::optional<Tip> tip_ CL_GUARDED_BY(mu_);
+  // The writer connection's cached insert when tip_ was built; it also
+  // identifies that connection (a different one means another connection).
+  Statement* insert_event_ CL_GUARDED_BY(mu_) = nullptr;
+  std::string data_ CL_GUARDED_BY(mu_);                   // the event being appended; reused
+  Statement* insert_node_ CL_GUARDED_BY(mu_) = nullptr;
   std::atomic<bool> compromised_{false};
-  mutable std::mutex failure_mu_;
-  std::string failure_;
+  mutable Mutex failure_mu_;
+  std::string failure_ CL_GUARDED_BY(failure_mu_);
 };
 
 }  // namespace cloister

@@ -8,7 +8,7 @@ Result<std::unique_ptr<AuditService>> AuditService::Open(Writer& writer, ReadPoo
                                                          const Clock& clock, const Logger& logger,
                                                          const std::string& appliance_name, AuditOptions options) {
   CL_RETURN_IF_ERROR(writer.Write([&](Transaction& tx) { return EnsureAuditKeys(tx, random, clock); }));
-  CL_ASSIGN_OR_RETURN(AuditKeys keys, reads.Read<AuditKeys>([](Connection& c) { return LoadAuditKeys(c); }));
+  CL_ASSIGN_OR_RETURN(AuditKeys keys, reads.Read<AuditKeys>([](ReadView db) { return LoadAuditKeys(db); }));
   const std::string origin = appliance_name + "/audit";
   verify::NoteSigner signer;
   std::array<uint8_t, 32> seed;
@@ -36,8 +36,8 @@ Result<LedgerReport> AuditService::Verify(bool from_latest_checkpoint) {
   verify::VerifierKey key;
   std::string error;
   if (!verify::ParseVerifierKey(verifier_key(), &key, &error)) return Status::Internal(error);
-  CL_ASSIGN_OR_RETURN(LedgerReport report, reads_.Read<LedgerReport>([&](Connection& c) {
-                        return VerifyLedger(c, key, from_latest_checkpoint);
+  CL_ASSIGN_OR_RETURN(LedgerReport report, reads_.Read<LedgerReport>([&](ReadView db) {
+                        return VerifyLedger(db, key, from_latest_checkpoint);
                       }));
   if (!report.ok) ledger_.MarkCompromised(report.first_bad_seq, report.problem);
   return report;

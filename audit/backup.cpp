@@ -122,8 +122,8 @@ Result<BackupManifest> ParseManifest(const std::string& path, std::string_view l
 
 // The verifier key of the ledger in `conn`: its signing key, named by the
 // appliance's audit origin.
-Result<std::string> StoredVerifierKey(Connection& conn, const ApplianceInfo& info) {
-  CL_ASSIGN_OR_RETURN(AuditKeys keys, LoadAuditKeys(conn));
+Result<std::string> StoredVerifierKey(ReadView db, const ApplianceInfo& info) {
+  CL_ASSIGN_OR_RETURN(AuditKeys keys, LoadAuditKeys(db));
   verify::NoteSigner signer;
   std::array<uint8_t, 32> seed;
   std::copy(keys.signing_seed.data(), keys.signing_seed.data() + 32, seed.begin());
@@ -194,12 +194,13 @@ Result<BackupSummary> WriteBackup(const std::string& db_path, const std::string&
     ConnectionOptions read;
     read.read_only = true;
     CL_ASSIGN_OR_RETURN(auto conn, Connection::Open(snapshot, data_key, read));
-    CL_ASSIGN_OR_RETURN(ApplianceInfo info, ReadApplianceInfo(*conn));
+    const ReadView db(*conn);
+    CL_ASSIGN_OR_RETURN(ApplianceInfo info, ReadApplianceInfo(db));
     m.appliance_id = info.appliance_id;
     m.appliance_name = info.name;
     CL_ASSIGN_OR_RETURN(m.schema_version, SchemaVersion(*conn));
-    CL_ASSIGN_OR_RETURN(auto checkpoint, AuditLedger::LatestCheckpoint(*conn));
-    CL_ASSIGN_OR_RETURN(LedgerHead head, AuditLedger::Head(*conn));
+    CL_ASSIGN_OR_RETURN(auto checkpoint, AuditLedger::LatestCheckpoint(db));
+    CL_ASSIGN_OR_RETURN(LedgerHead head, AuditLedger::Head(db));
     if (!checkpoint || checkpoint->size != head.size) {
       return Status::FailedPrecondition("the ledger's head has no signed checkpoint yet; try again in a second")
           .WithReason("checkpoint_pending");
@@ -207,7 +208,7 @@ Result<BackupSummary> WriteBackup(const std::string& db_path, const std::string&
     m.ledger.size = checkpoint->size;
     m.ledger.root_hash = verify::Hex(checkpoint->root);
     m.ledger.checkpoint = checkpoint->note;
-    CL_ASSIGN_OR_RETURN(m.ledger.verifier_key, StoredVerifierKey(*conn, info));
+    CL_ASSIGN_OR_RETURN(m.ledger.verifier_key, StoredVerifierKey(db, info));
   }
   const std::vector<std::pair<std::string, std::string>> sources = {{kBackupDatabase, snapshot},
                                                                     {kBackupKeyring, keyring_path}};
@@ -387,20 +388,21 @@ Result<LedgerReport> VerifyBackupLedger(const std::string& db_path, const Keyrin
         .WithReason("backup_ledger_invalid");
   }
   // The key must be the one the database itself signs with.
-  CL_ASSIGN_OR_RETURN(ApplianceInfo info, ReadApplianceInfo(*conn));
-  CL_ASSIGN_OR_RETURN(std::string stored_key, StoredVerifierKey(*conn, info));
+  const ReadView db(*conn);
+  CL_ASSIGN_OR_RETURN(ApplianceInfo info, ReadApplianceInfo(db));
+  CL_ASSIGN_OR_RETURN(std::string stored_key, StoredVerifierKey(db, info));
   if (stored_key != manifest.ledger.verifier_key || info.appliance_id != manifest.appliance_id) {
     return Status::FailedPrecondition("the manifest does not describe this database (appliance or audit key differ)")
         .WithReason("backup_ledger_invalid");
   }
-  CL_ASSIGN_OR_RETURN(LedgerReport report, VerifyLedger(*conn, key, false));
+  CL_ASSIGN_OR_RETURN(LedgerReport report, VerifyLedger(db, key, false));
   if (!report.ok) {
     return Status::FailedPrecondition("the backup's audit ledger does not verify at seq " +
                                       std::to_string(report.first_bad_seq) + ": " + report.problem)
         .WithReason("backup_ledger_invalid")
         .WithDetails(report.ToJson());
   }
-  CL_ASSIGN_OR_RETURN(auto latest, AuditLedger::LatestCheckpoint(*conn));
+  CL_ASSIGN_OR_RETURN(auto latest, AuditLedger::LatestCheckpoint(db));
   if (report.size != manifest.ledger.size || !latest || latest->size != manifest.ledger.size ||
       verify::Hex(latest->root) != manifest.ledger.root_hash || latest->note != manifest.ledger.checkpoint) {
     return Status::FailedPrecondition("the backup's ledger does not end at the checkpoint its manifest records")
@@ -411,8 +413,7 @@ Result<LedgerReport> VerifyBackupLedger(const std::string& db_path, const Keyrin
 
 Result<uint64_t> LedgerSizeOf(const std::string& db_path, const Keyring& keyring, const SecureBytes& kek) {
   CL_ASSIGN_OR_RETURN(auto conn, OpenDatabaseWithKek(db_path, keyring, kek));
-  CL_ASSIGN_OR_RETURN(LedgerHead head, AuditLedger::Head(*conn));
-  return head.size;
+  return AuditLedger::Size(ReadView(*conn));
 }
 
 }  // namespace cloister

@@ -11,25 +11,25 @@ Checkpointer::Checkpointer(Writer& writer, ReadPool& reads, AuditLedger& ledger,
 
 Checkpointer::~Checkpointer() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   thread_.join();
 }
 
 Result<StoredCheckpoint> Checkpointer::SignNow() {
   return writer_.Write<StoredCheckpoint>([&](Transaction& tx) -> Result<StoredCheckpoint> {
-    Connection& conn = tx.connection();
-    CL_ASSIGN_OR_RETURN(const LedgerHead head, AuditLedger::Head(conn));
-    CL_ASSIGN_OR_RETURN(auto latest, AuditLedger::LatestCheckpoint(conn));
+    const ReadView db = tx.view();
+    CL_ASSIGN_OR_RETURN(const LedgerHead head, AuditLedger::Head(db));
+    CL_ASSIGN_OR_RETURN(auto latest, AuditLedger::LatestCheckpoint(db));
     if (latest && latest->size == head.size) return *latest;
     if (head.size == 0) return Status::FailedPrecondition("the audit ledger is empty: nothing to sign");
-    CL_ASSIGN_OR_RETURN(const Hash root, AuditLedger::Root(conn, head.size));
+    CL_ASSIGN_OR_RETURN(const Hash root, AuditLedger::Root(db, head.size));
     if (latest) {
       Status read_error;
       auto mth = [&](uint64_t b, uint64_t e) {
-        auto h = AuditLedger::SubtreeHash(conn, b, e);
+        auto h = AuditLedger::SubtreeHash(db, b, e);
         if (!h.ok()) read_error = h.status();
         return h.ok() ? *h : Hash{};
       };
@@ -55,13 +55,16 @@ Result<StoredCheckpoint> Checkpointer::SignNow() {
 void Checkpointer::Loop() {
   uint64_t last_size = UINT64_MAX;
   auto last_activity = clock_.Monotonic();
-  std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, options_.interval, [this] { return stopping_; })) {
-    lock.unlock();
-    auto head = reads_.Read<LedgerHead>([](Connection& c) { return AuditLedger::Head(c); });
-    if (head.ok()) {
-      if (head->size != last_size) {
-        last_size = head->size;
+  MutexLock lock(mu_);
+  while (!cv_.WaitFor(lock, options_.interval, [this] {
+    mu_.AssertHeld();
+    return stopping_;
+  })) {
+    lock.Unlock();
+    auto size = reads_.Read<uint64_t>([](ReadView db) { return AuditLedger::Size(db); });
+    if (size.ok()) {
+      if (*size != last_size) {
+        last_size = *size;
         last_activity = clock_.Monotonic();
       } else if (clock_.Monotonic() - last_activity >= options_.heartbeat) {
         AuditRecord beat;
@@ -70,14 +73,14 @@ void Checkpointer::Loop() {
         if (!st.ok()) logger_.Warning("audit heartbeat failed: " + st.message());
         last_activity = clock_.Monotonic();
       }
-      if (head->size > 0 && !ledger_.compromised()) {
+      if (*size > 0 && !ledger_.compromised()) {
         auto signed_checkpoint = SignNow();
         if (!signed_checkpoint.ok() && signed_checkpoint.status().code() != StatusCode::kUnavailable) {
           logger_.Error("signing an audit checkpoint failed: " + signed_checkpoint.status().message());
         }
       }
     }
-    lock.lock();
+    lock.Lock();
   }
 }
 

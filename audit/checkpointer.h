@@ -9,11 +9,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "appliance/core/logging.h"
+#include "appliance/core/mutex.h"
 #include "appliance/storage/read_pool.h"
 #include "audit/audit_ledger.h"
 #include "audit/verify/signed_note.h"
@@ -48,9 +47,9 @@ class Checkpointer {
   Logger logger_;
   const CheckpointerOptions options_;
 
-  std::mutex mu_;  // guards stopping_
-  std::condition_variable cv_;
-  bool stopping_ = false;
+  Mutex mu_;
+  CondVar cv_;
+  bool stopping_ CL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

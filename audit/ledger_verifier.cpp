@@ -1,6 +1,9 @@
 #include "audit/ledger_verifier.h"
 
+#include <algorithm>
 #include <optional>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "audit/verify/event_fields.h"
@@ -27,30 +30,52 @@ struct Frontier {
 // cursor per level replaces a point lookup per node.
 class NodeCursors {
  public:
-  explicit NodeCursors(Connection& conn) : conn_(conn) {}
+  explicit NodeCursors(ReadView db) : db_(db) {}
 
-  // The stored hash of node (level, idx), or a Status.
+  // The stored hash of node (level, idx); corruption when it is missing or
+  // not a hash's size.
   Result<Hash> Next(int level, uint64_t idx) {
     if (cursors_.size() <= static_cast<size_t>(level)) cursors_.resize(level + 1);
-    auto& cursor = cursors_[level];
+    std::optional<RowQuery>& cursor = cursors_[level];
     if (!cursor) {
-      CL_ASSIGN_OR_RETURN(cursor, conn_.Prepare("SELECT idx, hash FROM audit_nodes WHERE level = ? AND idx >= ? ORDER BY idx"));
-      cursor->Bind(1, int64_t{level}).Bind(2, static_cast<int64_t>(idx));
+      // The level is in the SQL text so that each level's cursor is a
+      // statement of its own.
+      cursor.emplace(db_.Select(
+          "audit_nodes", "SELECT level || '/' || idx, idx, hash FROM audit_nodes WHERE level = " +
+                             std::to_string(level) + " AND idx >= ? ORDER BY idx"));
+      cursor->Bind(1, static_cast<int64_t>(idx));
     }
-    CL_ASSIGN_OR_RETURN(const bool row, cursor->Step());
-    if (!row || static_cast<uint64_t>(cursor->ColumnInt(0)) != idx) {
-      return Status::Corruption("stored tree node " + std::to_string(level) + "/" + std::to_string(idx) + " is missing");
+    CL_ASSIGN_OR_RETURN(
+        const auto node, cursor->ReadNext([](const Row& row) -> Result<std::pair<uint64_t, Hash>> {
+          CL_ASSIGN_OR_RETURN(const std::string bytes, row.FixedBlob(2, Hash().size(), "hash"));
+          Hash h;
+          std::copy(bytes.begin(), bytes.end(), h.begin());
+          return std::make_pair(static_cast<uint64_t>(row.Int(1)), h);
+        }));
+    if (!node || node->first != idx) {
+      return Status::Corruption("stored tree node " + std::to_string(level) + "/" +
+                                std::to_string(idx) + " is missing");
     }
-    const std::string blob = cursor->ColumnBlob(1);
-    Hash h{};
-    if (blob.size() == h.size()) std::copy(blob.begin(), blob.end(), h.begin());
-    return h;
+    return node->second;
   }
 
  private:
-  Connection& conn_;
-  std::vector<std::unique_ptr<Statement>> cursors_;
+  ReadView db_;
+  std::vector<std::optional<RowQuery>> cursors_;
 };
+
+// A stored checkpoint as the verifier reads it. Its root's bytes are
+// compared, not decoded: a root of the wrong size is a checkpoint that does
+// not match its note, reported like any other.
+struct StoredNote {
+  uint64_t size = 0;
+  std::string root;
+  std::string note;
+};
+
+StoredNote DecodeNote(const Row& row) {
+  return {static_cast<uint64_t>(row.Int(0)), row.Blob(1), row.Text(2)};
+}
 
 LedgerReport Bad(LedgerReport r, uint64_t seq, std::string problem) {
   r.ok = false;
@@ -62,21 +87,203 @@ LedgerReport Bad(LedgerReport r, uint64_t seq, std::string problem) {
 // Checks a stored checkpoint's note against the key and the recomputed root.
 // *root_mismatch tells a tree that differs from the signed one (the events
 // changed) from a bad signature or note (the checkpoint changed).
-std::string CheckCheckpoint(const StoredCheckpoint& c, const verify::VerifierKey& key, const Hash& root,
+std::string CheckCheckpoint(const StoredNote& c, const verify::VerifierKey& key, const Hash& root,
                             bool* root_mismatch = nullptr) {
   std::string text, error;
-  if (!verify::VerifyNote(c.note, key, &text, &error)) return "checkpoint " + std::to_string(c.size) + ": " + error;
+  if (!verify::VerifyNote(c.note, key, &text, &error))
+    return "checkpoint " + std::to_string(c.size) + ": " + error;
   verify::Checkpoint parsed;
-  if (!verify::ParseCheckpoint(text, &parsed, &error)) return "checkpoint " + std::to_string(c.size) + ": " + error;
-  if (parsed.origin != key.name) return "checkpoint " + std::to_string(c.size) + " has origin " + parsed.origin;
-  if (parsed.size != c.size || parsed.root != c.root) {
-    return "checkpoint " + std::to_string(c.size) + ": the signed note does not match its stored size and root";
+  if (!verify::ParseCheckpoint(text, &parsed, &error))
+    return "checkpoint " + std::to_string(c.size) + ": " + error;
+  if (parsed.origin != key.name)
+    return "checkpoint " + std::to_string(c.size) + " has origin " + parsed.origin;
+  const std::string_view signed_root(reinterpret_cast<const char*>(parsed.root.data()),
+                                     parsed.root.size());
+  if (parsed.size != c.size || signed_root != c.root) {
+    return "checkpoint " + std::to_string(c.size) +
+           ": the signed note does not match its stored size and root";
   }
   if (parsed.root != root) {
     if (root_mismatch) *root_mismatch = true;
     return "checkpoint " + std::to_string(c.size) + ": the events do not hash to its signed root";
   }
   return "";
+}
+
+// The report of a failed verification, or nothing when it goes on.
+using Failure = std::optional<LedgerReport>;
+Failure NoFailure() { return std::nullopt; }
+
+// One pass over the stored ledger. Damage found in the stored rows is a
+// report (Bad), never an error: errors are read failures only.
+class Verification {
+ public:
+  Verification(ReadView db, const verify::VerifierKey& key) : db_(db), key_(key), nodes_(db) {}
+
+  Result<LedgerReport> Run(bool from_latest_checkpoint) {
+    CL_ASSIGN_OR_RETURN(size_, AuditLedger::Size(db_));
+    report_.size = size_;
+    if (from_latest_checkpoint) {
+      CL_ASSIGN_OR_RETURN(const Failure bad, StartAtLatestCheckpoint());
+      if (bad) return *bad;
+    }
+    report_.from_seq = expected_;
+    CL_ASSIGN_OR_RETURN(checkpoints_, db_.Select("audit_checkpoints",
+                                                 "SELECT size, root, note FROM audit_checkpoints "
+                                                 "WHERE size > ? ORDER BY size")
+                                          .Bind(1, static_cast<int64_t>(expected_))
+                                          .ReadAll(DecodeNote));
+    if (!checkpoints_.empty() && checkpoints_.back().size > size_) {
+      return Bad(report_, size_,
+                 "checkpoint " + std::to_string(checkpoints_.back().size) +
+                     " is beyond the ledger's " + std::to_string(size_) +
+                     " events: events were removed");
+    }
+    verified_through_ = expected_;
+    if (expected_ < size_) {
+      CL_RETURN_IF_ERROR(
+          db_.Select("audit_events",
+                     "SELECT seq, data, chain_hash FROM audit_events WHERE seq >= ? ORDER BY seq")
+              .Bind(1, static_cast<int64_t>(expected_))
+              .ForEach([&](const Row& row) {
+                // Views into the row: no copies on this path, which runs per event.
+                return CheckEvent(static_cast<uint64_t>(row.Int(0)), row.View(1), row.View(2)) &&
+                       expected_ < size_;
+              }));
+    }
+    if (bad_) return *bad_;
+    if (expected_ < size_) return Bad(report_, expected_, "event is missing");
+    return report_;
+  }
+
+ private:
+  // A failure found in the stored rows: recorded as the report, and false
+  // (stop reading).
+  bool Fail(uint64_t seq, std::string problem) {
+    bad_ = Bad(report_, seq, std::move(problem));
+    return false;
+  }
+  // A read that found damage is a failed verification at `seq`; any other
+  // error is returned.
+  Result<Failure> Damaged(const Status& st, uint64_t seq) {
+    if (st.code() != StatusCode::kCorruption) return st;
+    return Failure(Bad(report_, seq, st.message()));
+  }
+
+  // Starts from the latest checkpoint's verified root: the frontier, chain
+  // hash and time the events after it continue. A report when that fails.
+  Result<Failure> StartAtLatestCheckpoint();
+  // Checks one event and every stored node and checkpoint it completes;
+  // false (with bad_ set) on the first failure.
+  bool CheckEvent(uint64_t seq, std::string_view data, std::string_view stored_chain);
+  bool CheckCheckpointsAt();
+
+  ReadView db_;
+  const verify::VerifierKey& key_;
+  NodeCursors nodes_;
+  LedgerReport report_;
+  Failure bad_;
+  uint64_t size_ = 0;
+  uint64_t expected_ = 0;          // the next seq to check
+  uint64_t verified_through_ = 0;  // events before this are covered by a verified checkpoint
+  Frontier frontier_;
+  Hash chain_{};
+  std::string last_time_;
+  std::vector<StoredNote> checkpoints_;  // after the start, oldest first
+  size_t next_checkpoint_ = 0;
+  std::string error_;
+};
+
+Result<Failure> Verification::StartAtLatestCheckpoint() {
+  CL_ASSIGN_OR_RETURN(const std::optional<StoredNote> latest,
+                      db_.Select("audit_checkpoints",
+                                 "SELECT size, root, note FROM audit_checkpoints "
+                                 "ORDER BY size DESC LIMIT 1")
+                          .ReadOne(DecodeNote));
+  if (latest && latest->size > size_) {
+    return Failure(Bad(report_, size_,
+                       "the ledger has " + std::to_string(size_) + " events but a checkpoint of " +
+                           std::to_string(latest->size) + ": events were removed"));
+  }
+  if (!latest || latest->size == 0) return NoFailure();
+  const uint64_t start = latest->size;
+  uint64_t begin = 0;
+  for (int level = 63; level >= 0; --level) {
+    if (!(start >> level & 1)) continue;
+    if (frontier_.levels.size() <= static_cast<size_t>(level)) frontier_.levels.resize(level + 1);
+    auto subtree = AuditLedger::SubtreeHash(db_, begin, begin + (uint64_t{1} << level));
+    if (!subtree.ok()) return Damaged(subtree.status(), begin);
+    frontier_.levels[level] = *subtree;
+    begin += uint64_t{1} << level;
+  }
+  if (std::string problem = CheckCheckpoint(*latest, key_, frontier_.Root()); !problem.empty()) {
+    return Failure(Bad(report_, 0, problem));
+  }
+  ++report_.checkpoints_checked;
+  auto before = AuditLedger::Events(db_, start - 1, start - 1, 1);
+  if (!before.ok()) return Damaged(before.status(), start - 1);
+  if (before->empty()) return Failure(Bad(report_, start - 1, "event is missing"));
+  chain_ = (*before)[0].chain;
+  last_time_ = (*before)[0].time;
+  expected_ = start;
+  return NoFailure();
+}
+
+bool Verification::CheckEvent(uint64_t seq, std::string_view data, std::string_view stored_chain) {
+  if (seq != expected_)
+    return Fail(expected_, "event is missing (next stored seq is " + std::to_string(seq) + ")");
+  uint64_t seq_field = 0;
+  std::string_view time;
+  if (!verify::ReadEventSeqAndTime(data, &seq_field, &time, &error_)) return Fail(seq, error_);
+  if (seq_field != seq) return Fail(seq, "event bytes carry seq " + std::to_string(seq_field));
+  if (time < last_time_)
+    return Fail(seq, "time goes backwards (" + std::string(time) + " < " + last_time_ + ")");
+  const Hash leaf = verify::LeafHash(data);
+  chain_ = verify::ChainHash(chain_, leaf);
+  if (stored_chain !=
+      std::string_view(reinterpret_cast<const char*>(chain_.data()), chain_.size())) {
+    return Fail(seq, "chain hash does not match the event bytes");
+  }
+  // Carry into the tree, checking every stored node this leaf completes.
+  Hash carry = leaf;
+  int level = 0;
+  for (; seq >> level & 1; ++level) {
+    carry = verify::NodeHash(*frontier_.levels[level], carry);
+    frontier_.levels[level].reset();
+    if (level + 1 < kFirstStoredLevel) continue;
+    auto stored = nodes_.Next(level + 1, seq >> (level + 1));
+    if (!stored.ok() || *stored != carry) {
+      // Events rewritten together with their own hashes: the change is
+      // somewhere in the subtree, so report where the subtree begins.
+      const uint64_t first = (seq >> (level + 1)) << (level + 1);
+      return Fail(first, "events " + std::to_string(first) + ".." + std::to_string(seq) +
+                             " do not hash to their stored subtree");
+    }
+  }
+  if (frontier_.levels.size() <= static_cast<size_t>(level)) frontier_.levels.resize(level + 1);
+  frontier_.levels[level] = carry;
+  last_time_.assign(time);
+  ++expected_;
+  ++report_.events_checked;
+  return CheckCheckpointsAt();
+}
+
+// The checkpoints of the size just reached.
+bool Verification::CheckCheckpointsAt() {
+  while (next_checkpoint_ < checkpoints_.size() &&
+         checkpoints_[next_checkpoint_].size == expected_) {
+    const StoredNote& c = checkpoints_[next_checkpoint_];
+    bool root_mismatch = false;
+    if (std::string problem = CheckCheckpoint(c, key_, frontier_.Root(), &root_mismatch);
+        !problem.empty()) {
+      // A different tree: the change lies after the last verified checkpoint.
+      return Fail(root_mismatch ? verified_through_ : c.size - 1, problem);
+    }
+    verified_through_ = expected_;
+    ++report_.checkpoints_checked;
+    ++next_checkpoint_;
+  }
+  return true;
 }
 
 }  // namespace
@@ -94,110 +301,9 @@ Json LedgerReport::ToJson() const {
   return j;
 }
 
-Result<LedgerReport> VerifyLedger(Connection& conn, const verify::VerifierKey& key, bool from_latest_checkpoint) {
-  LedgerReport report;
-  CL_ASSIGN_OR_RETURN(const LedgerHead head, AuditLedger::Head(conn));
-  report.size = head.size;
-  Frontier frontier;
-  Hash chain{};
-  std::string last_time;
-  uint64_t start = 0;
-
-  if (from_latest_checkpoint) {
-    CL_ASSIGN_OR_RETURN(auto latest, AuditLedger::LatestCheckpoint(conn));
-    if (latest && latest->size > head.size) {
-      return Bad(report, head.size, "the ledger has " + std::to_string(head.size) + " events but a checkpoint of " +
-                                        std::to_string(latest->size) + ": events were removed");
-    }
-    if (latest && latest->size > 0) {
-      start = latest->size;
-      uint64_t begin = 0;
-      for (int level = 63; level >= 0; --level) {
-        if (!(start >> level & 1)) continue;
-        if (frontier.levels.size() <= static_cast<size_t>(level)) frontier.levels.resize(level + 1);
-        CL_ASSIGN_OR_RETURN(frontier.levels[level], AuditLedger::SubtreeHash(conn, begin, begin + (uint64_t{1} << level)));
-        begin += uint64_t{1} << level;
-      }
-      if (std::string problem = CheckCheckpoint(*latest, key, frontier.Root()); !problem.empty()) {
-        return Bad(report, 0, problem);
-      }
-      ++report.checkpoints_checked;
-      CL_ASSIGN_OR_RETURN(auto before, AuditLedger::Events(conn, start - 1, start - 1, 1));
-      if (before.empty()) return Bad(report, start - 1, "event is missing");
-      chain = before[0].chain;
-      last_time = before[0].time;
-    }
-  }
-  report.from_seq = start;
-
-  CL_ASSIGN_OR_RETURN(auto checkpoints, AuditLedger::Checkpoints(conn, start, SIZE_MAX >> 1));
-  size_t next_checkpoint = 0;
-  if (!checkpoints.empty() && checkpoints.back().size > head.size) {
-    return Bad(report, head.size, "checkpoint " + std::to_string(checkpoints.back().size) +
-                                      " is beyond the ledger's " + std::to_string(head.size) + " events: events were removed");
-  }
-
-  NodeCursors nodes(conn);
-  uint64_t verified_through = start;  // events before this are covered by a verified checkpoint
-  CL_ASSIGN_OR_RETURN(auto rows, conn.Prepare(
-      "SELECT seq, data, chain_hash FROM audit_events WHERE seq >= ? ORDER BY seq"));
-  rows->Bind(1, static_cast<int64_t>(start));
-  uint64_t expected = start;
-  std::string error;
-  while (expected < head.size) {
-    CL_ASSIGN_OR_RETURN(const bool row, rows->Step());
-    if (!row) return Bad(report, expected, "event is missing");
-    // Views into the row: no copies on this path, which runs per event.
-    const uint64_t seq = static_cast<uint64_t>(rows->ColumnInt(0));
-    const std::string_view data = rows->ColumnView(1);
-    const std::string_view stored_chain = rows->ColumnView(2);
-    if (seq != expected) return Bad(report, expected, "event is missing (next stored seq is " + std::to_string(seq) + ")");
-    uint64_t seq_field = 0;
-    std::string_view time;
-    if (!verify::ReadEventSeqAndTime(data, &seq_field, &time, &error)) return Bad(report, seq, error);
-    if (seq_field != seq) return Bad(report, seq, "event bytes carry seq " + std::to_string(seq_field));
-    if (time < last_time) {
-      return Bad(report, seq, "time goes backwards (" + std::string(time) + " < " + last_time + ")");
-    }
-    const Hash leaf = verify::LeafHash(data);
-    chain = verify::ChainHash(chain, leaf);
-    if (stored_chain != std::string_view(reinterpret_cast<const char*>(chain.data()), chain.size())) {
-      return Bad(report, seq, "chain hash does not match the event bytes");
-    }
-    // Carry into the tree, checking every stored node this leaf completes.
-    Hash carry = leaf;
-    int level = 0;
-    for (; seq >> level & 1; ++level) {
-      carry = verify::NodeHash(*frontier.levels[level], carry);
-      frontier.levels[level].reset();
-      if (level + 1 < kFirstStoredLevel) continue;
-      auto stored = nodes.Next(level + 1, seq >> (level + 1));
-      if (!stored.ok() || *stored != carry) {
-        // Events rewritten together with their own hashes: the change is
-        // somewhere in the subtree, so report where the subtree begins.
-        const uint64_t first = (seq >> (level + 1)) << (level + 1);
-        return Bad(report, first, "events " + std::to_string(first) + ".." + std::to_string(seq) +
-                                      " do not hash to their stored subtree");
-      }
-    }
-    if (frontier.levels.size() <= static_cast<size_t>(level)) frontier.levels.resize(level + 1);
-    frontier.levels[level] = carry;
-    last_time.assign(time);
-    ++expected;
-    ++report.events_checked;
-    while (next_checkpoint < checkpoints.size() && checkpoints[next_checkpoint].size == expected) {
-      bool root_mismatch = false;
-      if (std::string problem = CheckCheckpoint(checkpoints[next_checkpoint], key, frontier.Root(), &root_mismatch);
-          !problem.empty()) {
-        // A different tree: the change lies after the last verified checkpoint.
-        return Bad(report, root_mismatch ? verified_through : checkpoints[next_checkpoint].size - 1, problem);
-      }
-      verified_through = expected;
-      ++report.checkpoints_checked;
-      ++next_checkpoint;
-    }
-  }
-  return report;
+Result<LedgerReport> VerifyLedger(ReadView db, const verify::VerifierKey& key,
+                                  bool from_latest_checkpoint) {
+  return Verification(db, key).Run(from_latest_checkpoint);
 }
 
 }  // namespace cloister

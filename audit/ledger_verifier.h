@@ -28,7 +28,8 @@ struct LedgerReport {
 // Verifies the whole ledger, or (from_latest_checkpoint) only what follows
 // the latest checkpoint, starting from that checkpoint's verified root.
 // `origin` is "<appliance name>/audit". Errors are read failures; a ledger
-// that does not verify is an OK Result with report.ok == false.
-Result<LedgerReport> VerifyLedger(Connection& conn, const verify::VerifierKey& key, bool from_latest_checkpoint);
+// that does not verify, damaged stored rows included, is an OK Result with
+// report.ok == false.
+Result<LedgerReport> VerifyLedger(ReadView db, const verify::VerifierKey& key, bool from_latest_checkpoint);
 
 }  // namespace cloister

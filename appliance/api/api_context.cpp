@@ -4,6 +4,7 @@
 
 #include "appliance/core/clock.h"
 #include "appliance/core/encoding.h"
+#include "appliance/core/mutex.h"
 #include "appliance/http/client_address.h"
 #include "appliance/identity/user_store.h"
 #include "appliance/storage/id_prefix.h"
@@ -162,6 +163,7 @@ Status RequireRoleIn(ApiContext& ctx, const HttpRequest& request, const std::vec
 Result<std::shared_ptr<Session>> RequireSession(ApiContext& ctx) {
   std::shared_ptr<Session> session = ctx.appliance.session();
   if (!session) return Status::Unavailable("the appliance is sealed; unseal it first").WithReason("sealed");
+  if (!session->services) return Status::Internal("the appliance was started without its services");
   return session;
 }
 
@@ -193,12 +195,12 @@ Status CheckEnvironment(Session& session, const std::string& environment) {
 
 Result<std::string> ResolvePromotionId(Session& session, const std::string& text) {
   return session.store->reads().Read<std::string>(
-      [&](Connection& conn) { return ResolveId(conn, "promotions", "id", text, "promotion"); });
+      [&](ReadView db) { return ResolveId(db, "promotions", "id", text, "promotion"); });
 }
 
 Result<std::string> ResolveVersionId(Session& session, const std::string& text) {
   return session.store->reads().Read<std::string>(
-      [&](Connection& conn) { return ResolveId(conn, "automation_versions", "id", text, "version"); });
+      [&](ReadView db) { return ResolveId(db, "automation_versions", "id", text, "version"); });
 }
 
 Result<std::string> TimeParameter(const std::string& name, const std::string& value, bool round_up) {
@@ -240,22 +242,73 @@ std::vector<std::string> RolesIn(const Principal& p, const std::string& environm
 }
 
 std::function<std::string(const std::string&)> NamesFor(const std::shared_ptr<Session>& session) {
-  // One lookup per id per request: user names never change once created.
-  auto cache = std::make_shared<std::map<std::string, std::string>>();
-  return [session, cache](const std::string& id) -> std::string {
+  return session->services->governance.deps.names;
+}
+
+namespace {
+
+// Current names of user ids, looked up once each and kept (names never
+// change once created). Thread-safe.
+class NameDirectory {
+ public:
+  explicit NameDirectory(ReadPool& reads) : reads_(reads) {}
+  std::string NameOf(const std::string& id) {
     if (id.rfind("usr_", 0) != 0) return id;  // a legacy row, or a token from before owners
-    if (auto it = cache->find(id); it != cache->end()) return it->second;
-    auto user = session->store->reads().Read<User>([&](Connection& c) { return FindUserById(c, id); });
-    const std::string name = user.ok() ? user->name : id;
-    cache->emplace(id, name);
-    return name;
+    {
+      MutexLock lock(mu_);
+      if (auto it = names_.find(id); it != names_.end()) return it->second;
+    }
+    auto user = reads_.Read<User>([&](ReadView db) { return FindUserById(db, id); });
+    if (!user.ok()) return id;  // not kept: a read error may pass
+    MutexLock lock(mu_);
+    names_.emplace(id, user->name);
+    return user->name;
+  }
+
+ private:
+  ReadPool& reads_;
+  Mutex mu_;
+  std::map<std::string, std::string> names_ CL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+SessionServicesFactory MakeSessionServices(ApiContext& ctx) {
+  return [&ctx](const std::shared_ptr<Session>& session) -> Result<std::shared_ptr<SessionServices>> {
+    Store& store = *session->store;
+    AuditService* audit = session->audit.get();  // outlives the services (Session's member order)
+    auto names = std::make_shared<NameDirectory>(store.reads());
+    // A weak reference: the services live inside the session they read policies for.
+    const std::weak_ptr<Session> weak = session;
+    promotion::ServiceDeps deps{store.writer(),
+                                store.reads(),
+                                audit->ledger(),
+                                ctx.clock,
+                                ctx.random,
+                                [&ctx, weak] {
+                                  const auto open = weak.lock();
+                                  return open ? PolicySetFor(ctx, open) : ctx.policies->current();
+                                },
+                                ctx.policy_limits,
+                                [names](const std::string& id) { return names->NameOf(id); }};
+    UserService users(store.writer(), audit->ledger(), ctx.clock, ctx.random, ctx.auth.scrypt);
+    SessionService sessions(store.writer(), audit->ledger(),
+                            [audit](std::string_view value) { return audit->Hmac(value); }, ctx.clock, ctx.random,
+                            {ctx.auth.sessions, ctx.auth.lockout, ctx.auth.scrypt});
+    return std::make_shared<SessionServices>(deps, std::move(users), std::move(sessions));
   };
 }
 
-promotion::Service PromotionServiceFor(ApiContext& ctx, const std::shared_ptr<Session>& session) {
-  return promotion::Service(session->store->writer(), session->store->reads(), session->audit->ledger(), ctx.clock,
-                            ctx.random, [&ctx, session] { return PolicySetFor(ctx, session); }, ctx.policy_limits,
-                            NamesFor(session));
+Governance& GovernanceFor(ApiContext&, const std::shared_ptr<Session>& session) {
+  return session->services->governance;
+}
+
+AuditRecord EventTemplateOf(const HttpRequest& request) { return RecordFor(RequesterOf(request), ""); }
+
+UserService& UserServiceFor(ApiContext&, const std::shared_ptr<Session>& session) { return session->services->users; }
+
+SessionService& SessionServiceFor(ApiContext&, const std::shared_ptr<Session>& session) {
+  return session->services->sessions;
 }
 
 promotion::Caller CallerOf(const HttpRequest& request, const std::string& environment) {

@@ -17,8 +17,13 @@
 #include "appliance/identity/auth_failure_limiter.h"
 #include "appliance/identity/login_throttle.h"
 #include "appliance/identity/password_hasher.h"
+#include "appliance/identity/session_service.h"
 #include "appliance/identity/session_store.h"
+#include "appliance/identity/user_service.h"
 #include "governance/policy/policy_engine.h"
+#include "governance/promotion/automation_service.h"
+#include "governance/promotion/environment_service.h"
+#include "governance/promotion/pipeline_service.h"
 #include "governance/promotion/promotion_service.h"
 
 namespace cloister {
@@ -124,12 +129,50 @@ bool IsAdminEverywhere(const Principal& principal);
 std::vector<std::string> RolesIn(const Principal& principal, const std::string& environment);
 
 // The current name of a stored user id (the id itself for ids that name no
-// user), for outputs that show people.
+// user), for outputs that show people: the session's name directory.
 std::function<std::string(const std::string&)> NamesFor(const std::shared_ptr<Session>& session);
-// The promotion service over the open session (which the caller keeps alive).
-promotion::Service PromotionServiceFor(ApiContext& ctx, const std::shared_ptr<Session>& session);
+// The governance services over the open session (which the caller keeps
+// alive while it uses them), and the name resolver their outputs use.
+struct Governance {
+  explicit Governance(const promotion::ServiceDeps& d)
+      : deps(d), automations(deps), environments(deps), pipelines(deps), promotions(deps) {}
+  promotion::ServiceDeps deps;
+  promotion::AutomationService automations;
+  promotion::EnvironmentService environments;
+  promotion::PipelineService pipelines;
+  promotion::PromotionService promotions;
+};
+
+// The services of one unsealed session: built once at its unseal by the
+// factory cloisterd gives the Appliance (MakeSessionServices), and destroyed
+// with the session. Thread-safe: each holds only references to thread-safe
+// collaborators.
+struct SessionServices {
+  SessionServices(const promotion::ServiceDeps& deps, UserService users, SessionService sessions)
+      : governance(deps), users(std::move(users)), sessions(std::move(sessions)) {}
+  Governance governance;
+  UserService users;
+  SessionService sessions;
+};
+
+// The factory the wiring gives Appliance::SetServicesFactory: the session's
+// governance and identity services, over its store and audit service, with
+// `ctx`'s clock, randomness, policies and options (`ctx` must outlive the
+// appliance's sessions). People's names are looked up once per user id and
+// kept for the session (names never change once created).
+SessionServicesFactory MakeSessionServices(ApiContext& ctx);
+
+// The open session's services. RequireSession guarantees they exist.
+Governance& GovernanceFor(ApiContext& ctx, const std::shared_ptr<Session>& session);
 // The requester of `request` for promotion events, with the roles held in `environment`.
 promotion::Caller CallerOf(const HttpRequest& request, const std::string& environment);
+
+// The event template of `request`'s requester (actor, request id and
+// address, token used), the `by` the identity services take.
+AuditRecord EventTemplateOf(const HttpRequest& request);
+// The identity services of the open session.
+UserService& UserServiceFor(ApiContext& ctx, const std::shared_ptr<Session>& session);
+SessionService& SessionServiceFor(ApiContext& ctx, const std::shared_ptr<Session>& session);
 
 // The policy set in force, with the stored documents loaded for `session`.
 std::shared_ptr<const policy::PolicySet> PolicySetFor(ApiContext& ctx, const std::shared_ptr<Session>& session);

@@ -116,23 +116,28 @@ Appliance::Appliance(SealManager& seal, Random& random, const Clock& clock, cons
       audit_options_(audit_options),
       config_digest_(std::move(config_digest)) {}
 
+void Appliance::SetServicesFactory(SessionServicesFactory factory) {
+  MutexLock lock(lifecycle_mu_);
+  services_factory_ = std::move(factory);
+}
+
 Appliance::~Appliance() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   session_.reset();
 }
 
 std::shared_ptr<Session> Appliance::session() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return session_;
 }
 
 Result<SealStatus> Appliance::SubmitShare(std::string_view share, const Requester& who) {
-  std::lock_guard lifecycle(lifecycle_mu_);
+  MutexLock lifecycle(lifecycle_mu_);
   return AfterUnseal(seal_.SubmitShare(share), who);
 }
 
 Result<SealStatus> Appliance::UnsealWithKeyFile(const Requester& who) {
-  std::lock_guard lifecycle(lifecycle_mu_);
+  MutexLock lifecycle(lifecycle_mu_);
   return AfterUnseal(seal_.UnsealWithKeyFile(), who);
 }
 
@@ -151,7 +156,7 @@ Result<SealStatus> Appliance::AfterUnseal(Result<SealStatus> unsealed, const Req
 }
 
 void Appliance::NoteFailedUnseal(const std::string& reason) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (failed_unseals_.size() < 100) failed_unseals_.push_back(reason);
 }
 
@@ -159,7 +164,7 @@ Status Appliance::OpenSession(const Requester& who) {
   auto session = std::make_shared<Session>();
   session->store = seal_.store();
   if (!session->store) return Status::Unavailable("the appliance sealed while unsealing").WithReason("sealed");
-  auto info = session->store->reads().Read<ApplianceInfo>([](Connection& c) { return ReadApplianceInfo(c); });
+  auto info = session->store->reads().Read<ApplianceInfo>([](ReadView db) { return ReadApplianceInfo(db); });
   if (!info.ok()) {
     session.reset();
     seal_.Seal();
@@ -177,6 +182,17 @@ Status Appliance::OpenSession(const Requester& who) {
         .WithReason("audit_unavailable");
   }
   session->audit = std::move(audit).value();
+  if (services_factory_) {
+    auto services = services_factory_(session);
+    if (!services.ok()) {
+      session.reset();
+      seal_.Seal();
+      logger_.Error("building the session's services failed (" + services.status().message() +
+                    "); the appliance sealed again");
+      return services.status().Annotate("building the unsealed appliance's services");
+    }
+    session->services = std::move(services).value();
+  }
 
   auto check = session->audit->Verify(/*from_latest_checkpoint=*/true);
   if (!check.ok() || !check->ok) {
@@ -192,7 +208,7 @@ Status Appliance::OpenSession(const Requester& who) {
   std::vector<std::string> failures;
   Json unrecorded_seal;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     failures = failed_unseals_;
     unrecorded_seal = unrecorded_seal_;
   }
@@ -233,7 +249,7 @@ Status Appliance::OpenSession(const Requester& who) {
         .WithReason("audit_unavailable");
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!compromised) {
       failed_unseals_.clear();
       unrecorded_seal_ = nullptr;
@@ -245,7 +261,7 @@ Status Appliance::OpenSession(const Requester& who) {
 }
 
 Status Appliance::Seal(const Requester& who) {
-  std::lock_guard lifecycle(lifecycle_mu_);
+  MutexLock lifecycle(lifecycle_mu_);
   std::shared_ptr<Session> session = this->session();
   if (session) {
     // Sealing protects the data, so it proceeds even when recording fails:
@@ -255,14 +271,14 @@ Status Appliance::Seal(const Requester& who) {
     const Status recorded = session->audit->Record(RecordFor(who, "system.seal"));
     if (!recorded.ok()) {
       logger_.Error("recording the seal in the audit ledger failed: " + recorded.message() + "; sealing anyway");
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       unrecorded_seal_ = {{"at", FormatTimestamp(clock_.Now())},
                           {"actor", {{"kind", who.actor.kind}, {"id", who.actor.id}, {"name", who.actor.name}}},
                           {"error", recorded.message()}};
     }
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     session_.reset();
   }
   session.reset();  // stops the checkpointer before the store closes

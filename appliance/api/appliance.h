@@ -18,22 +18,34 @@
 // Thread-safe.
 #pragma once
 
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "appliance/core/mutex.h"
 #include "appliance/storage/appliance_info.h"
 #include "appliance/storage/seal_manager.h"
 #include "audit/audit_service.h"
 
 namespace cloister {
 
+struct SessionServices;  // api_context.h
+
 struct Session {
   std::shared_ptr<Store> store;
   ApplianceInfo info;
   std::unique_ptr<AuditService> audit;  // after store: destroyed first
+  // The services over this session, built once at its unseal; last, so
+  // destroyed first. Null when the appliance was wired without a factory.
+  std::shared_ptr<SessionServices> services;
 };
+
+// Builds a new session's services (see Appliance::SetServicesFactory). The
+// services must not keep `session` alive: they hold references to its store
+// and audit service, which outlive them.
+using SessionServicesFactory =
+    std::function<Result<std::shared_ptr<SessionServices>>(const std::shared_ptr<Session>& session)>;
 
 // Who asked, for audit events.
 struct Requester {
@@ -58,15 +70,19 @@ class Appliance {
   Result<SealStatus> SubmitShare(std::string_view share, const Requester& who);
   Result<SealStatus> UnsealWithKeyFile(const Requester& who);
   SealStatus ResetProgress() { return seal_.ResetProgress(); }
+  // The factory each unseal builds the session's services with; set once by
+  // the wiring before the first unseal. An unseal whose services cannot be
+  // built seals again.
+  void SetServicesFactory(SessionServicesFactory factory) CL_EXCLUDES(lifecycle_mu_);
   // Seals. Sealing is the safe direction, so it happens even when the
   // system.seal event cannot be recorded: the failure is logged and the next
   // unseal's event carries it ("unrecorded_seal"). OK if already sealed.
   Status Seal(const Requester& who);
 
  private:
-  Result<SealStatus> AfterUnseal(Result<SealStatus> unsealed, const Requester& who);
-  Status OpenSession(const Requester& who);
-  void NoteFailedUnseal(const std::string& reason);
+  Result<SealStatus> AfterUnseal(Result<SealStatus> unsealed, const Requester& who) CL_REQUIRES(lifecycle_mu_);
+  Status OpenSession(const Requester& who) CL_REQUIRES(lifecycle_mu_);
+  void NoteFailedUnseal(const std::string& reason) CL_EXCLUDES(mu_);
 
   SealManager& seal_;
   Random& random_;
@@ -75,11 +91,15 @@ class Appliance {
   const AuditOptions audit_options_;
   const std::string config_digest_;
 
-  std::mutex lifecycle_mu_;  // serializes unseal and seal; taken before mu_
-  mutable std::mutex mu_;    // guards session_, failed_unseals_ and unrecorded_seal_
-  std::shared_ptr<Session> session_;
-  std::vector<std::string> failed_unseals_;
-  Json unrecorded_seal_;  // null, or the seal the ledger could not record
+  // Lock order: lifecycle_mu_, then mu_ (never the other way round).
+  // lifecycle_mu_ is held across calls into seal_, which takes its own lock
+  // and never calls back; mu_ is never held across them.
+  Mutex lifecycle_mu_;  // serializes unseal and seal
+  SessionServicesFactory services_factory_ CL_GUARDED_BY(lifecycle_mu_);
+  mutable Mutex mu_ CL_ACQUIRED_AFTER(lifecycle_mu_);
+  std::shared_ptr<Session> session_ CL_GUARDED_BY(mu_);
+  std::vector<std::string> failed_unseals_ CL_GUARDED_BY(mu_);
+  Json unrecorded_seal_ CL_GUARDED_BY(mu_);  // null, or the seal the ledger could not record
 };
 
 // Builds an audit record for `who`.

@@ -86,14 +86,14 @@ Result<std::string> ExportBundle::ToTarGz() const {
 Result<ExportBundle> BuildExport(Session& session, const StoredCheckpoint& checkpoint, const ExportRequest& request,
                                  const Clock& clock) {
   const uint64_t tree_size = checkpoint.size;
-  return session.store->reads().Read<ExportBundle>([&](Connection& conn) -> Result<ExportBundle> {
+  return session.store->reads().Read<ExportBundle>([&](ReadView db) -> Result<ExportBundle> {
     uint64_t first = request.from_seq;
     uint64_t last = request.to_seq.value_or(tree_size - 1);
     if (!request.since.empty()) {
-      CL_ASSIGN_OR_RETURN(first, AuditLedger::FirstSeqAtOrAfter(conn, request.since));
+      CL_ASSIGN_OR_RETURN(first, AuditLedger::FirstSeqAtOrAfter(db, request.since));
     }
     if (!request.until.empty()) {
-      CL_ASSIGN_OR_RETURN(const uint64_t after, AuditLedger::FirstSeqAtOrAfter(conn, request.until + "\x7f"));
+      CL_ASSIGN_OR_RETURN(const uint64_t after, AuditLedger::FirstSeqAtOrAfter(db, request.until + "\x7f"));
       if (after == 0) return Status::InvalidArgument("no events at or before " + request.until);
       last = std::min(after - 1, tree_size - 1);
     }
@@ -110,14 +110,14 @@ Result<ExportBundle> BuildExport(Session& session, const StoredCheckpoint& check
     EventFilter filter = request.filter;
     filter.from_seq = first;
     filter.to_seq = last;
-    CL_ASSIGN_OR_RETURN(auto matching, AuditLedger::Query(conn, filter, first, last - first + 1));
+    CL_ASSIGN_OR_RETURN(auto matching, AuditLedger::Query(db, filter, first, last - first + 1));
     std::set<uint64_t> included;
     for (const auto& e : matching) included.insert(e.seq);
 
     std::string jsonl, csv = CsvRow({"seq", "time", "actor_kind", "actor_id", "actor_name", "action", "target_kind",
                                      "target_id", "env", "outcome", "reason", "request_id", "request_ip", "details"});
     for (uint64_t seq = first; seq <= last;) {
-      CL_ASSIGN_OR_RETURN(auto events, AuditLedger::Events(conn, seq, last, 4096));
+      CL_ASSIGN_OR_RETURN(auto events, AuditLedger::Events(db, seq, last, 4096));
       if (events.empty()) return Status::Corruption("audit event " + std::to_string(seq) + " is missing");
       for (const auto& e : events) {
         if (included.count(e.seq)) {
@@ -137,7 +137,7 @@ Result<ExportBundle> BuildExport(Session& session, const StoredCheckpoint& check
 
     Status error;
     auto mth = [&](uint64_t b, uint64_t e) {
-      auto h = AuditLedger::SubtreeHash(conn, b, e);
+      auto h = AuditLedger::SubtreeHash(db, b, e);
       if (!h.ok()) error = h.status();
       return h.ok() ? *h : Hash{};
     };

@@ -69,8 +69,8 @@ Result<HttpResponse> ListEvents(ApiContext& ctx, HttpRequest& r) {
   CL_ASSIGN_OR_RETURN(const uint64_t cursor, QueryUint(r, "cursor", 0));
   CL_ASSIGN_OR_RETURN(const uint64_t limit, QueryUint(r, "limit", 100));
   if (limit == 0 || limit > kMaxPage) return Status::InvalidArgument("limit must be 1.." + std::to_string(kMaxPage));
-  CL_ASSIGN_OR_RETURN(auto events, session->store->reads().Read<std::vector<StoredEvent>>([&](Connection& c) {
-                        return AuditLedger::Query(c, filter, cursor, limit + 1);
+  CL_ASSIGN_OR_RETURN(auto events, session->store->reads().Read<std::vector<StoredEvent>>([&](ReadView db) {
+                        return AuditLedger::Query(db, filter, cursor, limit + 1);
                       }));
   Json list = Json::array();
   for (size_t i = 0; i < std::min<size_t>(events.size(), limit); ++i) list.push_back(Json::parse(events[i].data));
@@ -88,8 +88,8 @@ Result<HttpResponse> ListCheckpoints(ApiContext& ctx, HttpRequest& r) {
   CL_ASSIGN_OR_RETURN(const uint64_t after, QueryUint(r, "after", 0));
   CL_ASSIGN_OR_RETURN(const uint64_t limit, QueryUint(r, "limit", 100));
   if (limit == 0 || limit > kMaxPage) return Status::InvalidArgument("limit must be 1.." + std::to_string(kMaxPage));
-  CL_ASSIGN_OR_RETURN(auto list, session->store->reads().Read<std::vector<StoredCheckpoint>>([&](Connection& c) {
-                        return AuditLedger::Checkpoints(c, after, limit);
+  CL_ASSIGN_OR_RETURN(auto list, session->store->reads().Read<std::vector<StoredCheckpoint>>([&](ReadView db) {
+                        return AuditLedger::Checkpoints(db, after, limit);
                       }));
   Json out = Json::array();
   for (const auto& c : list) out.push_back(CheckpointJson(c));
@@ -106,7 +106,7 @@ Result<HttpResponse> LatestCheckpoint(ApiContext& ctx, HttpRequest& r) {
 // The checkpoint of exactly `size` (signing the head's when size is the head).
 Result<StoredCheckpoint> CheckpointOfSize(Session& session, uint64_t size) {
   CL_ASSIGN_OR_RETURN(auto found, session.store->reads().Read<std::optional<StoredCheckpoint>>(
-                                      [&](Connection& c) { return AuditLedger::CheckpointAtLeast(c, size); }));
+                                      [&](ReadView db) { return AuditLedger::CheckpointAtLeast(db, size); }));
   if (found && found->size == size) return *found;
   CL_ASSIGN_OR_RETURN(StoredCheckpoint head, session.audit->checkpointer().SignNow());
   if (head.size == size) return head;
@@ -125,12 +125,12 @@ Result<HttpResponse> InclusionProof(ApiContext& ctx, HttpRequest& r) {
     Hash leaf;
     std::vector<Hash> path;
   };
-  CL_ASSIGN_OR_RETURN(Proof proof, session->store->reads().Read<Proof>([&](Connection& c) -> Result<Proof> {
+  CL_ASSIGN_OR_RETURN(Proof proof, session->store->reads().Read<Proof>([&](ReadView db) -> Result<Proof> {
                         Status error;
                         Proof p;
-                        CL_ASSIGN_OR_RETURN(p.leaf, AuditLedger::LeafHash(c, seq));
+                        CL_ASSIGN_OR_RETURN(p.leaf, AuditLedger::LeafHash(db, seq));
                         p.path = verify::InclusionProof(seq, size, [&](uint64_t b, uint64_t e) {
-                          auto h = AuditLedger::SubtreeHash(c, b, e);
+                          auto h = AuditLedger::SubtreeHash(db, b, e);
                           if (!h.ok()) error = h.status();
                           return h.ok() ? *h : Hash{};
                         });
@@ -156,10 +156,10 @@ Result<HttpResponse> ConsistencyProof(ApiContext& ctx, HttpRequest& r) {
   CL_ASSIGN_OR_RETURN(const uint64_t to, QueryUint(r, "to", latest.size));
   if (from == 0 || from > to) return Status::InvalidArgument("need 0 < from <= to");
   CL_ASSIGN_OR_RETURN(StoredCheckpoint checkpoint, CheckpointOfSize(*session, to));
-  CL_ASSIGN_OR_RETURN(auto proof, session->store->reads().Read<std::vector<Hash>>([&](Connection& c) -> Result<std::vector<Hash>> {
+  CL_ASSIGN_OR_RETURN(auto proof, session->store->reads().Read<std::vector<Hash>>([&](ReadView db) -> Result<std::vector<Hash>> {
                         Status error;
                         auto p = verify::ConsistencyProof(from, to, [&](uint64_t b, uint64_t e) {
-                          auto h = AuditLedger::SubtreeHash(c, b, e);
+                          auto h = AuditLedger::SubtreeHash(db, b, e);
                           if (!h.ok()) error = h.status();
                           return h.ok() ? *h : Hash{};
                         });

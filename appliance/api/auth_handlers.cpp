@@ -4,12 +4,15 @@
 // attempt is checked against a dummy hash with the same parameters.
 #include <map>
 #include <memory>
+#include <optional>
 #include <semaphore>
 #include <thread>
 
 #include "appliance/api/routes.h"
 #include "appliance/core/encoding.h"
 #include "appliance/http/client_address.h"
+#include "appliance/identity/identity_events.h"
+#include "appliance/identity/session_service.h"
 #include "appliance/identity/user_store.h"
 
 namespace cloister {
@@ -49,12 +52,6 @@ HttpResponse TooManyAttempts(int64_t wait_seconds) {
   return r;
 }
 
-// The account's key in the lockout table: the HMAC of the case-folded name
-// tried, so a password typed into the user name field is never kept in clear.
-std::string AccountKey(Session& session, const std::string& username) {
-  return session.audit->Hmac(UserNameKey(username));
-}
-
 // Records a login refused before any password check (locked, a check in
 // progress, an unknown certificate). Past auth.failed_auth from one address
 // in a window, only the window's first further refusal is recorded, as
@@ -87,7 +84,7 @@ class SlotGuard {
     auto out = slots_.Take(
         keys_,
         [&](const AttemptSlots::Key& k) {
-          return session.store->reads().Read<LoginFailures>([&](Connection& c) {
+          return session.store->reads().Read<LoginFailures>([&](ReadView c) {
             return CurrentLoginFailures(c, k.kind, k.key, ctx.auth.lockout, ctx.clock);
           });
         },
@@ -102,142 +99,126 @@ class SlotGuard {
   bool taken_ = false;
 };
 
-// Counts a failed password check against the account and the address, and
-// appends `event` plus an auth.lockout event for each key it locks.
-Status RecordFailure(Transaction& tx, Session& session, const ApiContext& ctx, const AuditRecord& event,
-                     const std::string& account, const std::string& ip) {
-  CL_RETURN_IF_ERROR(session.audit->ledger().Append(tx, event).status());
-  for (const auto& [kind, key] : {std::pair<std::string, std::string>{"account", account}, {"address", ip}}) {
-    CL_ASSIGN_OR_RETURN(LoginFailures after, RecordLoginFailure(tx, kind, key, ctx.auth.lockout, ctx.clock));
-    if (after.locked_until.empty()) continue;
-    AuditRecord lock = event;
-    lock.action = "auth.lockout";
-    lock.outcome = "success";
-    lock.reason = std::to_string(after.failures) + " failed logins";
-    lock.target_kind = kind;
-    // An account that does not exist is named only in HMAC form.
-    lock.target_id = key;  // accounts by HMAC (AccountKey)
-    lock.details = {{"failures", after.failures}, {"locked_until", after.locked_until}};
-    CL_RETURN_IF_ERROR(session.audit->ledger().Append(tx, lock).status());
-  }
-  return Status::Ok();
-}
-
 struct LoginRequest {
-  std::string username, password;
+  std::string username, password;  // both empty for a certificate login
+  bool by_certificate = false;
   bool return_token = false;
 };
 
-Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http) {
-  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+Result<LoginRequest> ParseLogin(const HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
   CL_RETURN_IF_ERROR(CheckKnownFields(body, {"username", "password", "return_token"}));
   CL_ASSIGN_OR_RETURN(auto username, OptionalString(body, "username"));
   CL_ASSIGN_OR_RETURN(auto password, OptionalString(body, "password"));
   CL_ASSIGN_OR_RETURN(auto return_token, OptionalBool(body, "return_token"));
-  const bool by_certificate = !username && !password;
-  if (by_certificate && http.client_subject.empty()) {
-    return Status::InvalidArgument("give \"username\" and \"password\", or present a client certificate");
+  LoginRequest out;
+  out.by_certificate = !username && !password;
+  out.return_token = return_token.value_or(false);
+  if (out.by_certificate) {
+    if (http.client_subject.empty()) {
+      return Status::InvalidArgument(
+          "give \"username\" and \"password\", or present a client certificate");
+    }
+    return out;
   }
-  if (!by_certificate && (!username || !password)) {
+  if (!username || !password) {
     return Status::InvalidArgument("fields \"username\" and \"password\" are both required");
   }
-  if (!by_certificate && (username->size() > 256 || password->size() > 1024)) {
+  if (username->size() > 256 || password->size() > 1024) {
     return Status::InvalidArgument("the user name is limited to 256 bytes and the password to 1024");
   }
-  const std::string account = by_certificate ? "" : AccountKey(*session, *username);
-  AuditRecord event = RecordFor(RequesterOf(http), "auth.login", "denied");
-  event.details = {{"method", by_certificate ? "certificate" : "password"}};
+  out.username = *username;
+  out.password = *password;
+  return out;
+}
 
-  User user;
-  if (by_certificate) {
-    // TLS verified the chain; the subject must belong to an enabled user.
-    event.details["certificate_subject"] = http.client_subject;
-    auto found = session->store->reads().Read<User>(
-        [&](Connection& c) { return FindUserByCertificate(c, http.client_subject); });
-    if (!found.ok() || found->disabled()) {
-      event.reason = found.ok() ? "user_disabled" : "unknown_certificate";
-      if (found.ok()) {
-        event.target_kind = "user";
-        event.target_id = found->id;
-      }
-      CL_RETURN_IF_ERROR(RecordRefusal(*session, state, event, AddressKey(http.remote_ip)));
-      return ErrorResponse(401, "invalid_credentials", "the client certificate does not belong to an enabled user");
-    }
-    user = std::move(found).value();
-  } else {
-    // The slot first, then the check: concurrent attempts cannot outrun the count.
-    SlotGuard slot(state.slots, {{"account", account, ctx.auth.lockout.account_threshold},
-                                 {"address", AddressKey(http.remote_ip), ctx.auth.lockout.address_threshold}});
-    CL_ASSIGN_OR_RETURN(const AttemptSlots::Outcome taken, slot.Take(*session, ctx));
-    if (!taken.taken) {
-      // Locked, or as many checks already running as the key has attempts left.
-      const int64_t wait = std::max<int64_t>(taken.locked_seconds, 1);
-      event.reason = taken.locked_seconds > 0 ? "locked" : "attempt_in_progress";
-      event.details["retry_after_seconds"] = wait;
-      event.details["attempted_user"] = account;
-      CL_RETURN_IF_ERROR(RecordRefusal(*session, state, event, AddressKey(http.remote_ip)));
-      return TooManyAttempts(wait);
-    }
-    auto found = session->store->reads().Read<User>([&](Connection& c) { return FindUser(c, *username); });
-    if (!found.ok() && found.status().code() != StatusCode::kNotFound) return found.status();
-    CL_ASSIGN_OR_RETURN(const bool matched, state.Verify(*password, found.ok() ? found->password_hash : ""));
-    if (!found.ok() || !matched || found->disabled()) {
-      event.reason = !found.ok() ? "unknown_user" : !matched ? "wrong_password" : "user_disabled";
-      if (found.ok()) {
-        event.target_kind = "user";
-        event.target_id = found->id;
-      } else {
-        event.details["attempted_user"] = account;
-      }
-      CL_RETURN_IF_ERROR(session->store->writer().Write(
-          [&](Transaction& tx) { return RecordFailure(tx, *session, ctx, event, account, AddressKey(http.remote_ip)); }));
-      return InvalidCredentials();
-    }
-    user = std::move(found).value();
-  }
+// What checking a login's credentials came to: the user they prove, or the
+// answer to refuse with (the refusal already recorded).
+struct Checked {
+  std::optional<User> user;
+  HttpResponse refusal;
+};
 
-  // A new hash when the stored one predates stronger parameters.
-  std::string rehashed;
-  if (!by_certificate && NeedsRehash(user.password_hash, ctx.auth.scrypt)) {
-    CL_ASSIGN_OR_RETURN(rehashed, HashPassword(*password, ctx.random, ctx.auth.scrypt));
+Result<Checked> CheckCertificate(Session& session, LoginState& state, const AuditRecord& by,
+                                 const HttpRequest& http) {
+  // TLS verified the chain; the subject must belong to an enabled user.
+  auto found = session.store->reads().Read<User>(
+      [&](ReadView c) { return FindUserByCertificate(c, http.client_subject); });
+  if (found.ok() && !found->disabled()) return Checked{std::move(found).value(), {}};
+  AuditRecord event = LoginDenial(by, "certificate");
+  event.details["certificate_subject"] = http.client_subject;
+  event.reason = found.ok() ? "user_disabled" : "unknown_certificate";
+  if (found.ok()) {
+    event.target_kind = "user";
+    event.target_id = found->id;
   }
+  CL_RETURN_IF_ERROR(RecordRefusal(session, state, event, AddressKey(http.remote_ip)));
+  return Checked{std::nullopt,
+                 ErrorResponse(401, "invalid_credentials",
+                               "the client certificate does not belong to an enabled user")};
+}
+
+Result<Checked> CheckPassword(ApiContext& ctx, Session& session, LoginState& state,
+                              SessionService& identity, const AuditRecord& by,
+                              const HttpRequest& http, const LoginRequest& login,
+                              const std::string& account) {
+  // The slot first, then the check: concurrent attempts cannot outrun the count.
+  SlotGuard slot(state.slots,
+                 {{"account", account, ctx.auth.lockout.account_threshold},
+                  {"address", AddressKey(http.remote_ip), ctx.auth.lockout.address_threshold}});
+  CL_ASSIGN_OR_RETURN(const AttemptSlots::Outcome taken, slot.Take(session, ctx));
+  if (!taken.taken) {
+    // Locked, or as many checks already running as the key has attempts left.
+    const int64_t wait = std::max<int64_t>(taken.locked_seconds, 1);
+    AuditRecord event = LoginDenial(by, "password");
+    event.reason = taken.locked_seconds > 0 ? "locked" : "attempt_in_progress";
+    event.details["retry_after_seconds"] = wait;
+    event.details["attempted_user"] = account;
+    CL_RETURN_IF_ERROR(RecordRefusal(session, state, event, AddressKey(http.remote_ip)));
+    return Checked{std::nullopt, TooManyAttempts(wait)};
+  }
+  auto found =
+      session.store->reads().Read<User>([&](ReadView c) { return FindUser(c, login.username); });
+  if (!found.ok() && found.status().code() != StatusCode::kNotFound) return found.status();
+  CL_ASSIGN_OR_RETURN(const bool matched,
+                      state.Verify(login.password, found.ok() ? found->password_hash : ""));
+  if (found.ok() && matched && !found->disabled()) return Checked{std::move(found).value(), {}};
+  const std::string reason = !found.ok() ? "unknown_user"
+                             : !matched  ? "wrong_password"
+                                         : "user_disabled";
+  CL_RETURN_IF_ERROR(identity.RecordFailedLogin(
+      by, {reason, found.ok() ? found->id : "", account, AddressKey(http.remote_ip)}));
+  return Checked{std::nullopt, InvalidCredentials()};
+}
+
+Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http) {
+  CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
+  CL_ASSIGN_OR_RETURN(const LoginRequest login, ParseLogin(http));
+  SessionService& identity = SessionServiceFor(ctx, session);
+  const AuditRecord by = EventTemplateOf(http);
+  const std::string account = login.by_certificate ? "" : identity.AccountKey(login.username);
+  CL_ASSIGN_OR_RETURN(Checked checked, login.by_certificate
+                                           ? CheckCertificate(*session, state, by, http)
+                                           : CheckPassword(ctx, *session, state, identity, by, http,
+                                                           login, account));
+  if (!checked.user) return std::move(checked.refusal);
+  const User& user = *checked.user;
+
+  LoginGrant grant;
+  grant.user = user;
+  grant.method = login.by_certificate ? "certificate" : "password";
+  grant.password = login.password;
+  grant.account = account;
+  grant.certificate_subject = login.by_certificate ? http.client_subject : "";
+  grant.remote_ip = http.remote_ip;
   // Never adopt a session the client brings (fixation): a new one is
   // issued, and one presented with the login is ended.
-  std::string presented_session;
   if (auto old = AuthenticateSession(session->store->reads(), http.Cookie(kSessionCookie), ctx.clock,
                                      ctx.auth.sessions);
       old.ok()) {
-    presented_session = old->session_id;
+    grant.presented_session = old->session_id;
   }
-  event.outcome = "success";
-  event.actor = {"user", user.id, user.name};
-  event.target_kind = "user";
-  event.target_id = user.id;
-  const Result<IssuedSession> started =
-      session->store->writer().Write<IssuedSession>([&](Transaction& tx) -> Result<IssuedSession> {
-    CL_ASSIGN_OR_RETURN(IssuedSession issued, CreateSession(tx, ctx.random, ctx.clock, ctx.auth.sessions, user.id,
-                                                            by_certificate ? "certificate" : "password",
-                                                            http.remote_ip));
-    CL_RETURN_IF_ERROR(RecordLogin(tx, user.id, ctx.clock));
-    if (!by_certificate) {
-      const Status cleared = ClearLoginFailures(tx, "account", account);
-      if (!cleared.ok() && cleared.code() != StatusCode::kNotFound) return cleared;
-    }
-    if (!rehashed.empty()) CL_RETURN_IF_ERROR(SetPassword(tx, user.id, rehashed, user.must_change_password, ctx.clock));
-    if (!presented_session.empty()) {
-      const Status ended = RevokeSession(tx, presented_session, ctx.clock);
-      if (!ended.ok() && ended.code() != StatusCode::kNotFound) return ended;
-    }
-    AuditRecord done = event;
-    done.details["session"] = session->audit->Hmac(issued.id);
-    if (!presented_session.empty()) done.details["replaced_session"] = session->audit->Hmac(presented_session);
-    if (!rehashed.empty()) done.details["password_rehashed"] = true;
-    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, done).status());
-    return issued;
-  });
-  CL_RETURN_IF_ERROR(started.status());
-  const IssuedSession& issued = *started;
+  CL_ASSIGN_OR_RETURN(const IssuedSession issued, identity.Login(by, grant));
 
   Json out = {{"user", {{"id", user.id}, {"name", user.name}}},
               {"roles", RoleBindingsJson(user.roles)},
@@ -246,7 +227,7 @@ Result<HttpResponse> Login(ApiContext& ctx, LoginState& state, HttpRequest& http
                            {"idle_timeout_seconds", ctx.auth.sessions.idle.count()}}},
               {"csrf_token", issued.csrf_token},
               {"password_change_required", user.must_change_password}};
-  if (return_token.value_or(false)) {
+  if (login.return_token) {
     out["token"] = issued.secret;
     return HttpResponse::FromJson(200, out);
   }
@@ -263,12 +244,8 @@ Result<HttpResponse> Logout(ApiContext& ctx, HttpRequest& http) {
         "logout ends a login session, and this request used an API token; revoke a token with DELETE "
         "/v1/auth/tokens/{id}");
   }
-  AuditRecord event = RecordFor(RequesterOf(http), "auth.logout");
-  event.target_kind = "user";
-  event.target_id = p.user_id;
-  event.details = {{"session", session->audit->Hmac(p.session_id)}};
   CL_RETURN_IF_ERROR(
-      session->audit->Record(event, [&](Transaction& tx) { return RevokeSession(tx, p.session_id, ctx.clock); }));
+      SessionServiceFor(ctx, session).Logout(EventTemplateOf(http), p.user_id, p.session_id));
   HttpResponse response = HttpResponse::FromJson(200, {{"logged_out", true}});
   response.headers.emplace_back("Set-Cookie", SessionCookie("", 0));
   return response;
@@ -301,43 +278,25 @@ Result<HttpResponse> ChangePassword(ApiContext& ctx, LoginState& state, HttpRequ
   CL_RETURN_IF_ERROR(CheckPasswordPolicy(*next));
   if (*next == *current) return Status::InvalidArgument("the new password must differ from the current one");
 
-  const std::string account = AccountKey(*session, p.user_name);
+  SessionService& identity = SessionServiceFor(ctx, session);
+  const std::string account = identity.AccountKey(p.user_name);
   SlotGuard slot(state.slots, {{"account", account, ctx.auth.lockout.account_threshold},
                                {"address", AddressKey(http.remote_ip), ctx.auth.lockout.address_threshold}});
   CL_ASSIGN_OR_RETURN(const AttemptSlots::Outcome taken, slot.Take(*session, ctx));
   if (!taken.taken) return TooManyAttempts(std::max<int64_t>(taken.locked_seconds, 1));
-  CL_ASSIGN_OR_RETURN(User user, session->store->reads().Read<User>([&](Connection& c) {
-    return FindUserById(c, p.user_id);
-  }));
-  AuditRecord event = RecordFor(RequesterOf(http), "user.password.change");
-  event.target_kind = "user";
-  event.target_id = user.id;
+  CL_ASSIGN_OR_RETURN(User user, session->store->reads().Read<User>(
+                                     [&](ReadView c) { return FindUserById(c, p.user_id); }));
   CL_ASSIGN_OR_RETURN(const bool matched, state.Verify(*current, user.password_hash));
   if (!matched) {
-    event.outcome = "denied";
-    event.reason = "wrong_password";
-    CL_RETURN_IF_ERROR(session->store->writer().Write(
-        [&](Transaction& tx) { return RecordFailure(tx, *session, ctx, event, account, AddressKey(http.remote_ip)); }));
-    return Status::PermissionDenied("the current password is wrong").WithReason("wrong_password");
+    return identity.RefuseWrongPassword(EventTemplateOf(http), user.id, account,
+                                        AddressKey(http.remote_ip));
   }
-  CL_ASSIGN_OR_RETURN(const std::string hash, HashPassword(*next, ctx.random, ctx.auth.scrypt));
-  // Every session of the user ends; the one that asked gets a new session.
-  const Result<IssuedSession> started =
-      session->store->writer().Write<IssuedSession>([&](Transaction& tx) -> Result<IssuedSession> {
-    CL_RETURN_IF_ERROR(SetPassword(tx, user.id, hash, false, ctx.clock));
-    CL_ASSIGN_OR_RETURN(const int64_t ended, RevokeUserSessions(tx, user.id, ctx.clock));
-    IssuedSession issued;  // none when the request came with a token
-    if (!p.session_id.empty()) {
-      CL_ASSIGN_OR_RETURN(issued, CreateSession(tx, ctx.random, ctx.clock, ctx.auth.sessions, user.id, "password",
-                                                http.remote_ip));
-    }
-    AuditRecord done = event;
-    done.details = {{"sessions_ended", ended}};
-    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, done).status());
-    return issued;
-  });
-  CL_RETURN_IF_ERROR(started.status());
-  const IssuedSession& issued = *started;
+  // Every session of the user ends; the one that asked gets a new session
+  // (none when the request came with a token).
+  CL_ASSIGN_OR_RETURN(
+      const IssuedSession issued,
+      identity.ChangePassword(EventTemplateOf(http),
+                              {user.id, *next, !p.session_id.empty(), http.remote_ip}));
   Json out = {{"changed", true}};
   if (!issued.id.empty()) {
     out["session"] = {{"id", issued.id}, {"expires_at", issued.expires_at}};
@@ -356,12 +315,14 @@ Result<HttpResponse> ChangePassword(ApiContext& ctx, LoginState& state, HttpRequ
 // into the name field) only as the HMAC.
 Result<HttpResponse> ListLockouts(ApiContext& ctx, HttpRequest&) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
-  CL_ASSIGN_OR_RETURN(auto entries, session->store->reads().Read<std::vector<LoginFailures>>([&](Connection& c) {
-    return ListLoginFailures(c, ctx.auth.lockout, ctx.clock);
-  }));
+  CL_ASSIGN_OR_RETURN(auto entries,
+                      session->store->reads().Read<std::vector<LoginFailures>>([&](ReadView c) {
+                        return ListLoginFailures(c, ctx.auth.lockout, ctx.clock);
+                      }));
   CL_ASSIGN_OR_RETURN(auto users, session->store->reads().Read<std::vector<User>>(ListUsers));
+  const SessionService& identity = SessionServiceFor(ctx, session);
   std::map<std::string, std::string> user_by_key;
-  for (const auto& u : users) user_by_key[AccountKey(*session, u.name)] = u.name;
+  for (const auto& u : users) user_by_key[identity.AccountKey(u.name)] = u.name;
   Json list = Json::array();
   for (const auto& f : entries) {
     const auto user = f.kind == "account" ? user_by_key.find(f.key) : user_by_key.end();
@@ -390,11 +351,10 @@ Result<HttpResponse> ClearLockout(ApiContext& ctx, HttpRequest& http) {
   // An account is named by its user name (or by the HMAC a listing shows).
   const std::string& given = http.path_params.at("key");
   const bool is_hmac = given.rfind("hmac-sha256:", 0) == 0;
-  const std::string key = kind == "account" ? (is_hmac ? given : AccountKey(*session, given)) : AddressKey(given);
-  AuditRecord event = RecordFor(RequesterOf(http), "auth.lockout.clear");
-  event.target_kind = kind;
-  event.target_id = key;
-  CL_RETURN_IF_ERROR(session->audit->Record(event, [&](Transaction& tx) { return ClearLoginFailures(tx, kind, key); }));
+  SessionService& identity = SessionServiceFor(ctx, session);
+  const std::string key =
+      kind == "account" ? (is_hmac ? given : identity.AccountKey(given)) : AddressKey(given);
+  CL_RETURN_IF_ERROR(identity.ClearLockout(EventTemplateOf(http), kind, key));
   return HttpResponse::FromJson(200, {{"kind", kind}, {"key", key}, {"cleared", true}});
 }
 

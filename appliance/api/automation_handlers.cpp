@@ -1,6 +1,7 @@
 // /v1/automations, /v1/pipelines and the per-environment views and
 // configuration: live versions, deployment history, variables, secrets
 // (write-only), settings, and the difference between two environments.
+#include "appliance/api/governance_json.h"
 #include "appliance/api/routes.h"
 #include "governance/environments/environment_config.h"
 #include "governance/environments/environment_store.h"
@@ -8,7 +9,6 @@
 namespace cloister {
 namespace {
 
-using promotion::Service;
 
 Result<std::string> SourceField(const HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
@@ -35,10 +35,11 @@ Result<HttpResponse> PutAutomation(ApiContext& ctx, HttpRequest& http) {
   if (if_match.size() >= 2 && if_match.front() == '"' && if_match.back() == '"') {
     if_match = if_match.substr(1, if_match.size() - 2);
   }
-  CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session)
-                                    .SaveAutomation(CallerOf(http, first), http.path_params.at("name"), source, if_match));
-  HttpResponse r = HttpResponse::FromJson(out["created"].get<bool>() ? 201 : 200, out);
-  r.headers.emplace_back("ETag", "\"" + out["version"].get<std::string>() + "\"");
+  CL_ASSIGN_OR_RETURN(promotion::SavedAutomation saved,
+                      GovernanceFor(ctx, session)
+                          .automations.Save(CallerOf(http, first), http.path_params.at("name"), source, if_match));
+  HttpResponse r = HttpResponse::FromJson(saved.created ? 201 : 200, api_json::SavedAutomationJson(saved));
+  r.headers.emplace_back("ETag", "\"" + saved.version + "\"");
   return r;
 }
 
@@ -60,8 +61,8 @@ Result<HttpResponse> Validate(HttpRequest& http) {
 Result<HttpResponse> GetVersion(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   CL_ASSIGN_OR_RETURN(const std::string id, ResolveVersionId(*session, http.path_params.at("id")));
-  CL_ASSIGN_OR_RETURN(Service::StoredVersion v,
-                      PromotionServiceFor(ctx, session).GetVersion(http.path_params.at("name"), id));
+  CL_ASSIGN_OR_RETURN(automation::StoredVersion v,
+                      GovernanceFor(ctx, session).automations.GetVersion(http.path_params.at("name"), id));
   const auto format = http.query.find("format");
   HttpResponse r;
   if (format == http.query.end() || format->second == "json") {
@@ -123,8 +124,8 @@ Result<HttpResponse> ListConfig(ApiContext& ctx, HttpRequest& http, bool secret)
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   const std::string env = http.path_params.at("env");
   CL_RETURN_IF_ERROR(CheckEnvironment(*session, env));
-  CL_ASSIGN_OR_RETURN(auto entries, session->store->reads().Read<std::vector<ConfigEntry>>([&](Connection& conn) {
-    return secret ? ListSecrets(conn, env) : ListVariables(conn, env);
+  CL_ASSIGN_OR_RETURN(auto entries, session->store->reads().Read<std::vector<ConfigEntry>>([&](ReadView db) {
+    return secret ? ListSecrets(db, env) : ListVariables(db, env);
   }));
   Json items = Json::array();
   const auto names = NamesFor(session);
@@ -189,46 +190,55 @@ void AddAutomationRoutes(Router& router, ApiContext& ctx) {
   auto add = [&](const char* method, std::string pattern, std::function<Result<HttpResponse>(HttpRequest&)> fn) {
     router.Add({method, std::move(pattern), Access::kAuthenticated, false, std::move(fn)});
   };
-  // Read views, each a JSON document from the service.
-  auto view = [&](const char* pattern, std::function<Result<Json>(Service&, HttpRequest&)> fn) {
+  // Read views, each a JSON document shaped from a service's answer.
+  auto view = [&](const char* pattern, std::function<Result<Json>(Governance&, HttpRequest&)> fn) {
     add("GET", pattern, [&ctx, fn](HttpRequest& http) -> Result<HttpResponse> {
       CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
-      Service service = PromotionServiceFor(ctx, session);
-      CL_ASSIGN_OR_RETURN(Json out, fn(service, http));
+      Governance& gov = GovernanceFor(ctx, session);
+      CL_ASSIGN_OR_RETURN(Json out, fn(gov, http));
       return HttpResponse::FromJson(200, out);
     });
   };
 
   // What is live where is shown only for environments the caller holds a role in.
-  view("/v1/automations", [](Service& s, HttpRequest& http) -> Result<Json> {
-    CL_ASSIGN_OR_RETURN(Json out, s.ListAutomations());
+  view("/v1/automations", [](Governance& g, HttpRequest& http) -> Result<Json> {
+    CL_ASSIGN_OR_RETURN(auto list, g.automations.List());
+    Json out = api_json::AutomationListJson(list);
     for (Json& item : out["items"]) item["live"] = ReadableLive(*http.principal, item["live"]);
     return out;
   });
   add("POST", "/v1/automations/validate", [](HttpRequest& http) { return Validate(http); });
-  view("/v1/automations/{name}", [](Service& s, HttpRequest& http) -> Result<Json> {
-    CL_ASSIGN_OR_RETURN(Json out, s.GetAutomation(http.path_params.at("name")));
+  view("/v1/automations/{name}", [](Governance& g, HttpRequest& http) -> Result<Json> {
+    CL_ASSIGN_OR_RETURN(auto view, g.automations.Get(http.path_params.at("name")));
+    Json out = api_json::AutomationViewJson(view, g.deps.names);
     out["live"] = ReadableLive(*http.principal, out["live"]);
     return out;
   });
   add("PUT", "/v1/automations/{name}", [&ctx](HttpRequest& http) { return PutAutomation(ctx, http); });
   add("GET", "/v1/automations/{name}/versions/{id}", [&ctx](HttpRequest& http) { return GetVersion(ctx, http); });
-  view("/v1/automations/{name}/diff", [&ctx](Service& s, HttpRequest& http) -> Result<Json> {
+  view("/v1/automations/{name}/diff", [&ctx](Governance& g, HttpRequest& http) -> Result<Json> {
     CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
     CL_ASSIGN_OR_RETURN(std::string from, RequiredQuery(http, "from"));
     CL_ASSIGN_OR_RETURN(std::string to, RequiredQuery(http, "to"));
     CL_ASSIGN_OR_RETURN(from, ResolveVersionId(*session, from));
     CL_ASSIGN_OR_RETURN(to, ResolveVersionId(*session, to));
-    return s.DiffVersions(http.path_params.at("name"), from, to);
+    CL_ASSIGN_OR_RETURN(auto diff, g.automations.Diff(http.path_params.at("name"), from, to));
+    return api_json::VersionDiffJson(diff);
   });
 
-  view("/v1/environments/{env}/live", [](Service& s, HttpRequest& http) { return s.Live(http.path_params.at("env")); });
-  view("/v1/environments/{env}/deployments", [](Service& s, HttpRequest& http) {
-    return s.Deployments(http.path_params.at("env"), Query(http, "automation"));
+  view("/v1/environments/{env}/live", [](Governance& g, HttpRequest& http) -> Result<Json> {
+    const std::string env = http.path_params.at("env");
+    CL_ASSIGN_OR_RETURN(auto live, g.environments.Live(env));
+    return api_json::LiveJson(env, live, g.deps.names);
+  });
+  view("/v1/environments/{env}/deployments", [](Governance& g, HttpRequest& http) -> Result<Json> {
+    const std::string env = http.path_params.at("env");
+    CL_ASSIGN_OR_RETURN(auto deployments, g.environments.Deployments(env, Query(http, "automation")));
+    return api_json::DeploymentsJson(env, deployments, g.deps.names);
   });
   // The diff shows both environments' variable and secret names and live
   // versions: a reader of both is required.
-  view("/v1/environment-diff", [&ctx](Service& s, HttpRequest& http) -> Result<Json> {
+  view("/v1/environment-diff", [&ctx](Governance& g, HttpRequest& http) -> Result<Json> {
     CL_ASSIGN_OR_RETURN(std::string from, RequiredQuery(http, "from"));
     CL_ASSIGN_OR_RETURN(std::string to, RequiredQuery(http, "to"));
     for (const std::string& env : {from, to}) {
@@ -236,7 +246,8 @@ void AddAutomationRoutes(Router& router, ApiContext& ctx) {
       // A policy bound to either environment sees the read.
       CL_RETURN_IF_ERROR(CheckRequestPolicy(ctx, http, env));
     }
-    return s.DiffEnvironments(from, to);
+    CL_ASSIGN_OR_RETURN(auto diff, g.environments.Diff(from, to));
+    return api_json::EnvironmentDiffJson(diff);
   });
   for (const bool secret : {false, true}) {
     const std::string base = std::string("/v1/environments/{env}/") + (secret ? "secrets" : "variables");
@@ -249,31 +260,39 @@ void AddAutomationRoutes(Router& router, ApiContext& ctx) {
     const std::string env = http.path_params.at("env");
     CL_RETURN_IF_ERROR(CheckEnvironment(*session, env));
     CL_ASSIGN_OR_RETURN(auto s, session->store->reads().Read<EnvironmentSettings>(
-                                    [&](Connection& conn) { return GetSettings(conn, env); }));
+                                    [&](ReadView db) { return GetSettings(db, env); }));
     Json out = s.ToJson();
     out["environment"] = env;
     return HttpResponse::FromJson(200, out);
   });
   add("PUT", "/v1/environments/{env}/settings", [&ctx](HttpRequest& http) { return PutSettings(ctx, http); });
 
-  view("/v1/pipelines", [](Service& s, HttpRequest&) { return s.ListPipelines(); });
-  view("/v1/pipelines/{name}", [](Service& s, HttpRequest& http) -> Result<Json> {
+  view("/v1/pipelines", [](Governance& g, HttpRequest&) -> Result<Json> {
+    CL_ASSIGN_OR_RETURN(auto pipelines, g.pipelines.List());
+    return api_json::PipelineListJson(pipelines);
+  });
+  view("/v1/pipelines/{name}", [](Governance& g, HttpRequest& http) -> Result<Json> {
     const std::string v = Query(http, "version");
     int64_t version = 0;
     if (!v.empty() && (v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9 ||
                        (version = std::stoll(v)) < 1)) {
       return Status::InvalidArgument("version must be a positive integer");
     }
-    return s.GetPipeline(http.path_params.at("name"), version);
+    CL_ASSIGN_OR_RETURN(auto doc, g.pipelines.Get(http.path_params.at("name"), version));
+    return api_json::PipelineDocumentJson(doc);
   });
-  view("/v1/pipelines/{name}/versions",
-       [](Service& s, HttpRequest& http) { return s.PipelineVersions(http.path_params.at("name")); });
+  view("/v1/pipelines/{name}/versions", [](Governance& g, HttpRequest& http) -> Result<Json> {
+    const std::string name = http.path_params.at("name");
+    CL_ASSIGN_OR_RETURN(auto versions, g.pipelines.Versions(name));
+    return api_json::PipelineVersionsJson(name, versions, g.deps.names);
+  });
   add("PUT", "/v1/pipelines/{name}", [&ctx](HttpRequest& http) -> Result<HttpResponse> {
     CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
     CL_ASSIGN_OR_RETURN(std::string source, SourceField(http));
-    CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session)
-                                      .PutPipeline(CallerOf(http, "*"), http.path_params.at("name"), source));
-    return HttpResponse::FromJson(out["created"].get<bool>() ? 201 : 200, out);
+    CL_ASSIGN_OR_RETURN(promotion::PutPipelineResult put, GovernanceFor(ctx, session)
+                                                              .pipelines.Put(CallerOf(http, "*"),
+                                                                             http.path_params.at("name"), source));
+    return HttpResponse::FromJson(put.created ? 201 : 200, api_json::PutPipelineJson(put));
   });
 }
 

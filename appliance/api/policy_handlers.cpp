@@ -71,7 +71,7 @@ Result<HttpResponse> ListDocuments(ApiContext& ctx, HttpRequest&, const Collecti
 
 Result<std::vector<StoredDocument>> Versions(Session& session, const Collection& c, const std::string& name) {
   return session.store->reads().Read<std::vector<StoredDocument>>(
-      [&](Connection& conn) { return policy::DocumentVersions(conn, c.kind, name); });
+      [&](ReadView db) { return policy::DocumentVersions(db, c.kind, name); });
 }
 
 Result<HttpResponse> GetDocument(ApiContext& ctx, HttpRequest& http, const Collection& c) {
@@ -250,7 +250,7 @@ Result<HttpResponse> Evaluate(ApiContext& ctx, HttpRequest& http) {
   const Json& promotion = body["input"].value("promotion", Json::object());
   if (*hook == "promotion" && promotion.is_object() && promotion.value("automation", Json()).is_string()) {
     CL_ASSIGN_OR_RETURN(promotion::PipelinePolicies required,
-                        PromotionServiceFor(ctx, session).PipelinePoliciesFor(promotion["automation"], *environment));
+                        GovernanceFor(ctx, session).pipelines.PoliciesFor(promotion["automation"], *environment));
     pipeline_bindings = required.bindings;
     Json names = Json::array();
     for (const auto& b : required.bindings) names.push_back(b.policies.front());
@@ -306,7 +306,7 @@ bool ExemptFromRequestPolicy(const std::string& pattern) {
 std::shared_ptr<const PolicySet> PolicySetFor(ApiContext& ctx, const std::shared_ptr<Session>& session) {
   ctx.policies->EnsureLoaded(session, [&]() {
     return session->store->reads().Read<std::vector<StoredDocument>>(
-        [](Connection& conn) { return policy::CurrentDocuments(conn); });
+        [](ReadView db) { return policy::CurrentDocuments(db); });
   });
   return ctx.policies->current();
 }

@@ -2,13 +2,15 @@
 // admits callers holding the role in some environment; each handler then
 // checks the role in the environment the promotion targets, which it learns
 // from the request or the stored promotion.
+#include "appliance/api/governance_json.h"
 #include "appliance/api/routes.h"
 
 namespace cloister {
 namespace {
 
 using promotion::Caller;
-using promotion::Service;
+using promotion::PromotionPage;
+using promotion::PromotionService;
 
 Result<std::string> Text(const Json& body, const char* field, bool required) {
   CL_ASSIGN_OR_RETURN(auto v, OptionalString(body, field));
@@ -55,25 +57,33 @@ Result<HttpResponse> Create(ApiContext& ctx, HttpRequest& http) {
   CL_RETURN_IF_ERROR(CheckEnvironment(*session, req.to));
   const Caller caller = CallerOf(http, req.to);
   CL_RETURN_IF_ERROR(RequireRole(caller, {"author", "operator"}, req.to, "requesting a promotion"));
-  CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session).Request(caller, req));
-  return HttpResponse::FromJson(201, out);
+  Governance& gov = GovernanceFor(ctx, session);
+  CL_ASSIGN_OR_RETURN(PromotionPage page, gov.promotions.Request(caller, req));
+  return HttpResponse::FromJson(201, api_json::PromotionPageJson(page, gov.deps.names));
 }
 
 // An action on one stored promotion, by a caller holding `roles` (empty: the
 // service decides) in its target environment.
-using Action = std::function<Result<Json>(Service&, const Caller&, const std::string& id, const Json& body)>;
+using Action =
+    std::function<Result<PromotionPage>(PromotionService&, const Caller&, const std::string& id, const Json& body)>;
 
 Result<HttpResponse> OnPromotion(ApiContext& ctx, HttpRequest& http, std::initializer_list<std::string_view> fields,
-                                 const std::vector<std::string>& roles, const std::string& doing, const Action& action) {
+                                 const std::vector<std::string>& roles, const std::string& doing, const Action& action,
+                                 bool deploying = false) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
   CL_RETURN_IF_ERROR(CheckKnownFields(body, fields));
   CL_ASSIGN_OR_RETURN(const std::string id, ResolvePromotionId(*session, http.path_params.at("id")));
-  Service service = PromotionServiceFor(ctx, session);
-  CL_ASSIGN_OR_RETURN(std::string env, service.TargetOf(id));
+  Governance& gov = GovernanceFor(ctx, session);
+  CL_ASSIGN_OR_RETURN(std::string env, gov.promotions.TargetOf(id));
   const Caller caller = CallerOf(http, env);
   if (!roles.empty()) CL_RETURN_IF_ERROR(RequireRole(caller, roles, env, doing));
-  CL_ASSIGN_OR_RETURN(Json out, action(service, caller, id, body));
+  CL_ASSIGN_OR_RETURN(PromotionPage page, action(gov.promotions, caller, id, body));
+  Json out = api_json::PromotionPageJson(page, gov.deps.names);
+  // A deployment the gate failed is a conflict that shows the promotion as it now is.
+  if (Status not_deployed = deploying ? promotion::NotDeployed(page) : Status::Ok(); !not_deployed.ok()) {
+    return not_deployed.WithDetails({{"promotion", out}});
+  }
   return HttpResponse::FromJson(200, out);
 }
 
@@ -105,20 +115,22 @@ void AddPromotionRoutes(Router& router, ApiContext& ctx) {
       }
       f.limit = std::min(1000, std::stoi(limit));
     }
-    CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session).List(f));
-    return HttpResponse::FromJson(200, out);
+    Governance& gov = GovernanceFor(ctx, session);
+    CL_ASSIGN_OR_RETURN(auto list, gov.promotions.List(f));
+    return HttpResponse::FromJson(200, api_json::PromotionListJson(list, gov.deps.names));
   });
   add("GET", "/v1/promotions/{id}", [&ctx](HttpRequest& http) -> Result<HttpResponse> {
     CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
     CL_ASSIGN_OR_RETURN(const std::string id, ResolvePromotionId(*session, http.path_params.at("id")));
-    CL_ASSIGN_OR_RETURN(Json out, PromotionServiceFor(ctx, session).Get(id));
-    return HttpResponse::FromJson(200, out);
+    Governance& gov = GovernanceFor(ctx, session);
+    CL_ASSIGN_OR_RETURN(PromotionPage page, gov.promotions.Get(id));
+    return HttpResponse::FromJson(200, api_json::PromotionPageJson(page, gov.deps.names));
   });
   add("POST", "/v1/promotions/{id}/approve", [&ctx](HttpRequest& http) {
     // Who may approve is the pipeline's rule for this promotion (its rollback
     // rule for a rollback), which the service applies.
     return OnPromotion(ctx, http, {"version", "comment"}, {}, "approving",
-                       [&ctx](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
+                       [&ctx](PromotionService& s, const Caller& c, const std::string& id, const Json& body) -> Result<PromotionPage> {
                          CL_ASSIGN_OR_RETURN(std::string version, Text(body, "version", true));
                          CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
                          CL_ASSIGN_OR_RETURN(version, VersionOrAsGiven(*session, version));
@@ -128,32 +140,33 @@ void AddPromotionRoutes(Router& router, ApiContext& ctx) {
   });
   add("POST", "/v1/promotions/{id}/reject", [&ctx](HttpRequest& http) {
     return OnPromotion(ctx, http, {"comment"}, {}, "rejecting",
-                       [](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
+                       [](PromotionService& s, const Caller& c, const std::string& id, const Json& body) -> Result<PromotionPage> {
                          CL_ASSIGN_OR_RETURN(std::string comment, Text(body, "comment", true));
                          return s.Reject(c, id, comment);
                        });
   });
   add("POST", "/v1/promotions/{id}/cancel", [&ctx](HttpRequest& http) {
     return OnPromotion(ctx, http, {"reason"}, {}, "cancelling",
-                       [](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
+                       [](PromotionService& s, const Caller& c, const std::string& id, const Json& body) -> Result<PromotionPage> {
                          CL_ASSIGN_OR_RETURN(std::string reason, Text(body, "reason", false));
                          return s.Cancel(c, id, reason);
                        });
   });
   add("POST", "/v1/promotions/{id}/override", [&ctx](HttpRequest& http) {
     return OnPromotion(ctx, http, {"reason"}, {}, "overriding",
-                       [](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
+                       [](PromotionService& s, const Caller& c, const std::string& id, const Json& body) -> Result<PromotionPage> {
                          CL_ASSIGN_OR_RETURN(std::string reason, Text(body, "reason", true));
                          return s.Override(c, id, reason);
                        });
   });
   add("POST", "/v1/promotions/{id}/deploy", [&ctx](HttpRequest& http) {
     return OnPromotion(ctx, http, {}, {"operator"}, "deploying",
-                       [](Service& s, const Caller& c, const std::string& id, const Json&) { return s.Deploy(c, id); });
+                       [](PromotionService& s, const Caller& c, const std::string& id, const Json&) { return s.Deploy(c, id); },
+                       /*deploying=*/true);
   });
   add("POST", "/v1/promotions/{id}/review", [&ctx](HttpRequest& http) {
     return OnPromotion(ctx, http, {"comment"}, {"approver"}, "reviewing a break-glass promotion",
-                       [](Service& s, const Caller& c, const std::string& id, const Json& body) -> Result<Json> {
+                       [](PromotionService& s, const Caller& c, const std::string& id, const Json& body) -> Result<PromotionPage> {
                          CL_ASSIGN_OR_RETURN(std::string comment, Text(body, "comment", true));
                          return s.Review(c, id, comment);
                        });
@@ -166,9 +179,9 @@ void AddPromotionRoutes(Router& router, ApiContext& ctx) {
     CL_RETURN_IF_ERROR(CheckKnownFields(body, {"automation", "reason"}));
     CL_ASSIGN_OR_RETURN(std::string automation, Text(body, "automation", true));
     CL_ASSIGN_OR_RETURN(std::string reason, Text(body, "reason", true));
-    CL_ASSIGN_OR_RETURN(Json out,
-                        PromotionServiceFor(ctx, session).Rollback(CallerOf(http, env), automation, env, reason));
-    return HttpResponse::FromJson(201, out);
+    Governance& gov = GovernanceFor(ctx, session);
+    CL_ASSIGN_OR_RETURN(PromotionPage page, gov.promotions.Rollback(CallerOf(http, env), automation, env, reason));
+    return HttpResponse::FromJson(201, api_json::PromotionPageJson(page, gov.deps.names));
   });
 }
 

@@ -6,7 +6,7 @@
 #include "appliance/core/encoding.h"
 #include "appliance/core/secure_bytes.h"
 #include "appliance/identity/password_hasher.h"
-#include "appliance/identity/token_store.h"
+#include "appliance/identity/user_service.h"
 #include "appliance/identity/user_store.h"
 #include "appliance/storage/appliance_info.h"
 #include "appliance/storage/migrator.h"
@@ -28,6 +28,24 @@ Json SealStatusJson(const SealStatus& s, const ServerInfo& info) {
   return j;
 }
 
+// The writer's state while unsealed: "ok", or "failing" from the first
+// batch that could not be committed until one commits again.
+Json WriterHealthJson(const Writer& writer) {
+  const std::optional<WriterFault> fault = writer.LastFault();
+  if (!fault) return {{"state", "ok"}};
+  return {{"state", "failing"},
+          {"error", fault->error.message()},
+          {"since", FormatTimestamp(fault->since)},
+          {"last_failure", FormatTimestamp(fault->last)},
+          {"failed_commits", fault->failed_commits}};
+}
+
+// A failing writer leaves the status code alone (200 while unsealed) and
+// shows in "writer": a load balancer that took the appliance out of service
+// would also cut off the reads (audit export, status) an operator needs to
+// investigate, and there is no other node to send the traffic to; the fault
+// clears only when a commit succeeds, which needs the appliance in service.
+// Monitoring alerts on writer.state or cloister_writer_failed_commits_total.
 Result<HttpResponse> Health(ApiContext& ctx) {
   const SealStatus s = ctx.appliance.seal_status();
   const auto session = ctx.appliance.session();
@@ -41,6 +59,7 @@ Result<HttpResponse> Health(ApiContext& ctx) {
   if (session && session->audit->ledger().compromised()) {
     body["ledger_integrity"] = {{"ok", false}, {"problem", session->audit->ledger().integrity_failure()}};
   }
+  if (session && session->store) body["writer"] = WriterHealthJson(session->store->writer());
   // As Vault: 200 unsealed, 503 sealed, 501 not initialized.
   const int status = !s.initialized ? 501 : s.sealed ? 503 : 200;
   return HttpResponse::FromJson(status, body);
@@ -98,11 +117,8 @@ Result<HttpResponse> Init(ApiContext& ctx, HttpRequest& http) {
   // (only the operator who ran init has seen it).
   CL_ASSIGN_OR_RETURN(SecureBytes raw_password, SecureBytes::Generate(ctx.random, 15));
   const std::string password = Base64UrlEncode(raw_password.view());
-  NewUser admin;
-  admin.name = body.admin_username;
-  CL_ASSIGN_OR_RETURN(admin.password_hash, HashPassword(password, ctx.random, ctx.auth.scrypt));
-  admin.must_change_password = false;
-  admin.roles = {{Role::kAdmin, "*"}};
+  CL_ASSIGN_OR_RETURN(const std::string password_hash,
+                      HashPassword(password, ctx.random, ctx.auth.scrypt));
   IssuedToken token;
   User admin_user;
   // The database's first transaction: identity, environments, the first
@@ -112,10 +128,13 @@ Result<HttpResponse> Init(ApiContext& ctx, HttpRequest& http) {
     CL_RETURN_IF_ERROR(WriteApplianceInfo(
         tx, {appliance_id, body.appliance_name, FormatTimestamp(ctx.clock.Now()), ctx.info.version}));
     CL_RETURN_IF_ERROR(CreateEnvironments(tx, body.environments, ctx.clock));
-    CL_ASSIGN_OR_RETURN(admin_user, CreateUser(tx, ctx.random, ctx.clock, admin));
-    CL_ASSIGN_OR_RETURN(token, CreateToken(tx, ctx.random, ctx.clock, {"initial admin token", admin_user.id, {}, {}, ""}));
+    CL_ASSIGN_OR_RETURN(InitialAdmin admin,
+                        UserService::CreateInitialAdmin(tx, ctx.random, ctx.clock,
+                                                        body.admin_username, password_hash));
+    admin_user = admin.user;
+    token = admin.token;
     CL_RETURN_IF_ERROR(EnsureAuditKeys(tx, ctx.random, ctx.clock));
-    CL_ASSIGN_OR_RETURN(AuditKeys keys, LoadAuditKeys(tx.connection()));
+    CL_ASSIGN_OR_RETURN(AuditKeys keys, LoadAuditKeys(tx.view()));
     AuditRecord event = RecordFor(RequesterOf(http), "system.init");
     event.details = {{"appliance_id", appliance_id},
                      {"appliance_name", body.appliance_name},
@@ -124,7 +143,7 @@ Result<HttpResponse> Init(ApiContext& ctx, HttpRequest& http) {
                      {"initial_admin_user", {{"id", admin_user.id}, {"name", admin_user.name}}},
                      {"initial_admin_token_id", AuditHmac(keys.hmac_key, token.id)},
                      {"version", ctx.info.version},
-                     {"schema_version", SchemaMigrations().size()}};
+                     {"schema_version", ctx.appliance.seal_manager().schema_version()}};
     if (body.request.seal_type == SealType::kShamir) {
       event.details["shares"] = body.request.shares;
       event.details["threshold"] = body.request.threshold;

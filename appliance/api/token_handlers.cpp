@@ -3,6 +3,7 @@
 // like); admins may make them for anyone. The secret is shown once, in the
 // creation response; the ledger names tokens by the HMAC of their ids.
 #include "appliance/api/routes.h"
+#include "appliance/identity/session_service.h"
 #include "appliance/identity/token_store.h"
 #include "appliance/identity/user_store.h"
 #include "appliance/storage/id_prefix.h"
@@ -73,7 +74,8 @@ Result<HttpResponse> CreateApiToken(ApiContext& ctx, HttpRequest& http) {
   }
   User owner_user;
   if (owner) {
-    CL_ASSIGN_OR_RETURN(owner_user, session->store->reads().Read<User>([&](Connection& c) { return FindUser(c, *owner); }));
+    CL_ASSIGN_OR_RETURN(owner_user, session->store->reads().Read<User>(
+                                        [&](ReadView c) { return FindUser(c, *owner); }));
     if (owner_user.id != p.user_id && !admin) {
       return Status::PermissionDenied("only an admin may create tokens for another user").WithReason("forbidden");
     }
@@ -83,27 +85,12 @@ Result<HttpResponse> CreateApiToken(ApiContext& ctx, HttpRequest& http) {
     owner_user.id = p.user_id;
     owner_user.name = p.user_name;
   }
-  if (owner_user.disabled()) return Status::FailedPrecondition("user " + owner_user.name + " is disabled");
   spec.owner_id = owner_user.id;
-
-  // The change and its event in one unit: the event needs the new id.
-  const Result<IssuedToken> issued =
-      session->store->writer().Write<IssuedToken>([&](Transaction& tx) -> Result<IssuedToken> {
-    CL_ASSIGN_OR_RETURN(IssuedToken token, CreateToken(tx, ctx.random, ctx.clock, spec));
-    AuditRecord event = RecordFor(RequesterOf(http), "token.create");
-    event.target_kind = "token";
-    event.target_id = session->audit->Hmac(token.id);
-    event.details = {{"name", spec.name},
-                     {"owner", {{"id", owner_user.id}, {"name", owner_user.name}}},
-                     {"roles", role_names},
-                     {"environments", environments},
-                     {"expires_at", spec.expires_at}};
-    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
-    return token;
-  });
-  CL_RETURN_IF_ERROR(issued.status());
-  Json out = {{"id", issued->id},
-              {"token", issued->secret},
+  // A disabled owner is refused by the service, which reads the owner in its unit.
+  CL_ASSIGN_OR_RETURN(const IssuedToken issued,
+                      SessionServiceFor(ctx, session).CreateToken(EventTemplateOf(http), spec));
+  Json out = {{"id", issued.id},
+              {"token", issued.secret},
               {"name", spec.name},
               {"owner", {{"id", owner_user.id}, {"name", owner_user.name}}},
               {"roles", role_names},
@@ -119,8 +106,9 @@ Result<HttpResponse> ListApiTokens(ApiContext& ctx, HttpRequest& http) {
   const bool all = IsAdminEverywhere(p);
   Json list = Json::array();
   if (all || !p.user_id.empty()) {
-    CL_ASSIGN_OR_RETURN(auto tokens, session->store->reads().Read<std::vector<TokenInfo>>(
-                                         [&](Connection& c) { return ListTokens(c, all ? "" : p.user_id); }));
+    CL_ASSIGN_OR_RETURN(auto tokens,
+                        session->store->reads().Read<std::vector<TokenInfo>>(
+                            [&](ReadView c) { return ListTokens(c, all ? "" : p.user_id); }));
     for (const auto& t : tokens) list.push_back(TokenJson(t));
   }
   return HttpResponse::FromJson(200, {{"tokens", list}});
@@ -132,7 +120,7 @@ Result<HttpResponse> RevokeApiToken(ApiContext& ctx, HttpRequest& http) {
   // (so an ambiguous prefix lists no one else's ids).
   std::string id = http.path_params.at("id");
   CL_ASSIGN_OR_RETURN(auto all_tokens, session->store->reads().Read<std::vector<TokenInfo>>(
-                                           [&](Connection& c) { return ListTokens(c, ""); }));
+                                           [&](ReadView c) { return ListTokens(c, ""); }));
   std::vector<std::string> manageable;
   for (const auto& t : all_tokens) {
     if (MayManage(*http.principal, t)) manageable.push_back(t.id);
@@ -143,26 +131,11 @@ Result<HttpResponse> RevokeApiToken(ApiContext& ctx, HttpRequest& http) {
   } else if (resolved.status().code() != StatusCode::kNotFound) {
     return resolved.status();
   }
-  AuditRecord event = RecordFor(RequesterOf(http), "token.revoke");
-  event.target_kind = "token";
-  event.target_id = session->audit->Hmac(id);
-  // Another user's token is "not found" to a non-admin: ids are not secrets,
-  // but whether one exists is none of their business.
-  auto found = session->store->reads().Read<TokenInfo>([&](Connection& c) { return FindToken(c, id); });
-  Status st = found.status();
-  if (found.ok()) {
-    st = MayManage(*http.principal, *found)
-             ? session->audit->Record(event, [&](Transaction& tx) { return RevokeToken(tx, id, ctx.clock); })
-             : Status::NotFound("no active API token " + id);
-  }
-  if (st.code() == StatusCode::kNotFound) {
-    // The refusal is recorded too.
-    AuditRecord refused = event;
-    refused.outcome = "denied";
-    refused.reason = "no active API token the requester may revoke has this id";  // the message names the id in plain form
-    CL_RETURN_IF_ERROR(session->audit->Record(refused));
-  }
-  CL_RETURN_IF_ERROR(st);
+  // Another user's token is "not found" to a non-admin, and the refusal is recorded.
+  const Principal& p = *http.principal;
+  CL_RETURN_IF_ERROR(SessionServiceFor(ctx, session)
+                         .RevokeToken(EventTemplateOf(http), id,
+                                      [&p](const TokenInfo& t) { return MayManage(p, t); }));
   return HttpResponse::FromJson(200, {{"id", id}, {"revoked", true}});
 }
 

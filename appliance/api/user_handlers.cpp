@@ -1,12 +1,13 @@
 // /v1/users: local accounts and their role bindings, managed by admins.
 // Passwords an admin sets or resets must be changed at the next login; a
 // password the appliance generates is shown once, in the response. Every
-// change is one unit with its audit event; passwords never reach the ledger.
+// change is one unit with its audit event (UserService); passwords never
+// reach the ledger.
 #include "appliance/api/routes.h"
 #include "appliance/core/encoding.h"
 #include "appliance/core/secure_bytes.h"
 #include "appliance/identity/password_hasher.h"
-#include "appliance/identity/session_store.h"
+#include "appliance/identity/user_service.h"
 #include "appliance/identity/user_store.h"
 
 namespace cloister {
@@ -59,30 +60,6 @@ Result<std::vector<RoleBinding>> RoleListField(Session& session, const Json& bod
   return out;
 }
 
-AuditRecord UserEvent(const HttpRequest& http, std::string action, const User& target) {
-  AuditRecord event = RecordFor(RequesterOf(http), std::move(action));
-  event.target_kind = "user";
-  event.target_id = target.id;
-  event.details = {{"name", target.name}};
-  return event;
-}
-
-// Changes the user named in the path: in one unit, reads the user (inside
-// the unit, so the change sees the row it changes), lets `change` act and
-// add to the audit event `action`, appends the event, and returns the user
-// as the change left them.
-using UserChange = std::function<Status(Transaction&, const User&, AuditRecord&)>;
-Result<User> ChangePathUser(Session& session, const HttpRequest& http, const std::string& action,
-                            const UserChange& change) {
-  return session.store->writer().Write<User>([&](Transaction& tx) -> Result<User> {
-    CL_ASSIGN_OR_RETURN(User user, FindUser(tx.connection(), http.path_params.at("name")));
-    AuditRecord event = UserEvent(http, action, user);
-    CL_RETURN_IF_ERROR(change(tx, user, event));
-    CL_RETURN_IF_ERROR(session.audit->ledger().Append(tx, event).status());
-    return FindUserById(tx.connection(), user.id);
-  });
-}
-
 Result<HttpResponse> CreateUserHandler(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
@@ -93,23 +70,10 @@ Result<HttpResponse> CreateUserHandler(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto subject, OptionalString(body, "certificate_subject"));
   CL_ASSIGN_OR_RETURN(std::vector<RoleBinding> roles, RoleListField(*session, body));
   CL_ASSIGN_OR_RETURN(ChosenPassword password, PasswordField(body, "password", ctx.random));
-  NewUser spec;
-  spec.name = *name;
-  CL_ASSIGN_OR_RETURN(spec.password_hash, HashPassword(password.text, ctx.random, ctx.auth.scrypt));
-  spec.must_change_password = true;
-  spec.certificate_subject = subject.value_or("");
-  spec.roles = roles;
-  const Result<User> created = session->store->writer().Write<User>([&](Transaction& tx) -> Result<User> {
-    CL_ASSIGN_OR_RETURN(User user, CreateUser(tx, ctx.random, ctx.clock, spec));
-    AuditRecord event = UserEvent(http, "user.create", user);
-    event.details["roles"] = RoleBindingsJson(user.roles);
-    event.details["certificate_subject"] = spec.certificate_subject;
-    event.details["password_generated"] = password.generated;
-    CL_RETURN_IF_ERROR(session->audit->ledger().Append(tx, event).status());
-    return user;
-  });
-  CL_RETURN_IF_ERROR(created.status());
-  Json out = UserJson(*created);
+  NewAccount account{*name, password.text, password.generated, subject.value_or(""), roles};
+  CL_ASSIGN_OR_RETURN(const User created,
+                      UserServiceFor(ctx, session).CreateUser(EventTemplateOf(http), account));
+  Json out = UserJson(created);
   if (password.generated) out["password"] = password.text;
   return HttpResponse::FromJson(201, out);
 }
@@ -124,7 +88,7 @@ Result<HttpResponse> ListUsersHandler(ApiContext& ctx, HttpRequest&) {
 
 Result<HttpResponse> GetUserHandler(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
-  CL_ASSIGN_OR_RETURN(User user, session->store->reads().Read<User>([&](Connection& c) {
+  CL_ASSIGN_OR_RETURN(User user, session->store->reads().Read<User>([&](ReadView c) {
     return FindUser(c, http.path_params.at("name"));
   }));
   return HttpResponse::FromJson(200, UserJson(user));
@@ -136,15 +100,9 @@ Result<HttpResponse> SetDisabledHandler(ApiContext& ctx, HttpRequest& http, bool
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
   CL_RETURN_IF_ERROR(CheckKnownFields(body, {}));
-  CL_ASSIGN_OR_RETURN(User after, ChangePathUser(*session, http, disable ? "user.disable" : "user.enable",
-                                                 [&](Transaction& tx, const User& user, AuditRecord& event) -> Status {
-    if (!disable) return SetDisabled(tx, user.id, false, ctx.clock);
-    if (Grants(user.roles, {Role::kAdmin}, "*")) CL_RETURN_IF_ERROR(CheckAnotherAdminRemains(tx.connection(), user.id));
-    CL_RETURN_IF_ERROR(SetDisabled(tx, user.id, true, ctx.clock));
-    CL_ASSIGN_OR_RETURN(const int64_t ended, RevokeUserSessions(tx, user.id, ctx.clock));
-    event.details["sessions_ended"] = ended;
-    return Status::Ok();
-  }));
+  CL_ASSIGN_OR_RETURN(
+      User after, UserServiceFor(ctx, session)
+                      .SetDisabled(EventTemplateOf(http), http.path_params.at("name"), disable));
   return HttpResponse::FromJson(200, UserJson(after));
 }
 
@@ -153,15 +111,10 @@ Result<HttpResponse> ResetPasswordHandler(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(Json body, JsonBody(http));
   CL_RETURN_IF_ERROR(CheckKnownFields(body, {"password"}));
   CL_ASSIGN_OR_RETURN(ChosenPassword password, PasswordField(body, "password", ctx.random));
-  CL_ASSIGN_OR_RETURN(const std::string hash, HashPassword(password.text, ctx.random, ctx.auth.scrypt));
-  CL_ASSIGN_OR_RETURN(User after, ChangePathUser(*session, http, "user.password.reset",
-                                                 [&](Transaction& tx, const User& user, AuditRecord& event) -> Status {
-    CL_RETURN_IF_ERROR(SetPassword(tx, user.id, hash, /*must_change=*/true, ctx.clock));
-    CL_ASSIGN_OR_RETURN(const int64_t ended, RevokeUserSessions(tx, user.id, ctx.clock));
-    event.details["sessions_ended"] = ended;
-    event.details["password_generated"] = password.generated;
-    return Status::Ok();
-  }));
+  CL_ASSIGN_OR_RETURN(User after,
+                      UserServiceFor(ctx, session)
+                          .ResetPassword(EventTemplateOf(http), http.path_params.at("name"),
+                                         password.text, password.generated));
   Json out = UserJson(after);
   if (password.generated) out["password"] = password.text;
   return HttpResponse::FromJson(200, out);
@@ -174,17 +127,15 @@ Result<HttpResponse> SetCertificateHandler(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto subject, OptionalString(body, "subject"));
   if (!subject) return Status::InvalidArgument("field \"subject\" is required (\"\" removes the certificate)");
   if (subject->size() > 1024) return Status::InvalidArgument("field \"subject\" is limited to 1024 bytes");
-  CL_ASSIGN_OR_RETURN(User after, ChangePathUser(*session, http, "user.certificate",
-                                                 [&](Transaction& tx, const User& user, AuditRecord& event) {
-    event.details["certificate_subject"] = *subject;
-    return SetCertificateSubject(tx, user.id, *subject);
-  }));
+  CL_ASSIGN_OR_RETURN(User after, UserServiceFor(ctx, session)
+                                      .SetCertificate(EventTemplateOf(http),
+                                                      http.path_params.at("name"), *subject));
   return HttpResponse::FromJson(200, UserJson(after));
 }
 
 Result<HttpResponse> ListRolesHandler(ApiContext& ctx, HttpRequest& http) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
-  CL_ASSIGN_OR_RETURN(User user, session->store->reads().Read<User>([&](Connection& c) {
+  CL_ASSIGN_OR_RETURN(User user, session->store->reads().Read<User>([&](ReadView c) {
     return FindUser(c, http.path_params.at("name"));
   }));
   return HttpResponse::FromJson(200, {{"user", user.name}, {"roles", RoleBindingsJson(user.roles)}});
@@ -206,17 +157,10 @@ Result<HttpResponse> ChangeRoleHandler(ApiContext& ctx, HttpRequest& http, bool 
     CL_ASSIGN_OR_RETURN(binding.role, RoleField(http.path_params.at("role"), "role"));
     binding.environment = http.path_params.at("environment");
   }
-  CL_ASSIGN_OR_RETURN(User after, ChangePathUser(*session, http, grant ? "role.grant" : "role.revoke",
-                                                 [&](Transaction& tx, const User& user, AuditRecord& event) -> Status {
-    event.env = binding.environment == "*" ? "" : binding.environment;
-    event.details["role"] = RoleName(binding.role);
-    event.details["environment"] = binding.environment;
-    if (grant) return GrantRole(tx, user.id, binding, ctx.clock);
-    if (binding.role == Role::kAdmin && binding.environment == "*" && !user.disabled()) {
-      CL_RETURN_IF_ERROR(CheckAnotherAdminRemains(tx.connection(), user.id));
-    }
-    return RevokeRole(tx, user.id, binding);
-  }));
+  UserService& users = UserServiceFor(ctx, session);
+  const std::string& name = http.path_params.at("name");
+  CL_ASSIGN_OR_RETURN(User after, grant ? users.GrantRole(EventTemplateOf(http), name, binding)
+                                        : users.RevokeRole(EventTemplateOf(http), name, binding));
   return HttpResponse::FromJson(grant ? 201 : 200, {{"user", after.name}, {"roles", RoleBindingsJson(after.roles)}});
 }
 

@@ -73,7 +73,7 @@ Status OpenAndVerify(const BackupSummary& backup, const std::string& under, cons
 
 Result<std::vector<TokenInfo>> TokensIn(const std::string& db, const Keyring& keyring, const SecureBytes& kek) {
   CL_ASSIGN_OR_RETURN(auto conn, OpenDatabaseWithKek(db, keyring, kek));
-  return ListTokens(*conn);
+  return ListTokens(ReadView(*conn));
 }
 
 // The tokens the restore changes: the backup's against the current database's.

@@ -41,17 +41,17 @@ std::string WithLabel(const std::string& labels, const std::string& extra) {
 }  // namespace
 
 void Metrics::DescribeCounter(const std::string& name, const std::string& help) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   families_.try_emplace(name, Family{Type::kCounter, help, {}, {}});
 }
 
 void Metrics::DescribeGauge(const std::string& name, const std::string& help) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   families_.try_emplace(name, Family{Type::kGauge, help, {}, {}});
 }
 
 void Metrics::DescribeHistogram(const std::string& name, const std::string& help, std::vector<double> buckets) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   families_.try_emplace(name, Family{Type::kHistogram, help, std::move(buckets), {}});
 }
 
@@ -63,17 +63,17 @@ Metrics::Family& Metrics::Get(const std::string& name, Type type) {
 }
 
 void Metrics::Increment(const std::string& name, const Labels& labels, double delta) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Get(name, Type::kCounter).series[RenderLabels(labels)].value += delta;
 }
 
 void Metrics::Set(const std::string& name, double value, const Labels& labels) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Get(name, Type::kGauge).series[RenderLabels(labels)].value = value;
 }
 
 void Metrics::Observe(const std::string& name, double value, const Labels& labels) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Family& f = Get(name, Type::kHistogram);
   Series& s = f.series[RenderLabels(labels)];
   if (s.counts.empty()) s.counts.assign(f.buckets.size(), 0);
@@ -88,7 +88,7 @@ void Metrics::Observe(const std::string& name, double value, const Labels& label
 }
 
 std::string Metrics::Render() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string out;
   for (const auto& [name, f] : families_) {
     const char* type = f.type == Type::kCounter ? "counter" : f.type == Type::kGauge ? "gauge" : "histogram";

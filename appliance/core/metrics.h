@@ -7,10 +7,11 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "appliance/core/mutex.h"
 
 namespace cloister {
 
@@ -43,10 +44,10 @@ class Metrics {
     std::map<std::string, Series> series;  // by rendered label set
   };
 
-  Family& Get(const std::string& name, Type type);
+  Family& Get(const std::string& name, Type type) CL_REQUIRES(mu_);
 
-  mutable std::mutex mu_;
-  std::map<std::string, Family> families_;
+  mutable Mutex mu_;
+  std::map<std::string, Family> families_ CL_GUARDED_BY(mu_);
 };
 
 }  // namespace cloister

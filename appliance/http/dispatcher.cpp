@@ -56,6 +56,11 @@ std::string LoggablePath(const std::string& path) {
   return out;
 }
 
+DispatcherOptions WithDefaultRenderer(DispatcherOptions options) {
+  if (!options.error_response) options.error_response = DispatcherOptions().error_response;
+  return options;
+}
+
 }  // namespace
 
 std::string MethodLabel(const std::string& method) {
@@ -78,7 +83,7 @@ void DescribeHttpMetrics(Metrics& metrics) {
 Dispatcher::Dispatcher(const Router& router, RequestGate& gate, Metrics& metrics, Random& random,
                        const Clock& clock, const Logger& logger, DispatcherOptions options)
     : router_(router), gate_(gate), metrics_(metrics), random_(random), clock_(clock), logger_(logger),
-      options_(options) {}
+      options_(WithDefaultRenderer(std::move(options))) {}
 
 HttpResponse Dispatcher::Handle(HttpRequest& request) {
   const auto started = clock_.Monotonic();
@@ -146,7 +151,7 @@ HttpResponse Dispatcher::Process(HttpRequest& request, std::string& route_label)
     }
     auto principal = gate_.Authenticate(request, credentials);
     if (!principal.ok()) {
-      HttpResponse r = ErrorResponse(principal.status());
+      HttpResponse r = options_.error_response(principal.status());
       if (r.status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer error=\"invalid_token\"");
       const Json& details = principal.status().details();
       if (r.status == 429 && details.is_object() && details.contains("retry_after_seconds")) {
@@ -155,7 +160,7 @@ HttpResponse Dispatcher::Process(HttpRequest& request, std::string& route_label)
       return r;
     }
     request.principal = std::move(principal).value();
-    if (Status allowed = gate_.Authorize(request, route); !allowed.ok()) return ErrorResponse(allowed);
+    if (Status allowed = gate_.Authorize(request, route); !allowed.ok()) return options_.error_response(allowed);
   }
   if (!request.body.empty() && !IsJsonContentType(request.Header("content-type"))) {
     return ErrorResponse(415, "unsupported_media_type",
@@ -163,7 +168,7 @@ HttpResponse Dispatcher::Process(HttpRequest& request, std::string& route_label)
   }
   try {
     Result<HttpResponse> result = route.handler(request);
-    if (!result.ok()) return ErrorResponse(result.status());
+    if (!result.ok()) return options_.error_response(result.status());
     return std::move(result).value();
   } catch (const std::exception& e) {
     logger_.Error("rid=" + request.request_id + " handler threw: " + e.what());

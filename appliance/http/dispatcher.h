@@ -3,10 +3,17 @@
 // (403 "forbidden") -> content type (415) -> handler -> error envelope -> security headers -> metrics and one
 // access-log line. Independent of POCO so it can be tested with plain values.
 //
+// The pipeline's own refusals (404, 405, 413, 415, 401 without credentials,
+// 503 "sealed", 500 for a handler that throws) have fixed codes; a failed
+// Status from the gate or a handler is rendered by
+// DispatcherOptions::error_response, which the server sets to the API's
+// table of client error codes.
+//
 // Thread-safe: Handle may run on many server threads at once.
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string_view>
 
 #include "appliance/core/clock.h"
@@ -38,9 +45,17 @@ class RequestGate {
   virtual Status Authorize(HttpRequest& request, const Route& route) = 0;
 };
 
+// Renders a failed Status as the client's answer. Called on server threads
+// at once, so it must be thread-safe.
+using ErrorRenderer = std::function<HttpResponse(const Status&)>;
+
 struct DispatcherOptions {
   size_t max_body_bytes = 1 << 20;
   std::string session_cookie = "cloister_session";  // the cookie that carries a session
+  // Renders the gate's and the handlers' failed Statuses. The default (also
+  // used when it is empty) is ErrorResponse of http_types: the Status's
+  // reason as the code, so the HTTP layer works on its own.
+  ErrorRenderer error_response = [](const Status& status) { return ErrorResponse(status); };
 };
 
 class Dispatcher {

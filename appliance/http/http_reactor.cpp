@@ -91,7 +91,7 @@ Status HttpReactor::Start() {
 
 void HttpReactor::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return;
     stopping_ = true;
   }
@@ -99,10 +99,10 @@ void HttpReactor::Stop() {
     Wake();
     reactor_.join();
   }
-  work_ready_.notify_all();
+  work_ready_.NotifyAll();
   for (std::thread& t : workers_) t.join();
   workers_.clear();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   returned_.clear();
 }
 
@@ -146,7 +146,7 @@ void HttpReactor::Run() {
       if (!listener && connections_.count(fd)) Advance(fd);
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_) break;
     }
     Expire();
@@ -381,9 +381,9 @@ void HttpReactor::Watch(Tracked& t, Io want) {
 
 void HttpReactor::Dispatch(int fd) {
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (work_.size() >= static_cast<size_t>(options_.max_queued)) {
-      lock.unlock();
+      lock.Unlock();
       return Refuse(fd,
                     ErrorResponse(503, "overloaded", "too many requests are waiting; retry later"),
                     "queue_full");
@@ -394,7 +394,7 @@ void HttpReactor::Dispatch(int fd) {
     work_.push_back({std::move(t.conn), std::move(t.head), std::move(t.body)});
   }
   connections_.erase(fd);
-  work_ready_.notify_one();
+  work_ready_.NotifyOne();
 }
 
 void HttpReactor::Refuse(int fd, const HttpResponse& response, const char* reason) {
@@ -434,7 +434,7 @@ void HttpReactor::Release(const std::string& ip) {
 void HttpReactor::TakeReturned() {
   std::vector<Returned> returned;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     returned.swap(returned_);
   }
   for (Returned& r : returned) {
@@ -476,8 +476,8 @@ void HttpReactor::Worker() {
     Work work;
     bool closing;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      work_ready_.wait(lock, [this] { return stopping_ || !work_.empty(); });
+      MutexLock lock(mu_);
+      while (!stopping_ && work_.empty()) work_ready_.Wait(lock);
       if (work_.empty()) return;
       work = std::move(work_.front());
       work_.pop_front();
@@ -516,7 +516,7 @@ void HttpReactor::Serve(Work& work, bool closing) {
     keep_alive = false;
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (!stopping_) returned_.push_back({std::move(conn), keep_alive});
   }
   if (!conn) Wake();

@@ -22,12 +22,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -36,6 +34,7 @@
 #include <vector>
 
 #include "appliance/core/logging.h"
+#include "appliance/core/mutex.h"
 #include "appliance/http/dispatcher.h"
 #include "appliance/http/http_connection.h"
 #include "appliance/http/http_parser.h"
@@ -150,11 +149,11 @@ class HttpReactor {
       per_address_;        // by AddressKey: open connections, the served ones included
   std::vector<int> ready_;  // read their budget and may have more: advanced next round
 
-  std::mutex mu_;  // guards the three members below
-  std::condition_variable work_ready_;
-  std::deque<Work> work_;
-  std::vector<Returned> returned_;
-  bool stopping_ = false;
+  Mutex mu_;
+  CondVar work_ready_;
+  std::deque<Work> work_ CL_GUARDED_BY(mu_);
+  std::vector<Returned> returned_ CL_GUARDED_BY(mu_);
+  bool stopping_ CL_GUARDED_BY(mu_) = false;
 
   const Logger logger_{"http"};
   std::thread reactor_;

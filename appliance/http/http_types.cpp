@@ -60,7 +60,10 @@ HttpResponse ErrorResponse(int http_status, const std::string& code, const std::
                            const Json& details) {
   Json error = {{"code", code}, {"message", message}};
   error["details"] = details.is_null() ? Json::object() : details;
-  return HttpResponse::FromJson(http_status, {{"error", error}});
+  HttpResponse r = HttpResponse::FromJson(http_status, {{"error", error}});
+  // A full queue (the writer's or the request threads') drains in moments.
+  if (code == "overloaded") r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
 HttpResponse ErrorResponse(const Status& status) {

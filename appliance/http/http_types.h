@@ -3,6 +3,9 @@
 // dispatcher are plain functions of values. Status becomes an HTTP status
 // and the JSON error envelope here and nowhere else:
 //   {"error": {"code": "...", "message": "...", "details": {...}}}
+// Which code a client sees for a Status is the API's choice: the server
+// renders failures through the table of appliance/api/error_codes.h, which
+// builds its answers with these functions.
 #pragma once
 
 #include <map>
@@ -57,7 +60,8 @@ struct HttpResponse {
 
 // The HTTP status for a Status code (400, 401, 403, 404, 409, 412, 500, 503...).
 int HttpStatusFor(const Status& status);
-// The JSON error envelope for a failed Status.
+// The JSON error envelope for a failed Status. Both forms add
+// "Retry-After: 1" to an answer with code "overloaded" (a full queue).
 HttpResponse ErrorResponse(const Status& status);
 // An error the HTTP layer itself produces (404, 405, 413, 415, ...).
 HttpResponse ErrorResponse(int http_status, const std::string& code, const std::string& message,

@@ -6,7 +6,7 @@ namespace cloister {
 
 AuthFailureLimiter::Verdict AuthFailureLimiter::Fail(const std::string& address) {
   const auto now = clock_.Monotonic();
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   auto it = windows_.find(address);
   if (it == windows_.end()) {
     MakeRoom(now);

@@ -12,10 +12,10 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 
 #include "appliance/core/clock.h"
+#include "appliance/core/mutex.h"
 
 namespace cloister {
 
@@ -49,12 +49,12 @@ class AuthFailureLimiter {
     int64_t refused = 0;
     int64_t refused_unreported = 0;  // from the last window that refused
   };
-  void MakeRoom(std::chrono::steady_clock::time_point now);  // mu_ held
+  void MakeRoom(std::chrono::steady_clock::time_point now) CL_REQUIRES(mu_);
 
   const Clock& clock_;
   const AuthFailureLimit limit_;
-  std::mutex mu_;
-  std::map<std::string, Window> windows_;  // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, Window> windows_ CL_GUARDED_BY(mu_);
 };
 
 }  // namespace cloister

@@ -5,6 +5,8 @@
 namespace cloister {
 namespace {
 
+// Seconds from now until `when`, a timestamp checked when its row was
+// decoded (DecodeFailures); 0 once it has passed.
 int64_t SecondsUntil(const std::string& when, const Clock& clock) {
   const auto t = ParseTimestamp(when);
   if (!t) return 0;
@@ -12,32 +14,42 @@ int64_t SecondsUntil(const std::string& when, const Clock& clock) {
   return std::max<int64_t>(left, 0);
 }
 
-}  // namespace
+// Every read of login_failures selects these columns; rows are named
+// "<kind>/<key>" in corruption reports.
+constexpr std::string_view kFailureColumns =
+    "kind || '/' || key, kind, key, failures, last_failure_at, COALESCE(locked_until, '')";
 
-Result<int64_t> LockedForSeconds(Connection& conn, const std::string& kind, const std::string& key,
-                                 const Clock& clock) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT locked_until FROM login_failures WHERE kind = ? AND key = ?"));
-  s->Bind(1, kind).Bind(2, key);
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  const std::string until = row ? s->ColumnText(0) : "";
-  s->Reset();
-  return until.empty() ? 0 : SecondsUntil(until, clock);
+Result<LoginFailures> DecodeFailures(const Row& row) {
+  LoginFailures f{row.Text(1), row.Text(2), row.Int(3), row.Text(4), row.Text(5)};
+  if (!ParseTimestamp(f.last_failure_at)) return row.Corrupt("last_failure_at is not a timestamp");
+  if (!f.locked_until.empty() && !ParseTimestamp(f.locked_until)) {
+    return row.Corrupt("locked_until is not a timestamp");
+  }
+  return f;
 }
 
-Result<LoginFailures> CurrentLoginFailures(Connection& conn, const std::string& kind, const std::string& key,
+Result<std::optional<LoginFailures>> ReadFailures(ReadView db, const std::string& kind, const std::string& key) {
+  return db.Select("login_failures", "SELECT " + std::string(kFailureColumns) +
+                                         " FROM login_failures WHERE kind = ? AND key = ?")
+      .Bind(1, kind)
+      .Bind(2, key)
+      .ReadOne(DecodeFailures);
+}
+
+}  // namespace
+
+Result<int64_t> LockedForSeconds(ReadView db, const std::string& kind, const std::string& key,
+                                 const Clock& clock) {
+  CL_ASSIGN_OR_RETURN(const std::optional<LoginFailures> found, ReadFailures(db, kind, key));
+  return !found || found->locked_until.empty() ? 0 : SecondsUntil(found->locked_until, clock);
+}
+
+Result<LoginFailures> CurrentLoginFailures(ReadView db, const std::string& kind, const std::string& key,
                                            const LockoutPolicy& policy, const Clock& clock) {
   const auto now = clock.Now();
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT failures, last_failure_at, COALESCE(locked_until, '') FROM login_failures WHERE kind = ? AND key = ?"));
-  s->Bind(1, kind).Bind(2, key);
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  LoginFailures out{kind, key, 0, "", ""};
-  if (row) {
-    out.failures = s->ColumnInt(0);
-    out.last_failure_at = s->ColumnText(1);
-    out.locked_until = s->ColumnText(2);
-  }
-  s->Reset();
+  CL_ASSIGN_OR_RETURN(const std::optional<LoginFailures> found, ReadFailures(db, kind, key));
+  const bool row = found.has_value();
+  LoginFailures out = row ? *found : LoginFailures{kind, key, 0, "", ""};
   const std::string now_text = FormatTimestamp(now);
   if (out.locked_until <= now_text) out.locked_until.clear();
   // Mirrors RecordLoginFailure's pruning: old failures no longer count.
@@ -50,7 +62,7 @@ Result<LoginFailures> CurrentLoginFailures(Connection& conn, const std::string& 
 Result<AttemptSlots::Outcome> AttemptSlots::Take(const std::vector<Key>& keys,
                                                  const std::function<Result<LoginFailures>(const Key&)>& read,
                                                  const Clock& clock) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   Outcome out;
   for (const Key& k : keys) {
     CL_ASSIGN_OR_RETURN(LoginFailures f, read(k));
@@ -67,7 +79,7 @@ Result<AttemptSlots::Outcome> AttemptSlots::Take(const std::vector<Key>& keys,
 }
 
 void AttemptSlots::Release(const std::vector<Key>& keys) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (const Key& k : keys) {
     auto it = in_flight_.find(k.kind + "/" + k.key);
     if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
@@ -84,11 +96,13 @@ Result<LoginFailures> RecordLoginFailure(Transaction& tx, const std::string& kin
       "DELETE FROM login_failures WHERE last_failure_at <= ? AND (locked_until IS NULL OR locked_until <= ?)"));
   CL_RETURN_IF_ERROR(prune->Bind(1, FormatTimestamp(now - policy.reset_after)).Bind(2, now_text).Run());
 
-  CL_ASSIGN_OR_RETURN(Statement * read, tx.Prepare("SELECT failures FROM login_failures WHERE kind = ? AND key = ?"));
-  read->Bind(1, kind).Bind(2, key);
-  CL_ASSIGN_OR_RETURN(const bool row, read->Step());
-  LoginFailures out{kind, key, (row ? read->ColumnInt(0) : 0) + 1, now_text, ""};
-  read->Reset();
+  CL_ASSIGN_OR_RETURN(const int64_t failures,
+                      tx.view()
+                          .Select("login_failures", "SELECT failures FROM login_failures WHERE kind = ? AND key = ?")
+                          .Bind(1, kind)
+                          .Bind(2, key)
+                          .ReadInt(0));
+  LoginFailures out{kind, key, failures + 1, now_text, ""};
 
   const int64_t threshold = kind == "account" ? policy.account_threshold : policy.address_threshold;
   if (out.failures >= threshold) {
@@ -116,22 +130,21 @@ Status ClearLoginFailures(Transaction& tx, const std::string& kind, const std::s
   return Status::Ok();
 }
 
-Result<std::vector<LoginFailures>> ListLoginFailures(Connection& conn, const LockoutPolicy& policy,
+Result<std::vector<LoginFailures>> ListLoginFailures(ReadView db, const LockoutPolicy& policy,
                                                      const Clock& clock) {
   const auto now = clock.Now();
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT kind, key, failures, last_failure_at, locked_until FROM login_failures "
-      "WHERE last_failure_at > ? OR locked_until > ? ORDER BY last_failure_at DESC"));
-  s->Bind(1, FormatTimestamp(now - policy.reset_after)).Bind(2, FormatTimestamp(now));
   const std::string now_text = FormatTimestamp(now);
-  std::vector<LoginFailures> out;
-  for (;;) {
-    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-    if (!row) return out;
-    LoginFailures f{s->ColumnText(0), s->ColumnText(1), s->ColumnInt(2), s->ColumnText(3), s->ColumnText(4)};
+  CL_ASSIGN_OR_RETURN(std::vector<LoginFailures> out,
+                      db.Select("login_failures", "SELECT " + std::string(kFailureColumns) +
+                                                      " FROM login_failures WHERE last_failure_at > ? OR "
+                                                      "locked_until > ? ORDER BY last_failure_at DESC")
+                          .Bind(1, FormatTimestamp(now - policy.reset_after))
+                          .Bind(2, now_text)
+                          .ReadAll(DecodeFailures));
+  for (LoginFailures& f : out) {
     if (f.locked_until <= now_text) f.locked_until.clear();
-    out.push_back(std::move(f));
   }
+  return out;
 }
 
 }  // namespace cloister

@@ -5,17 +5,19 @@
 // at most max_delay; a key whose last failure is older than reset_after
 // starts again from zero. A successful login clears its account's count,
 // never its address's. Kept in the database, so a restart does not reset it.
+// A stored row whose times are not timestamps is corruption naming the
+// login_failures row ("<kind>/<key>"), never a lock that silently lapsed.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "appliance/core/clock.h"
+#include "appliance/core/mutex.h"
 #include "appliance/storage/writer.h"
 
 namespace cloister {
@@ -38,7 +40,7 @@ struct LoginFailures {
 
 // The failures that still count for `key` (0 once reset_after has passed
 // since the last), and locked_until when it is locked now.
-Result<LoginFailures> CurrentLoginFailures(Connection& conn, const std::string& kind, const std::string& key,
+Result<LoginFailures> CurrentLoginFailures(ReadView db, const std::string& kind, const std::string& key,
                                            const LockoutPolicy& policy, const Clock& clock);
 
 // Password checks in flight, per key. A login takes a slot for its account
@@ -66,12 +68,12 @@ class AttemptSlots {
   void Release(const std::vector<Key>& keys);
 
  private:
-  std::mutex mu_;
-  std::map<std::string, int64_t> in_flight_;  // "kind/key" -> checks running; guarded by mu_
+  Mutex mu_;
+  std::map<std::string, int64_t> in_flight_ CL_GUARDED_BY(mu_);  // "kind/key" -> checks running
 };
 
 // Seconds `key` must still wait (0: it may try now).
-Result<int64_t> LockedForSeconds(Connection& conn, const std::string& kind, const std::string& key,
+Result<int64_t> LockedForSeconds(ReadView db, const std::string& kind, const std::string& key,
                                  const Clock& clock);
 // Counts one failure; the state after it (locked_until set when locked).
 Result<LoginFailures> RecordLoginFailure(Transaction& tx, const std::string& kind, const std::string& key,
@@ -79,6 +81,6 @@ Result<LoginFailures> RecordLoginFailure(Transaction& tx, const std::string& kin
 // Forgets a key's failures; not_found when it has none.
 Status ClearLoginFailures(Transaction& tx, const std::string& kind, const std::string& key);
 // Keys with failures that still count, most recent first.
-Result<std::vector<LoginFailures>> ListLoginFailures(Connection& conn, const LockoutPolicy& policy, const Clock& clock);
+Result<std::vector<LoginFailures>> ListLoginFailures(ReadView db, const LockoutPolicy& policy, const Clock& clock);
 
 }  // namespace cloister

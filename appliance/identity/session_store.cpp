@@ -62,27 +62,32 @@ Result<Principal> AuthenticateSession(ReadPool& reads, std::string_view secret, 
   // Timestamps are fixed-width RFC 3339 UTC, so string order is time order.
   const std::string idle_cutoff = FormatTimestamp(now - policy.idle);
   const std::string absolute_cutoff = FormatTimestamp(now - policy.absolute);
-  return reads.Read<Principal>([&](Connection& conn) -> Result<Principal> {
-    CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-        "SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.revoked_at, u.name, u.disabled_at, "
-        "u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_hash = ?"));
-    s->Bind(1, hash);
-    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-    if (!row) return reject("unknown");
-    if (!s->ColumnIsNull(5)) return reject("revoked");
-    if (!s->ColumnIsNull(7)) return reject("user_disabled");
-    if (s->ColumnText(3) <= absolute_cutoff) return reject("expired");
-    if (s->ColumnText(4) <= idle_cutoff) return reject("idle");
-    Principal p;
-    p.kind = "user";
-    p.session_id = s->ColumnText(0);
-    p.id = p.user_id = p.audit_id = s->ColumnText(1);
-    p.csrf_token = s->ColumnText(2);
-    p.name = p.user_name = s->ColumnText(6);
-    p.password_change_required = s->ColumnInt(8) != 0;
-    s->Reset();
-    CL_ASSIGN_OR_RETURN(p.bindings, UserRoles(conn, p.user_id));
-    return p;
+  return reads.Read<Principal>([&](ReadView db) -> Result<Principal> {
+    CL_ASSIGN_OR_RETURN(
+        std::optional<Principal> found,
+        db.Select("sessions", "SELECT s.id, s.user_id, s.csrf_token, s.created_at, s.last_seen_at, s.revoked_at, "
+                              "u.name, u.disabled_at, u.must_change_password FROM sessions s JOIN users u ON "
+                              "u.id = s.user_id WHERE s.secret_hash = ?")
+            .Bind(1, hash)
+            .ReadOne([&](const Row& row) -> Result<Principal> {
+              if (!ParseTimestamp(row.View(3))) return row.Corrupt("created_at is not a timestamp");
+              if (!ParseTimestamp(row.View(4))) return row.Corrupt("last_seen_at is not a timestamp");
+              if (!row.IsNull(5)) return reject("revoked");
+              if (!row.IsNull(7)) return reject("user_disabled");
+              if (row.Text(3) <= absolute_cutoff) return reject("expired");
+              if (row.Text(4) <= idle_cutoff) return reject("idle");
+              Principal p;
+              p.kind = "user";
+              p.session_id = row.Text(0);
+              p.id = p.user_id = p.audit_id = row.Text(1);
+              p.csrf_token = row.Text(2);
+              p.name = p.user_name = row.Text(6);
+              p.password_change_required = row.Int(8) != 0;
+              return p;
+            }));
+    if (!found) return reject("unknown");
+    CL_ASSIGN_OR_RETURN(found->bindings, UserRoles(db, found->user_id));
+    return std::move(*found);
   });
 }
 

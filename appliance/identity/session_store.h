@@ -41,7 +41,8 @@ Result<IssuedSession> CreateSession(Transaction& tx, Random& random, const Clock
 // The user a session secret stands for. Unauthenticated (one message for
 // every case) when it is malformed, unknown, revoked, idle too long, past
 // its absolute timeout, or its user is disabled; `why`, when given,
-// receives which, for the audit ledger.
+// receives which, for the audit ledger. corruption naming the sessions row
+// when its times are not timestamps.
 Result<Principal> AuthenticateSession(ReadPool& reads, std::string_view secret, const Clock& clock,
                                       const SessionPolicy& policy, std::string* why = nullptr);
 

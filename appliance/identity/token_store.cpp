@@ -31,6 +31,42 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
+// A presented token as its row has it: the principal, and for an owned
+// token its restriction (the owner's roles are read after).
+struct PresentedToken {
+  Principal principal;
+  std::vector<Role> roles;
+  std::vector<std::string> environments;
+};
+
+// Columns: id, name, role, environment, expires_at, revoked_at, owner_id,
+// restrict_roles, restrict_environments, owner name, owner disabled_at,
+// owner must_change_password.
+Result<PresentedToken> DecodePresented(const Row& row) {
+  PresentedToken out;
+  Principal& p = out.principal;
+  p.kind = "token";
+  p.id = row.Text(0);
+  p.name = row.Text(1);
+  if (row.IsNull(6)) {  // a token from before owners: its own role
+    const std::string name = row.Text(2);
+    const auto role = ParseRole(name);
+    if (!role) return row.Corrupt("role \"" + name + "\" is not a role");
+    p.bindings = {{*role, row.Text(3)}};
+    return out;
+  }
+  p.user_id = row.Text(6);
+  p.user_name = row.Text(9);
+  p.password_change_required = row.Int(11) != 0;
+  for (const std::string& name : SplitList(row.Text(7))) {
+    const auto role = ParseRole(name);
+    if (!role) return row.Corrupt("restrict_roles names \"" + name + "\", which is not a role");
+    out.roles.push_back(*role);
+  }
+  out.environments = SplitList(row.Text(8));
+  return out;
+}
+
 }  // namespace
 
 Status ValidateTokenName(std::string_view name) {
@@ -95,42 +131,27 @@ Result<Principal> AuthenticateToken(ReadPool& reads, std::string_view token, con
   }
   const std::string hash = TokenHash(token);
   const std::string now = FormatTimestamp(clock.Now());
-  return reads.Read<Principal>([&](Connection& conn) -> Result<Principal> {
-    CL_ASSIGN_OR_RETURN(Statement * stmt, conn.Cached(
-        "SELECT t.id, t.name, t.role, t.environment, t.expires_at, t.revoked_at, t.owner_id, t.restrict_roles, "
-        "t.restrict_environments, u.name, u.disabled_at, u.must_change_password "
-        "FROM api_tokens t LEFT JOIN users u ON u.id = t.owner_id WHERE t.token_hash = ?"));
-    stmt->Bind(1, hash);
-    CL_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-    if (!row) return reject("unknown");
-    // Timestamps are fixed-width RFC 3339 UTC, so string order is time order.
-    if (!stmt->ColumnIsNull(5)) return reject("revoked");
-    if (!stmt->ColumnIsNull(4) && stmt->ColumnText(4) <= now) return reject("expired");
-    if (!stmt->ColumnIsNull(10)) return reject("owner_disabled");
-    Principal p;
-    p.kind = "token";
-    p.id = stmt->ColumnText(0);
-    p.name = stmt->ColumnText(1);
-    if (stmt->ColumnIsNull(6)) {  // a token from before owners: its own role
-      const auto role = ParseRole(stmt->ColumnText(2));
-      if (!role) return Status::Corruption("API token " + p.id + " has an unknown role");
-      p.bindings = {{*role, stmt->ColumnText(3)}};
-      return p;
-    }
-    p.user_id = stmt->ColumnText(6);
-    p.user_name = stmt->ColumnText(9);
-    p.password_change_required = stmt->ColumnInt(11) != 0;
-    std::vector<Role> roles;
-    for (const std::string& name : SplitList(stmt->ColumnText(7))) {
-      const auto role = ParseRole(name);
-      if (!role) return Status::Corruption("API token " + p.id + " is restricted to an unknown role");
-      roles.push_back(*role);
-    }
-    const std::vector<std::string> environments = SplitList(stmt->ColumnText(8));
-    stmt->Reset();
-    CL_ASSIGN_OR_RETURN(std::vector<RoleBinding> owner_roles, UserRoles(conn, p.user_id));
-    p.bindings = RestrictBindings(owner_roles, roles, environments);
-    return p;
+  return reads.Read<Principal>([&](ReadView db) -> Result<Principal> {
+    CL_ASSIGN_OR_RETURN(
+        std::optional<PresentedToken> found,
+        db.Select("api_tokens",
+                  "SELECT t.id, t.name, t.role, t.environment, t.expires_at, t.revoked_at, t.owner_id, "
+                  "t.restrict_roles, t.restrict_environments, u.name, u.disabled_at, u.must_change_password "
+                  "FROM api_tokens t LEFT JOIN users u ON u.id = t.owner_id WHERE t.token_hash = ?")
+            .Bind(1, hash)
+            .ReadOne([&](const Row& row) -> Result<PresentedToken> {
+              if (!row.IsNull(4) && !ParseTimestamp(row.View(4))) return row.Corrupt("expires_at is not a timestamp");
+              // Timestamps are fixed-width RFC 3339 UTC, so string order is time order.
+              if (!row.IsNull(5)) return reject("revoked");
+              if (!row.IsNull(4) && row.Text(4) <= now) return reject("expired");
+              if (!row.IsNull(10)) return reject("owner_disabled");
+              return DecodePresented(row);
+            }));
+    if (!found) return reject("unknown");
+    if (found->principal.user_id.empty()) return std::move(found->principal);  // from before owners
+    CL_ASSIGN_OR_RETURN(std::vector<RoleBinding> owner_roles, UserRoles(db, found->principal.user_id));
+    found->principal.bindings = RestrictBindings(owner_roles, found->roles, found->environments);
+    return std::move(found->principal);
   });
 }
 
@@ -141,39 +162,32 @@ constexpr std::string_view kTokenInfoQuery =
     "t.expires_at, t.revoked_at, t.last_used_at, t.role, t.environment "
     "FROM api_tokens t LEFT JOIN users u ON u.id = t.owner_id ";
 
-TokenInfo ReadTokenInfo(const Statement& s) {
-  TokenInfo t{s.ColumnText(0), s.ColumnText(1), s.ColumnText(2), s.ColumnText(3), s.ColumnText(4),
-              SplitList(s.ColumnText(5)), SplitList(s.ColumnText(6)), s.ColumnText(7), s.ColumnText(8),
-              s.ColumnText(9)};
+TokenInfo DecodeTokenInfo(const Row& row) {
+  TokenInfo t{row.Text(0), row.Text(1), row.Text(2), row.Text(3), row.Text(4), SplitList(row.Text(5)),
+              SplitList(row.Text(6)), row.Text(7), row.Text(8), row.Text(9)};
   if (t.owner_id.empty()) {  // from before owners: show its role as the restriction
-    t.roles = {s.ColumnText(10)};
-    if (s.ColumnText(11) != "*") t.environments = {s.ColumnText(11)};
+    t.roles = {row.Text(10)};
+    if (row.Text(11) != "*") t.environments = {row.Text(11)};
   }
   return t;
 }
 
 }  // namespace
 
-Result<std::vector<TokenInfo>> ListTokens(Connection& conn, const std::string& owner_id) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(std::string(kTokenInfoQuery) +
-                                                 "WHERE ?1 = '' OR t.owner_id = ?1 ORDER BY t.created_at, t.id"));
-  s->Bind(1, owner_id);
-  std::vector<TokenInfo> out;
-  for (;;) {
-    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-    if (!row) return out;
-    out.push_back(ReadTokenInfo(*s));
-  }
+Result<std::vector<TokenInfo>> ListTokens(ReadView db, const std::string& owner_id) {
+  return db.Select("api_tokens", std::string(kTokenInfoQuery) +
+                                     "WHERE ?1 = '' OR t.owner_id = ?1 ORDER BY t.created_at, t.id")
+      .Bind(1, owner_id)
+      .ReadAll(DecodeTokenInfo);
 }
 
-Result<TokenInfo> FindToken(Connection& conn, const std::string& id) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(std::string(kTokenInfoQuery) + "WHERE t.id = ?"));
-  s->Bind(1, id);
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  if (!row) return Status::NotFound("no API token " + id);
-  TokenInfo t = ReadTokenInfo(*s);
-  s->Reset();
-  return t;
+Result<TokenInfo> FindToken(ReadView db, const std::string& id) {
+  CL_ASSIGN_OR_RETURN(std::optional<TokenInfo> t,
+                      db.Select("api_tokens", std::string(kTokenInfoQuery) + "WHERE t.id = ?")
+                          .Bind(1, id)
+                          .ReadOne(DecodeTokenInfo));
+  if (!t) return Status::NotFound("no API token " + id);
+  return std::move(*t);
 }
 
 Status RevokeToken(Transaction& tx, const std::string& id, const Clock& clock) {

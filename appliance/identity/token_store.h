@@ -52,12 +52,14 @@ Result<IssuedToken> CreateToken(Transaction& tx, Random& random, const Clock& cl
 // malformed, unknown, revoked or expired (one message for all, so callers
 // learn nothing about which). `why`, when given, receives which, for the
 // audit ledger: "malformed", "unknown", "revoked", "expired" or "owner_disabled".
+// corruption naming the api_tokens row when its expiry is not a timestamp or
+// it names a role that does not exist.
 Result<Principal> AuthenticateToken(ReadPool& reads, std::string_view token, const Clock& clock,
                                     std::string* why = nullptr);
 
 // Every token, or only those of `owner_id` when it is not empty.
-Result<std::vector<TokenInfo>> ListTokens(Connection& conn, const std::string& owner_id = "");
-Result<TokenInfo> FindToken(Connection& conn, const std::string& id);
+Result<std::vector<TokenInfo>> ListTokens(ReadView db, const std::string& owner_id = "");
+Result<TokenInfo> FindToken(ReadView db, const std::string& id);
 // not_found unless `id` names a token that is not yet revoked.
 Status RevokeToken(Transaction& tx, const std::string& id, const Clock& clock);
 // Records that `id` was just used.

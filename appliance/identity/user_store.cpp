@@ -10,29 +10,28 @@ constexpr std::string_view kUserColumns =
     "id, name, password_hash, must_change_password, certificate_subject, created_at, password_changed_at, "
     "disabled_at, last_login_at";
 
-User ReadUserRow(const Statement& s) {
+User DecodeUser(const Row& row) {
   User u;
-  u.id = s.ColumnText(0);
-  u.name = s.ColumnText(1);
-  u.password_hash = s.ColumnText(2);
-  u.must_change_password = s.ColumnInt(3) != 0;
-  u.certificate_subject = s.ColumnText(4);
-  u.created_at = s.ColumnText(5);
-  u.password_changed_at = s.ColumnText(6);
-  u.disabled_at = s.ColumnText(7);
-  u.last_login_at = s.ColumnText(8);
+  u.id = row.Text(0);
+  u.name = row.Text(1);
+  u.password_hash = row.Text(2);
+  u.must_change_password = row.Int(3) != 0;
+  u.certificate_subject = row.Text(4);
+  u.created_at = row.Text(5);
+  u.password_changed_at = row.Text(6);
+  u.disabled_at = row.Text(7);
+  u.last_login_at = row.Text(8);
   return u;
 }
 
-Result<User> FindOne(Connection& conn, const std::string& where, std::string_view value, const std::string& what) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT " + std::string(kUserColumns) + " FROM users WHERE " + where));
-  s->Bind(1, value);
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  if (!row) return Status::NotFound("no user " + what).WithReason("user_not_found");
-  User u = ReadUserRow(*s);
-  s->Reset();
-  CL_ASSIGN_OR_RETURN(u.roles, UserRoles(conn, u.id));
-  return u;
+Result<User> FindOne(ReadView db, const std::string& where, std::string_view value, const std::string& what) {
+  CL_ASSIGN_OR_RETURN(std::optional<User> u,
+                      db.Select("users", "SELECT " + std::string(kUserColumns) + " FROM users WHERE " + where)
+                          .Bind(1, value)
+                          .ReadOne(DecodeUser));
+  if (!u) return Status::NotFound("no user " + what).WithReason("user_not_found");
+  CL_ASSIGN_OR_RETURN(u->roles, UserRoles(db, u->id));
+  return std::move(*u);
 }
 
 bool IsUniqueViolation(const Status& st) { return st.message().find("UNIQUE constraint failed") != std::string::npos; }
@@ -94,44 +93,39 @@ Result<User> CreateUser(Transaction& tx, Random& random, const Clock& clock, con
   return u;
 }
 
-Result<User> FindUser(Connection& conn, std::string_view name) {
-  return FindOne(conn, "name_key = ?", UserNameKey(name), "named \"" + std::string(name.substr(0, 64)) + "\"");
+Result<User> FindUser(ReadView db, std::string_view name) {
+  return FindOne(db, "name_key = ?", UserNameKey(name), "named \"" + std::string(name.substr(0, 64)) + "\"");
 }
 
-Result<User> FindUserById(Connection& conn, std::string_view id) {
-  return FindOne(conn, "id = ?", id, "with id " + std::string(id.substr(0, 64)));
+Result<User> FindUserById(ReadView db, std::string_view id) {
+  return FindOne(db, "id = ?", id, "with id " + std::string(id.substr(0, 64)));
 }
 
-Result<User> FindUserByCertificate(Connection& conn, std::string_view subject) {
-  return FindOne(conn, "certificate_subject = ?", subject, "has the certificate subject \"" + std::string(subject) + "\"");
+Result<User> FindUserByCertificate(ReadView db, std::string_view subject) {
+  return FindOne(db, "certificate_subject = ?", subject, "has the certificate subject \"" + std::string(subject) + "\"");
 }
 
-Result<std::vector<User>> ListUsers(Connection& conn) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT " + std::string(kUserColumns) + " FROM users ORDER BY name_key"));
-  std::vector<User> out;
-  for (;;) {
-    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-    if (!row) break;
-    out.push_back(ReadUserRow(*s));
-  }
+Result<std::vector<User>> ListUsers(ReadView db) {
+  CL_ASSIGN_OR_RETURN(std::vector<User> out,
+                      db.Select("users", "SELECT " + std::string(kUserColumns) + " FROM users ORDER BY name_key")
+                          .ReadAll(DecodeUser));
   for (User& u : out) {
-    CL_ASSIGN_OR_RETURN(u.roles, UserRoles(conn, u.id));
+    CL_ASSIGN_OR_RETURN(u.roles, UserRoles(db, u.id));
   }
   return out;
 }
 
-Result<std::vector<RoleBinding>> UserRoles(Connection& conn, std::string_view user_id) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT role, environment FROM role_bindings WHERE user_id = ? ORDER BY environment, role"));
-  s->Bind(1, user_id);
-  std::vector<RoleBinding> out;
-  for (;;) {
-    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-    if (!row) return out;
-    const auto role = ParseRole(s->ColumnText(0));
-    if (!role) return Status::Corruption("user " + std::string(user_id) + " has an unknown role " + s->ColumnText(0));
-    out.push_back({*role, s->ColumnText(1)});
-  }
+Result<std::vector<RoleBinding>> UserRoles(ReadView db, std::string_view user_id) {
+  // Rows are named "<user id>/<environment>" in corruption reports; the role is what is reported.
+  return db.Select("role_bindings", "SELECT user_id || '/' || environment, role, environment FROM role_bindings "
+                                    "WHERE user_id = ? ORDER BY environment, role")
+      .Bind(1, user_id)
+      .ReadAll([](const Row& row) -> Result<RoleBinding> {
+        const std::string name = row.Text(1);
+        const auto role = ParseRole(name);
+        if (!role) return row.Corrupt("role \"" + name + "\" is not a role");
+        return RoleBinding{*role, row.Text(2)};
+      });
 }
 
 Status SetPassword(Transaction& tx, const std::string& user_id, const std::string& password_hash, bool must_change,
@@ -204,14 +198,13 @@ Status RevokeRole(Transaction& tx, const std::string& user_id, const RoleBinding
   return Status::Ok();
 }
 
-Status CheckAnotherAdminRemains(Connection& conn, const std::string& user_id) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached(
-      "SELECT count(*) FROM role_bindings b JOIN users u ON u.id = b.user_id "
-      "WHERE b.role = 'admin' AND b.environment = '*' AND u.disabled_at IS NULL AND u.id != ?"));
-  s->Bind(1, user_id);
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  const int64_t others = row ? s->ColumnInt(0) : 0;
-  s->Reset();
+Status CheckAnotherAdminRemains(ReadView db, const std::string& user_id) {
+  CL_ASSIGN_OR_RETURN(const int64_t others,
+                      db.Select("role_bindings", "SELECT count(*) FROM role_bindings b JOIN users u ON u.id = b.user_id "
+                                                 "WHERE b.role = 'admin' AND b.environment = '*' AND "
+                                                 "u.disabled_at IS NULL AND u.id != ?")
+                          .Bind(1, user_id)
+                          .ReadInt());
   if (others > 0) return Status::Ok();
   return Status::FailedPrecondition(
              "this is the last enabled user with the admin role in every environment; grant admin on * to another "

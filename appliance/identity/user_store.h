@@ -2,7 +2,8 @@
 // without regard to case ("Alice" and "alice" are one account; the name is
 // shown as created). Passwords are stored only as scrypt hashes
 // (password_hasher.h). Functions taking a Transaction write through the
-// single writer; those taking a Connection read.
+// single writer; those taking a ReadView read. A stored role binding that
+// names no role is corruption naming the role_bindings row.
 #pragma once
 
 #include <optional>
@@ -13,7 +14,7 @@
 #include "appliance/core/clock.h"
 #include "appliance/core/random.h"
 #include "appliance/identity/roles.h"
-#include "appliance/storage/connection.h"
+#include "appliance/storage/rows.h"
 #include "appliance/storage/writer.h"
 
 namespace cloister {
@@ -49,11 +50,11 @@ struct NewUser {
 Result<User> CreateUser(Transaction& tx, Random& random, const Clock& clock, const NewUser& user);
 
 // not_found unless a user has this name (in any case) / id / certificate subject.
-Result<User> FindUser(Connection& conn, std::string_view name);
-Result<User> FindUserById(Connection& conn, std::string_view id);
-Result<User> FindUserByCertificate(Connection& conn, std::string_view subject);
-Result<std::vector<User>> ListUsers(Connection& conn);
-Result<std::vector<RoleBinding>> UserRoles(Connection& conn, std::string_view user_id);
+Result<User> FindUser(ReadView db, std::string_view name);
+Result<User> FindUserById(ReadView db, std::string_view id);
+Result<User> FindUserByCertificate(ReadView db, std::string_view subject);
+Result<std::vector<User>> ListUsers(ReadView db);
+Result<std::vector<RoleBinding>> UserRoles(ReadView db, std::string_view user_id);
 
 Status SetPassword(Transaction& tx, const std::string& user_id, const std::string& password_hash,
                    bool must_change, const Clock& clock);
@@ -70,6 +71,6 @@ Status RevokeRole(Transaction& tx, const std::string& user_id, const RoleBinding
 // failed_precondition when no enabled user other than `user_id` holds admin
 // in every environment ("*"). Called before disabling `user_id` or taking
 // that binding from it, so the appliance never locks its administrators out.
-Status CheckAnotherAdminRemains(Connection& conn, const std::string& user_id);
+Status CheckAnotherAdminRemains(ReadView db, const std::string& user_id);
 
 }  // namespace cloister

@@ -13,6 +13,7 @@ storage:
   data_dir: /var/lib/cloister       # database, keyring and generated TLS files
   read_connections: 4               # read-only database connections
   writer_max_batch: 1024            # units of work per group commit at most
+  writer_max_queued: 10000          # units of work waiting for the writer; past that: 503 overloaded
 listener:
   address: 0.0.0.0
   port: 8443
@@ -71,13 +72,16 @@ Status ParseAppliance(const YamlMap& root, ServerConfig& c) {
 
 Status ParseStorage(const YamlMap& root, ServerConfig& c) {
   CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("storage"));
-  CL_RETURN_IF_ERROR(m.CheckKnownKeys({"data_dir", "read_connections", "writer_max_batch"}));
+  CL_RETURN_IF_ERROR(m.CheckKnownKeys({"data_dir", "read_connections", "writer_max_batch", "writer_max_queued"}));
   CL_ASSIGN_OR_RETURN(c.storage.data_dir, m.String("data_dir", c.storage.data_dir));
   if (c.storage.data_dir.empty()) return m.Error("data_dir", "must not be empty");
   CL_ASSIGN_OR_RETURN(int64_t reads, m.Int("read_connections", c.storage.read_connections, 1, 64));
   CL_ASSIGN_OR_RETURN(int64_t batch, m.Int("writer_max_batch", static_cast<int64_t>(c.storage.writer.max_batch), 1, 65536));
+  CL_ASSIGN_OR_RETURN(int64_t queued, m.Int("writer_max_queued",
+                                            static_cast<int64_t>(c.storage.writer.max_queued_units), 1, 1000000));
   c.storage.read_connections = static_cast<int>(reads);
   c.storage.writer.max_batch = static_cast<size_t>(batch);
+  c.storage.writer.max_queued_units = static_cast<size_t>(queued);
   return Status::Ok();
 }
 

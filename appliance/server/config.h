@@ -21,8 +21,9 @@ struct ServerConfig {
   // appliance
   std::string appliance_name;  // default name at init; empty: the host name
   std::vector<std::string> environments = {"dev", "test", "prod"};
-  // storage
-  StorageOptions storage{"/var/lib/cloister", 4, {}, nullptr};
+  // storage; cloisterd's wiring adds the writer factory and the schema
+  // (storage_wiring.h)
+  StorageOptions storage{"/var/lib/cloister", 4, {}, {}, {}};
   // listener
   ListenerOptions listener;  // empty cert/key: generated under <data_dir>/tls
   // limits

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "appliance/api/error_codes.h"
 #include "appliance/api/routes.h"
 #include "appliance/core/encoding.h"
 #include "appliance/core/files.h"
@@ -16,6 +17,7 @@
 #include "appliance/http/https_server.h"
 #include "appliance/http/tls_certificate.h"
 #include "appliance/server/config.h"
+#include "appliance/server/storage_wiring.h"
 #include "appliance/storage/appliance_info.h"
 
 namespace cloister {
@@ -113,7 +115,9 @@ int Serve(const Flags& flags) {
   if (!fingerprint.ok()) return Fail(fingerprint.status());
   if (*generated) log.Info("generated a self-signed TLS certificate " + config->listener.cert_file);
 
-  SealManager seal(config->storage, clock, random, Logger("storage"), &metrics);
+  auto storage = WireStorage(config->storage, clock, &metrics);
+  if (!storage.ok()) return Fail(storage.status());
+  SealManager seal(std::move(storage).value(), clock, random, Logger("storage"));
   if (Status st = seal.Recover(); !st.ok()) return Fail(st);
 
   AuditOptions audit_options;
@@ -134,9 +138,16 @@ int Serve(const Flags& flags) {
   ctx.info.tls_fingerprint = *fingerprint;
   ctx.info.default_appliance_name = config->appliance_name;
   ctx.info.default_environments = config->environments;
+  // Each unseal builds the session's services once, from here.
+  appliance.SetServicesFactory(MakeSessionServices(ctx));
   const Router router = BuildRouter(ctx);
   ApplianceGate gate(ctx);
-  Dispatcher dispatcher(router, gate, metrics, random, clock, Logger("http"), {config->max_body_bytes});
+  UnlistedReasonLog unlisted_reasons(Logger("api"));
+  DispatcherOptions dispatch{config->max_body_bytes};
+  dispatch.error_response = [&unlisted_reasons](const Status& s) {
+    return ClientErrorResponse(s, unlisted_reasons);
+  };
+  Dispatcher dispatcher(router, gate, metrics, random, clock, Logger("http"), std::move(dispatch));
   HttpsServer server(dispatcher, config->listener);
   if (Status st = server.Start(); !st.ok()) return Fail(st);
 

@@ -22,12 +22,14 @@ Status WriteApplianceInfo(Transaction& tx, const ApplianceInfo& info) {
   return stmt->Bind(1, info.appliance_id).Bind(2, info.name).Bind(3, info.created_at).Bind(4, info.created_by_version).Run();
 }
 
-Result<ApplianceInfo> ReadApplianceInfo(Connection& conn) {
-  CL_ASSIGN_OR_RETURN(Statement * stmt,
-                      conn.Cached("SELECT appliance_id, name, created_at, created_by_version FROM appliance"));
-  CL_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-  if (!row) return Status::Corruption(conn.path() + " has no appliance record");
-  return ApplianceInfo{stmt->ColumnText(0), stmt->ColumnText(1), stmt->ColumnText(2), stmt->ColumnText(3)};
+Result<ApplianceInfo> ReadApplianceInfo(ReadView db) {
+  CL_ASSIGN_OR_RETURN(auto info, db.Select("appliance", "SELECT appliance_id, name, created_at, created_by_version "
+                                                        "FROM appliance")
+                                     .ReadOne([](const Row& row) {
+                                       return ApplianceInfo{row.Text(0), row.Text(1), row.Text(2), row.Text(3)};
+                                     }));
+  if (!info) return Status::Corruption(db.path() + " has no appliance record");
+  return std::move(*info);
 }
 
 }  // namespace cloister

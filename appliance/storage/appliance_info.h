@@ -6,7 +6,7 @@
 #include <string>
 
 #include "appliance/core/clock.h"
-#include "appliance/storage/connection.h"
+#include "appliance/storage/rows.h"
 #include "appliance/storage/writer.h"
 
 namespace cloister {
@@ -23,6 +23,7 @@ struct ApplianceInfo {
 Status ValidateApplianceName(const std::string& name);
 
 Status WriteApplianceInfo(Transaction& tx, const ApplianceInfo& info);
-Result<ApplianceInfo> ReadApplianceInfo(Connection& conn);
+// corruption when the database has no appliance record.
+Result<ApplianceInfo> ReadApplianceInfo(ReadView db);
 
 }  // namespace cloister

@@ -116,6 +116,10 @@ std::string_view Statement::ColumnView(int col) const {
 
 bool Statement::ColumnIsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
 
+bool Statement::ReadOnly() const { return sqlite3_stmt_readonly(stmt_) != 0; }
+
+bool Statement::Busy() const { return sqlite3_stmt_busy(stmt_) != 0; }
+
 // ---- Connection ----
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, const SecureBytes& key,
@@ -205,6 +209,14 @@ Result<Statement*> Connection::Cached(std::string_view sql) {
   }
   it->second->Reset();
   return it->second.get();
+}
+
+Result<Statement*> Connection::CachedIdle(std::string_view sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end() && it->second->Busy()) {
+    return Status::Internal("a query was started while the same query was still being read: " + std::string(sql));
+  }
+  return Cached(sql);
 }
 
 void Connection::ResetBusyStatements() {

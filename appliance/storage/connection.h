@@ -54,6 +54,10 @@ class Statement {
   // The column's bytes without a copy; valid until the next Step or Reset.
   std::string_view ColumnView(int col) const;
   bool ColumnIsNull(int col) const;
+  // Whether the statement cannot write to the database (sqlite3_stmt_readonly).
+  bool ReadOnly() const;
+  // Whether the statement was stepped and not yet reset or finished.
+  bool Busy() const;
 
  private:
   Connection* conn_;
@@ -91,6 +95,9 @@ class Connection {
   // A prepared statement cached on this connection by its SQL text, reset
   // and ready to bind. Valid until the connection closes.
   Result<Statement*> Cached(std::string_view sql);
+  // The same, but internal instead of resetting a cached statement that is
+  // mid-read (a nested use of one query would silently restart the outer).
+  Result<Statement*> CachedIdle(std::string_view sql);
 
   // Resets every statement left mid-step, ending the read transaction it
   // holds (in WAL mode an open read keeps its snapshot and sees no later commit).

@@ -13,6 +13,11 @@ void DescribeWriterMetrics(Metrics& metrics) {
   metrics.DescribeCounter("cloister_writer_units_total", "Units of work by outcome (committed, failed).");
   metrics.DescribeCounter("cloister_writer_hook_failures_total",
                           "Commit hooks that threw after their unit committed (logged, not retried).");
+  metrics.DescribeCounter("cloister_writer_failed_commits_total",
+                          "Batches that could not be committed; no unit in them took effect.");
+  metrics.DescribeCounter("cloister_writer_refused_total",
+                          "Units refused at submit because the writer's queue was full (503 overloaded).");
+  metrics.DescribeGauge("cloister_writer_queued_units", "Units waiting for the writer when it took its last batch.");
 }
 
 GroupCommitWriter::GroupCommitWriter(std::unique_ptr<Connection> conn, WriterOptions options,
@@ -32,18 +37,31 @@ GroupCommitWriter::Batch GroupCommitWriter::NewBatch() const {
 
 void GroupCommitWriter::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   if (thread_.joinable()) thread_.join();
 }
 
+std::optional<WriterFault> GroupCommitWriter::LastFault() const {
+  MutexLock lock(mu_);
+  return fault_;
+}
+
 WriteTicket GroupCommitWriter::Submit(Unit unit) {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   if (stopping_) {
     return WriteTicket::Failed(
         Status::Unavailable("the writer is stopped (the appliance is sealing or shutting down)").WithReason("sealed"));
+  }
+  if (queued_ >= options_.max_queued_units) {
+    lock.Unlock();
+    if (metrics_) metrics_->Increment("cloister_writer_refused_total", {});
+    return WriteTicket::Failed(Status::Unavailable("the database writer has " +
+                                                   std::to_string(options_.max_queued_units) +
+                                                   " changes waiting (storage.writer_max_queued); retry shortly")
+                                   .WithReason("overloaded"));
   }
   if (open_.units.size() >= options_.max_batch) {
     full_.push_back(std::move(open_));
@@ -51,21 +69,23 @@ WriteTicket GroupCommitWriter::Submit(Unit unit) {
   }
   WriteTicket ticket(open_.completion, open_.units.size());
   open_.units.push_back(std::move(unit));
+  ++queued_;
   // A busy writer looks at the queue again before it waits: wake it only when idle.
   const bool wake = writer_idle_;
   writer_idle_ = false;
-  lock.unlock();
-  if (wake) cv_.notify_one();
+  lock.Unlock();
+  if (wake) cv_.NotifyOne();
   return ticket;
 }
 
 void GroupCommitWriter::Loop() {
   for (;;) {
     Batch batch;
+    size_t waiting = 0;
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(mu_);
       writer_idle_ = true;
-      cv_.wait(lock, [this] { return stopping_ || !full_.empty() || !open_.units.empty(); });
+      while (!stopping_ && full_.empty() && open_.units.empty()) cv_.Wait(lock);
       writer_idle_ = false;
       if (!full_.empty()) {
         batch = std::move(full_.front());
@@ -76,7 +96,10 @@ void GroupCommitWriter::Loop() {
       } else {
         return;  // stopping and drained
       }
+      queued_ -= batch.units.size();
+      waiting = queued_;
     }
+    if (metrics_) metrics_->Set("cloister_writer_queued_units", static_cast<double>(waiting));
     RunBatch(batch);
   }
 }
@@ -133,19 +156,9 @@ void GroupCommitWriter::RunHooks(std::vector<std::function<void()>>& hooks) {
 // than the insert itself. Only when a unit fails is the transaction rolled
 // back and the batch replayed with one savepoint per unit, so the failing
 // unit rolls back alone and the rest commit (docs/adr/0001-group-commit.md).
-void GroupCommitWriter::RunBatch(Batch& batch) {
-  const auto started = clock_.Monotonic();
+Status GroupCommitWriter::CommitBatch(Batch& batch, std::vector<Status>& results,
+                                      std::vector<std::function<void()>>& hooks) {
   const size_t n = batch.units.size();
-  std::vector<Status> results(n);
-  std::vector<std::function<void()>> hooks;
-
-  auto fail_all = [&](const Status& why) {
-    ++rollbacks_;
-    conn_->Exec("ROLLBACK");  // best effort; `why` is what callers need
-    batch.completion->Finish(std::vector<Status>(n, why));
-    if (metrics_) metrics_->Increment("cloister_writer_units_total", {{"outcome", "failed"}}, static_cast<double>(n));
-  };
-
   auto begin = conn_->Cached("BEGIN IMMEDIATE");
   auto rollback = conn_->Cached("ROLLBACK");
   auto savepoint = conn_->Cached("SAVEPOINT unit");
@@ -154,34 +167,51 @@ void GroupCommitWriter::RunBatch(Batch& batch) {
   auto commit = conn_->Cached("COMMIT");
   for (const Status* st : {&begin.status(), &rollback.status(), &savepoint.status(), &release.status(),
                            &rollback_to.status(), &commit.status()}) {
-    if (!st->ok()) return fail_all(st->Annotate("preparing the write transaction"));
+    if (!st->ok()) return st->Annotate("preparing the write transaction");
   }
-  if (Status st = (*begin)->Run(); !st.ok()) return fail_all(st.Annotate("beginning the write transaction"));
+  if (Status st = (*begin)->Run(); !st.ok()) return st.Annotate("beginning the write transaction");
 
   bool all_ok = true;
   for (size_t i = 0; i < n && all_ok; ++i) {
     all_ok = RunUnit(batch.units[i], nullptr, nullptr, nullptr, &results[i], hooks).ok() && results[i].ok();
   }
-  size_t failed = 0;
   if (!all_ok) {
     hooks.clear();
     ++rollbacks_;
     (*rollback)->Reset();
-    if (Status st = (*rollback)->Run(); !st.ok()) return fail_all(st.Annotate("rolling back for replay"));
+    if (Status st = (*rollback)->Run(); !st.ok()) return st.Annotate("rolling back for replay");
     (*begin)->Reset();
-    if (Status st = (*begin)->Run(); !st.ok()) return fail_all(st.Annotate("beginning the replay"));
+    if (Status st = (*begin)->Run(); !st.ok()) return st.Annotate("beginning the replay");
     for (size_t i = 0; i < n; ++i) {
       Status fatal = RunUnit(batch.units[i], *savepoint, *release, *rollback_to, &results[i], hooks);
-      if (!fatal.ok()) return fail_all(fatal.Annotate("isolating a unit of work"));
-      if (!results[i].ok()) ++failed;
+      if (!fatal.ok()) return fatal.Annotate("isolating a unit of work");
     }
   }
   if (Status st = (*commit)->Run(); !st.ok()) {
-    return fail_all(Status::Unavailable("committing the write transaction failed; nothing in it was saved: " +
-                                        st.message()));
+    return Status::Unavailable("committing the write transaction failed; nothing in it was saved: " + st.message());
+  }
+  return Status::Ok();
+}
+
+void GroupCommitWriter::RunBatch(Batch& batch) {
+  const auto started = clock_.Monotonic();
+  const size_t n = batch.units.size();
+  std::vector<Status> results(n);
+  std::vector<std::function<void()>> hooks;
+  if (Status failed = CommitBatch(batch, results, hooks); !failed.ok()) {
+    ++rollbacks_;
+    conn_->ResetBusyStatements();
+    conn_->Exec("ROLLBACK");  // best effort (SQLite may have rolled back already); `failed` is what callers need
+    NoteCommitFailed(failed);
+    batch.completion->Finish(std::vector<Status>(n, failed));
+    if (metrics_) metrics_->Increment("cloister_writer_units_total", {{"outcome", "failed"}}, static_cast<double>(n));
+    return;
   }
   const double seconds = std::chrono::duration<double>(clock_.Monotonic() - started).count();
+  NoteCommitSucceeded();
   RunHooks(hooks);
+  const auto failed = static_cast<size_t>(std::count_if(results.begin(), results.end(),
+                                                        [](const Status& st) { return !st.ok(); }));
   batch.completion->Finish(std::move(results), std::move(batch.units));
   if (metrics_) {
     metrics_->Observe("cloister_writer_batch_units", static_cast<double>(n));
@@ -189,6 +219,38 @@ void GroupCommitWriter::RunBatch(Batch& batch) {
     metrics_->Increment("cloister_writer_units_total", {{"outcome", "committed"}}, static_cast<double>(n - failed));
     if (failed) metrics_->Increment("cloister_writer_units_total", {{"outcome", "failed"}}, static_cast<double>(failed));
   }
+}
+
+void GroupCommitWriter::NoteCommitFailed(const Status& error) {
+  const auto now = clock_.Now();
+  uint64_t count = 0;
+  {
+    MutexLock lock(mu_);
+    if (!fault_) fault_ = WriterFault{error, now, now, 0};
+    fault_->error = error;
+    fault_->last = now;
+    count = ++fault_->failed_commits;
+  }
+  faulted_ = true;
+  if (metrics_) metrics_->Increment("cloister_writer_failed_commits_total", {});
+  // Every failure is worth a line, but a failing disk fails every batch:
+  // the first, then each power of two, keep the log readable.
+  if ((count & (count - 1)) == 0) {
+    logger_.Error("a batch of changes could not be committed (" + std::to_string(count) +
+                  " since the last commit that succeeded): " + error.message());
+  }
+}
+
+void GroupCommitWriter::NoteCommitSucceeded() {
+  if (!faulted_) return;
+  faulted_ = false;
+  uint64_t count = 0;
+  {
+    MutexLock lock(mu_);
+    count = fault_ ? fault_->failed_commits : 0;
+    fault_.reset();
+  }
+  logger_.Info("commits succeed again after " + std::to_string(count) + " failed");
 }
 
 }  // namespace cloister

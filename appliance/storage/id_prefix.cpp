@@ -47,7 +47,7 @@ Result<std::string> ResolveIdAmong(const std::string& text, const std::vector<st
       .WithDetails({{"candidates", shown}});
 }
 
-Result<std::string> ResolveId(Connection& conn, std::string_view table, std::string_view column,
+Result<std::string> ResolveId(ReadView db, std::string_view table, std::string_view column,
                               const std::string& text, const std::string& noun) {
   std::vector<std::string> found;
   if (IsIdText(text)) {
@@ -56,15 +56,12 @@ Result<std::string> ResolveId(Connection& conn, std::string_view table, std::str
     std::string upper = text;
     ++upper.back();
     const std::string col(column);
-    CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT " + col + " FROM " + std::string(table) + " WHERE " + col +
-                                                   " >= ? AND " + col + " < ? ORDER BY " + col + " LIMIT ?"));
-    s->Bind(1, text).Bind(2, upper).Bind(3, static_cast<int64_t>(kMaxCandidatesListed + 1));
-    for (;;) {
-      CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-      if (!row) break;
-      found.push_back(s->ColumnText(0));
-    }
-    s->Reset();
+    CL_ASSIGN_OR_RETURN(found, db.Select(table, "SELECT " + col + " FROM " + std::string(table) + " WHERE " + col +
+                                                    " >= ? AND " + col + " < ? ORDER BY " + col + " LIMIT ?")
+                                   .Bind(1, text)
+                                   .Bind(2, upper)
+                                   .Bind(3, static_cast<int64_t>(kMaxCandidatesListed + 1))
+                                   .ReadAll([](const Row& row) { return row.Text(0); }));
   }
   return ResolveIdAmong(text, found, noun);
 }

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "appliance/core/status.h"
-#include "appliance/storage/connection.h"
+#include "appliance/storage/rows.h"
 
 namespace cloister {
 
@@ -28,7 +28,7 @@ Result<std::string> ResolveIdAmong(const std::string& text, const std::vector<st
 // characters of [0-9A-Za-z_-]), read as one range of the column's index.
 // Errors as ResolveIdAmong. `table` and `column` are the caller's constants,
 // never input.
-Result<std::string> ResolveId(Connection& conn, std::string_view table, std::string_view column,
+Result<std::string> ResolveId(ReadView db, std::string_view table, std::string_view column,
                               const std::string& text, const std::string& noun);
 
 }  // namespace cloister

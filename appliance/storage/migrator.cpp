@@ -4,6 +4,7 @@
 #include <map>
 
 #include "appliance/core/encoding.h"
+#include "appliance/storage/rows.h"
 
 namespace cloister {
 namespace {
@@ -22,13 +23,13 @@ struct Recorded {
 
 Result<std::map<int, Recorded>> ReadRecorded(Connection& conn) {
   CL_RETURN_IF_ERROR(conn.Exec(kCreateTable));
-  CL_ASSIGN_OR_RETURN(auto stmt, conn.Prepare("SELECT version, name, checksum FROM schema_migrations"));
   std::map<int, Recorded> out;
-  for (;;) {
-    CL_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-    if (!row) break;
-    out[static_cast<int>(stmt->ColumnInt(0))] = {stmt->ColumnText(1), stmt->ColumnText(2)};
-  }
+  CL_RETURN_IF_ERROR(ReadView(conn)
+                         .Select("schema_migrations", "SELECT version, name, checksum FROM schema_migrations")
+                         .ForEach([&](const Row& row) {
+                           out[static_cast<int>(row.Int(0))] = {row.Text(1), row.Text(2)};
+                           return true;
+                         }));
   return out;
 }
 

@@ -6,6 +6,10 @@
 // A database that records a migration this binary does not know (a newer
 // schema) or whose recorded checksum differs from the code's is refused: it
 // was written by another build, and guessing would risk the data.
+//
+// The migrator knows no table of its own but schema_migrations: the
+// appliance's migrations are assembled from every module's parts
+// (schema_layout.h) and given to it.
 #pragma once
 
 #include <string>
@@ -27,9 +31,6 @@ struct AppliedMigration {
   int version;
   std::string name;
 };
-
-// The appliance's schema, in order. Append only: never edit a published entry.
-const std::vector<Migration>& SchemaMigrations();
 
 // Applies every migration in `migrations` that `conn` has not recorded yet and
 // returns those it applied. Must run before the writer thread takes `conn`.

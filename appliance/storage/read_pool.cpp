@@ -8,14 +8,15 @@ Result<std::unique_ptr<ReadPool>> ReadPool::Open(const std::string& path, const 
   options.read_only = true;
   for (int i = 0; i < size; ++i) {
     CL_ASSIGN_OR_RETURN(auto conn, Connection::Open(path, key, options));
+    MutexLock lock(pool->mu_);
     pool->idle_.push_back(std::move(conn));
   }
   return pool;
 }
 
 ReadPool::Lease::Lease(ReadPool& p) : pool(p) {
-  std::unique_lock lock(pool.mu_);
-  pool.cv_.wait(lock, [&] { return !pool.idle_.empty(); });
+  MutexLock lock(pool.mu_);
+  while (pool.idle_.empty()) pool.cv_.Wait(lock);
   conn = std::move(pool.idle_.back());
   pool.idle_.pop_back();
 }
@@ -23,10 +24,10 @@ ReadPool::Lease::Lease(ReadPool& p) : pool(p) {
 ReadPool::Lease::~Lease() {
   conn->ResetBusyStatements();
   {
-    std::lock_guard lock(pool.mu_);
+    MutexLock lock(pool.mu_);
     pool.idle_.push_back(std::move(conn));
   }
-  pool.cv_.notify_one();
+  pool.cv_.NotifyOne();
 }
 
 }  // namespace cloister

@@ -6,13 +6,13 @@
 // Thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "appliance/core/mutex.h"
 #include "appliance/storage/connection.h"
+#include "appliance/storage/rows.h"
 
 namespace cloister {
 
@@ -21,14 +21,15 @@ class ReadPool {
   // Opens `size` query_only connections to an existing database.
   static Result<std::unique_ptr<ReadPool>> Open(const std::string& path, const SecureBytes& key, int size);
 
+  // Lends a connection to `fn` as a read-only view (appliance/storage/rows.h).
   template <typename T>
-  Result<T> Read(const std::function<Result<T>(Connection&)>& fn) {
+  Result<T> Read(const std::function<Result<T>(ReadView)>& fn) {
     Lease lease(*this);
-    return fn(*lease.conn);
+    return fn(ReadView(*lease.conn));
   }
-  Status Read(const std::function<Status(Connection&)>& fn) {
+  Status Read(const std::function<Status(ReadView)>& fn) {
     Lease lease(*this);
-    return fn(*lease.conn);
+    return fn(ReadView(*lease.conn));
   }
 
  private:
@@ -39,9 +40,9 @@ class ReadPool {
     std::unique_ptr<Connection> conn;
   };
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<Connection>> idle_;
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<std::unique_ptr<Connection>> idle_ CL_GUARDED_BY(mu_);
 };
 
 }  // namespace cloister

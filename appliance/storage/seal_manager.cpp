@@ -46,14 +46,13 @@ void MakeDataDirectoryPrivate(const std::string& dir, const Logger& logger) {
 
 }  // namespace
 
-SealManager::SealManager(StorageOptions options, const Clock& clock, Random& random, const Logger& logger,
-                         Metrics* metrics)
-    : options_(std::move(options)), clock_(clock), random_(random), logger_(logger), metrics_(metrics) {}
+SealManager::SealManager(StorageOptions options, const Clock& clock, Random& random, const Logger& logger)
+    : options_(std::move(options)), clock_(clock), random_(random), logger_(logger) {}
 
 SealManager::~SealManager() = default;
 
 Status SealManager::Recover() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   CL_RETURN_IF_ERROR(MakeDirectories(options_.data_dir, 0700));
   MakeDataDirectoryPrivate(options_.data_dir, logger_);
   const bool has_keyring = PathExists(keyring_path());
@@ -84,7 +83,7 @@ Status SealManager::Recover() {
 }
 
 SealStatus SealManager::CurrentStatus() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return StatusLocked();
 }
 
@@ -103,12 +102,12 @@ SealStatus SealManager::StatusLocked() const {
 }
 
 std::shared_ptr<Store> SealManager::store() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return store_;
 }
 
 Result<InitResult> SealManager::Initialize(const InitRequest& request, const Bootstrap& bootstrap) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (keyring_ || PathExists(keyring_path())) {
     return Status::AlreadyExists("the appliance is already initialized (" + keyring_path() + ")")
         .WithReason("already_initialized");
@@ -184,7 +183,7 @@ Status SealManager::CreateDatabase(const SecureBytes& data_key, const std::strin
   options.create = true;
   Status st = [&]() -> Status {
     CL_ASSIGN_OR_RETURN(auto conn, Connection::Open(init_path(), data_key, options));
-    CL_RETURN_IF_ERROR(Migrate(*conn, SchemaMigrations(), clock_).status());
+    CL_RETURN_IF_ERROR(Migrate(*conn, options_.migrations, clock_).status());
     CL_RETURN_IF_ERROR(conn->Exec("BEGIN IMMEDIATE"));
     Transaction tx(*conn);
     Status boot = bootstrap(tx, appliance_id);
@@ -212,7 +211,7 @@ std::optional<Result<SealStatus>> SealManager::UnsealPreconditions(SealType meth
 }
 
 Result<SealStatus> SealManager::SubmitShare(std::string_view text) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto answer = UnsealPreconditions(SealType::kShamir)) return std::move(*answer);
   CL_ASSIGN_OR_RETURN(DecodedShare decoded, DecodeShare(text));
   const std::string own_tag = keyring_->appliance_id.substr(0, 8);
@@ -246,7 +245,7 @@ Result<SealStatus> SealManager::SubmitShare(std::string_view text) {
 }
 
 Result<SealStatus> SealManager::UnsealWithKeyFile() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto answer = UnsealPreconditions(SealType::kKeyFile)) return std::move(*answer);
   CL_ASSIGN_OR_RETURN(SecureBytes kek, ReadKeyFile(keyring_->key_file));
   auto status = UnsealWithKek(std::move(kek));
@@ -266,24 +265,25 @@ Result<SealStatus> SealManager::UnsealWithKek(SecureBytes kek) {
 }
 
 Status SealManager::OpenStore(const SecureBytes& data_key) {
+  if (!options_.make_writer) {
+    return Status::Internal("the storage options give no writer factory (make_writer); cloisterd's wiring provides it");
+  }
   ConnectionOptions options;
   CL_ASSIGN_OR_RETURN(auto conn, Connection::Open(database_path(), data_key, options));
-  CL_ASSIGN_OR_RETURN(auto applied, Migrate(*conn, SchemaMigrations(), clock_));
+  CL_ASSIGN_OR_RETURN(auto applied, Migrate(*conn, options_.migrations, clock_));
   for (const auto& m : applied) {
     logger_.Info("applied schema migration " + std::to_string(m.version) + " (" + m.name + ")");
   }
   CL_ASSIGN_OR_RETURN(auto reads, ReadPool::Open(database_path(), data_key, options_.read_connections));
-  std::unique_ptr<Writer> writer =
-      std::make_unique<GroupCommitWriter>(std::move(conn), options_.writer, clock_, metrics_);
-  if (options_.wrap_writer) writer = options_.wrap_writer(std::move(writer));
-  if (!writer) return Status::Internal("the storage options' writer wrapper returned no writer");
+  CL_ASSIGN_OR_RETURN(std::unique_ptr<Writer> writer, options_.make_writer(std::move(conn), options_.writer));
+  if (!writer) return Status::Internal("the storage options' writer factory returned no writer");
   store_ = std::make_shared<Store>(keyring_->appliance_id, data_key.Copy(), std::move(writer), std::move(reads),
                                    std::move(applied));
   return Status::Ok();
 }
 
 SealStatus SealManager::ResetProgress() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   progress_.clear();
   return StatusLocked();
 }
@@ -291,7 +291,7 @@ SealStatus SealManager::ResetProgress() {
 Status SealManager::Seal() {
   std::shared_ptr<Store> dropped;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!keyring_) return Status::FailedPrecondition("the appliance is not initialized").WithReason("not_initialized");
     dropped = std::move(store_);
     progress_.clear();

@@ -4,8 +4,9 @@
 // Initialize creates the data key, the key-encryption key (KEK) and the
 // database, and stores the data key only wrapped by the KEK in the keyring.
 // Unsealing rebuilds the KEK (from Shamir shares or the key file), unwraps
-// the data key, opens the database, applies pending migrations and starts
-// the single writer. The Store keeps the data key (for online backups, which
+// the data key, opens the database, applies pending migrations (the list
+// the storage options give) and has the options' factory build the single
+// writer. The Store keeps the data key (for online backups, which
 // write a new database under it) and zeroes it when it is dropped at seal. Sealing drops the Store; the last request holding it
 // finishes, then the writer drains and the connections close.
 //
@@ -21,14 +22,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "appliance/core/clock.h"
 #include "appliance/core/logging.h"
-#include "appliance/core/metrics.h"
+#include "appliance/core/mutex.h"
 #include "appliance/core/random.h"
 #include "appliance/storage/group_commit_writer.h"
 #include "appliance/storage/keyring.h"
@@ -37,14 +37,23 @@
 
 namespace cloister {
 
+// Builds the single writer of each store opened, over the migrated writer
+// connection it takes ownership of, with the storage options' writer
+// settings. The server's wiring provides it (a GroupCommitWriter); tests
+// wrap it to make the database refuse units.
+using WriterFactory =
+    std::function<Result<std::unique_ptr<Writer>>(std::unique_ptr<Connection>, const WriterOptions&)>;
+
 struct StorageOptions {
   std::string data_dir;  // holds cloister.db and keyring.json
   int read_connections = 4;
-  WriterOptions writer;
-  // Wraps the writer of each store opened; null serves the GroupCommitWriter
-  // itself. The wrapper owns the writer it is given. Tests use it to make the
-  // database refuse units (an unwritable audit ledger).
-  std::function<std::unique_ptr<Writer>(std::unique_ptr<Writer>)> wrap_writer;
+  WriterOptions writer;  // given to make_writer
+  // Required to unseal: opening a store without it is an internal error.
+  WriterFactory make_writer;
+  // The schema, versions 1..n (schema_layout.h assembles the appliance's);
+  // applied at initialization and at every unseal. A database recording a
+  // migration not in this list is refused.
+  std::vector<Migration> migrations;
 };
 
 struct InitRequest {
@@ -101,8 +110,8 @@ class Store {
 
 class SealManager {
  public:
-  // `clock`, `random`, `logger` and `metrics` (may be null) must outlive this.
-  SealManager(StorageOptions options, const Clock& clock, Random& random, const Logger& logger, Metrics* metrics);
+  // `clock` and `random` must outlive this.
+  SealManager(StorageOptions options, const Clock& clock, Random& random, const Logger& logger);
   ~SealManager();
 
   // Finishes or discards an initialization interrupted by a crash, and
@@ -131,29 +140,31 @@ class SealManager {
   std::shared_ptr<Store> store() const;
 
   const std::string& data_dir() const { return options_.data_dir; }
+  // The schema version this appliance opens databases at: the number of
+  // migrations it was given. Takes no lock (the options never change).
+  int schema_version() const { return static_cast<int>(options_.migrations.size()); }
   std::string database_path() const { return options_.data_dir + "/cloister.db"; }
   std::string keyring_path() const { return options_.data_dir + "/keyring.json"; }
 
  private:
   std::string init_path() const { return database_path() + ".init"; }
-  SealStatus StatusLocked() const;
+  SealStatus StatusLocked() const CL_REQUIRES(mu_);
   // The answer when an unseal by `method` cannot proceed (not initialized,
   // already unsealed, other seal type); nullopt when it can.
-  std::optional<Result<SealStatus>> UnsealPreconditions(SealType method) const;
-  Result<SealStatus> UnsealWithKek(SecureBytes kek);
-  Status OpenStore(const SecureBytes& data_key);
+  std::optional<Result<SealStatus>> UnsealPreconditions(SealType method) const CL_REQUIRES(mu_);
+  Result<SealStatus> UnsealWithKek(SecureBytes kek) CL_REQUIRES(mu_);
+  Status OpenStore(const SecureBytes& data_key) CL_REQUIRES(mu_);
   Status CreateDatabase(const SecureBytes& data_key, const std::string& appliance_id, const Bootstrap& bootstrap);
 
   const StorageOptions options_;
   const Clock& clock_;
   Random& random_;
   Logger logger_;
-  Metrics* metrics_;
 
-  mutable std::mutex mu_;  // guards everything below
-  std::optional<Keyring> keyring_;
-  std::vector<ShamirShare> progress_;
-  std::shared_ptr<Store> store_;
+  mutable Mutex mu_;
+  std::optional<Keyring> keyring_ CL_GUARDED_BY(mu_);
+  std::vector<ShamirShare> progress_ CL_GUARDED_BY(mu_);
+  std::shared_ptr<Store> store_ CL_GUARDED_BY(mu_);
 };
 
 }  // namespace cloister

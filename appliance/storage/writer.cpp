@@ -4,17 +4,17 @@ namespace cloister {
 
 void BatchCompletion::Finish(std::vector<Status> results, std::vector<std::function<Status(Transaction&)>> done_units) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     results_ = std::move(results);
     done_units_ = std::move(done_units);
     done_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
 }
 
 Status BatchCompletion::Wait(size_t index) {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return done_; });
+  MutexLock lock(mu_);
+  while (!done_) cv_.Wait(lock);
   return results_[index];
 }
 

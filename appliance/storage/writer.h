@@ -17,16 +17,18 @@
 // so a change never exists without its event.
 #pragma once
 
-#include <condition_variable>
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <vector>
 
+#include "appliance/core/mutex.h"
 #include "appliance/core/status.h"
 #include "appliance/storage/connection.h"
+#include "appliance/storage/rows.h"
 
 namespace cloister {
 
@@ -53,10 +55,9 @@ class Transaction {
     return stmt;
   }
   Status Exec(std::string_view sql) { return conn_.Exec(sql); }
+  // The database as this unit sees it, for reads (appliance/storage/rows.h).
+  ReadView view() const { return ReadView(conn_); }
   int64_t LastInsertRowId() const { return conn_.LastInsertRowId(); }
-  // The connection itself, for read helpers written against Connection (they
-  // use its cached statements and reset them).
-  Connection& connection() { return conn_; }
   int64_t Changes() const { return conn_.Changes(); }
 
   // Runs `fn` on the writer thread after the batch holding this unit commits,
@@ -90,16 +91,17 @@ class BatchCompletion {
   // are the batch's finished units: they are destroyed with the completion,
   // which happens on the thread that lets go of it last (a submitter), so
   // freeing what they captured costs the writer nothing.
-  void Finish(std::vector<Status> results, std::vector<std::function<Status(Transaction&)>> done_units = {});
+  void Finish(std::vector<Status> results, std::vector<std::function<Status(Transaction&)>> done_units = {})
+      CL_EXCLUDES(mu_);
   // Blocks until Finish, then returns unit `index`'s Status.
-  Status Wait(size_t index);
+  Status Wait(size_t index) CL_EXCLUDES(mu_);
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::vector<Status> results_;
-  std::vector<std::function<Status(Transaction&)>> done_units_;
+  Mutex mu_;
+  CondVar cv_;
+  bool done_ CL_GUARDED_BY(mu_) = false;
+  std::vector<Status> results_ CL_GUARDED_BY(mu_);
+  std::vector<std::function<Status(Transaction&)>> done_units_ CL_GUARDED_BY(mu_);
 };
 
 // What Submit returns: Wait() blocks until the unit is durable (OK) or has
@@ -117,12 +119,27 @@ class WriteTicket {
   size_t index_;
 };
 
+// A writer that cannot commit: set when a batch fails as a whole (its
+// transaction could not be begun, isolated or committed, so no unit in it
+// took effect), kept until a later batch commits.
+struct WriterFault {
+  Status error;                                // the latest failure
+  std::chrono::system_clock::time_point since;  // the first failure since the last commit that succeeded
+  std::chrono::system_clock::time_point last;   // the latest failure
+  uint64_t failed_commits = 0;                  // batches failed since the last commit that succeeded
+};
+
 // Thread-safe: Submit may be called from any thread.
 class Writer {
  public:
   virtual ~Writer() = default;
-  // Queues `unit`; its ticket resolves once it is durable or has failed.
+  // Queues `unit`; its ticket resolves once it is durable or has failed. A
+  // writer with too much queued refuses at once: the ticket has failed with
+  // unavailable, reason "overloaded" (the API answers 503 with Retry-After).
   virtual WriteTicket Submit(Unit unit) = 0;
+  // The lasting commit failure, or nullopt while commits succeed (and for
+  // writers that do not track it).
+  virtual std::optional<WriterFault> LastFault() const { return std::nullopt; }
   // Submit and wait.
   Status Write(Unit unit) { return Submit(std::move(unit)).Wait(); }
 

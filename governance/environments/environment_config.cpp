@@ -14,35 +14,38 @@ std::string Aad(const std::string& environment, const std::string& name) {
   return "cloister secret v1\n" + environment + "\n" + name;
 }
 
-Result<std::vector<ConfigEntry>> Entries(Statement* s, bool with_value) {
-  std::vector<ConfigEntry> out;
-  for (;;) {
-    CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-    if (!row) return out;
-    out.push_back({s->ColumnText(0), with_value ? s->ColumnText(1) : "", s->ColumnText(2), s->ColumnText(3)});
-  }
+// Rows of "SELECT name, value, updated_at, updated_by".
+ConfigEntry DecodeEntry(const Row& row) { return {row.Text(0), row.Text(1), row.Text(2), row.Text(3)}; }
+
+// A stored key, straight into SecureBytes (never a plain string):
+// corruption naming its appliance_keys row unless it is 32 bytes.
+Result<SecureBytes> DecodeKey(const Row& row) {
+  const std::string_view m = row.View(1);
+  if (m.size() != 32) return row.Corrupt("material is " + std::to_string(m.size()) + " bytes, not 32");
+  return SecureBytes(reinterpret_cast<const uint8_t*>(m.data()), m.size());
 }
 
-Result<SecureBytes> ReadKey(Connection& conn) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT material FROM appliance_keys WHERE name = ?"));
-  s->Bind(1, kSecretsKey);
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  if (!row) return Status::NotFound("no secrets key");
-  const std::string_view m = s->ColumnView(0);
-  SecureBytes key(reinterpret_cast<const uint8_t*>(m.data()), m.size());
-  s->Reset();
-  if (key.size() != 32) return Status::Corruption("the environment secrets key is not 32 bytes");
-  return key;
+// not_found when the key has not been made yet.
+Result<SecureBytes> ReadKey(ReadView db) {
+  CL_ASSIGN_OR_RETURN(std::optional<SecureBytes> key,
+                      db.Select("appliance_keys", "SELECT name, material FROM appliance_keys WHERE name = ?")
+                          .Bind(1, kSecretsKey)
+                          .ReadOne(DecodeKey));
+  if (!key) return Status::NotFound("no secrets key");
+  return std::move(*key);
 }
 
-std::vector<std::string> JsonList(const std::string& text) {
-  auto j = ParseJson(text);
+// A stored list of host globs: a JSON array of strings, or corruption.
+Result<std::vector<std::string>> GlobList(const Row& row, int col, std::string_view column) {
+  CL_ASSIGN_OR_RETURN(const Json j, row.JsonAt(col, column));
   std::vector<std::string> out;
-  if (j.ok() && j->is_array()) {
-    for (const Json& x : *j) {
-      if (x.is_string()) out.push_back(x);
+  if (j.is_array()) {
+    for (const Json& x : j) {
+      if (!x.is_string()) break;
+      out.push_back(x);
     }
   }
+  if (!j.is_array() || out.size() != j.size()) return row.Corrupt(std::string(column) + " is not a list of strings");
   return out;
 }
 
@@ -58,18 +61,18 @@ Status ValidateConfigName(const std::string& name) {
   return Status::Ok();
 }
 
-Result<std::vector<ConfigEntry>> ListVariables(Connection& conn, const std::string& environment) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT name, value, updated_at, updated_by FROM "
-                                                 "environment_variables WHERE environment = ? ORDER BY name"));
-  s->Bind(1, environment);
-  return Entries(s, true);
+Result<std::vector<ConfigEntry>> ListVariables(ReadView db, const std::string& environment) {
+  return db.Select("environment_variables", "SELECT name, value, updated_at, updated_by FROM "
+                                            "environment_variables WHERE environment = ? ORDER BY name")
+      .Bind(1, environment)
+      .ReadAll(DecodeEntry);
 }
 
-Result<std::vector<ConfigEntry>> ListSecrets(Connection& conn, const std::string& environment) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT name, '', updated_at, updated_by FROM environment_secrets "
-                                                 "WHERE environment = ? ORDER BY name"));
-  s->Bind(1, environment);
-  return Entries(s, false);
+Result<std::vector<ConfigEntry>> ListSecrets(ReadView db, const std::string& environment) {
+  return db.Select("environment_secrets", "SELECT name, '', updated_at, updated_by FROM environment_secrets "
+                                          "WHERE environment = ? ORDER BY name")
+      .Bind(1, environment)
+      .ReadAll(DecodeEntry);
 }
 
 Status SetVariable(Transaction& tx, const std::string& environment, const std::string& name, const std::string& value,
@@ -85,7 +88,7 @@ Status SetSecret(Transaction& tx, const std::string& environment, const std::str
                  const std::string& actor, const Clock& clock, Random& random) {
   CL_RETURN_IF_ERROR(ValidateConfigName(name));
   if (value.empty() || value.size() > 64 * 1024) return Status::InvalidArgument("a secret's value is 1 byte to 64 KiB");
-  auto key = ReadKey(tx.connection());
+  auto key = ReadKey(tx.view());
   if (!key.ok() && key.status().code() == StatusCode::kNotFound) {
     CL_ASSIGN_OR_RETURN(SecureBytes fresh, SecureBytes::Generate(random, 32));
     CL_ASSIGN_OR_RETURN(Statement * ins,
@@ -119,35 +122,37 @@ Status DeleteConfig(Transaction& tx, bool secret, const std::string& environment
   return Status::Ok();
 }
 
-Result<std::string> RevealSecret(Connection& conn, const std::string& environment, const std::string& name) {
-  CL_ASSIGN_OR_RETURN(SecureBytes key, ReadKey(conn));
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT nonce, ciphertext, tag FROM environment_secrets WHERE "
-                                                 "environment = ? AND name = ?"));
-  s->Bind(1, environment).Bind(2, name);
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  if (!row) return Status::NotFound("no secret named " + name + " in " + environment);
-  const auto bytes = [&](int col) {
-    const std::string_view v = s->ColumnView(col);
-    return Bytes(v.begin(), v.end());
-  };
-  WrappedKey sealed{bytes(0), bytes(1), bytes(2)};
-  s->Reset();
-  CL_ASSIGN_OR_RETURN(SecureBytes plain, UnwrapKey(key, sealed, Aad(environment, name)));
+Result<std::string> RevealSecret(ReadView db, const std::string& environment, const std::string& name) {
+  CL_ASSIGN_OR_RETURN(SecureBytes key, ReadKey(db));
+  CL_ASSIGN_OR_RETURN(std::optional<WrappedKey> sealed,
+                      db.Select("environment_secrets", "SELECT nonce, ciphertext, tag FROM environment_secrets WHERE "
+                                                       "environment = ? AND name = ?")
+                          .Bind(1, environment)
+                          .Bind(2, name)
+                          .ReadOne([](const Row& row) {
+                            const auto bytes = [&](int col) {
+                              const std::string_view v = row.View(col);
+                              return Bytes(v.begin(), v.end());
+                            };
+                            return WrappedKey{bytes(0), bytes(1), bytes(2)};
+                          }));
+  if (!sealed) return Status::NotFound("no secret named " + name + " in " + environment);
+  CL_ASSIGN_OR_RETURN(SecureBytes plain, UnwrapKey(key, *sealed, Aad(environment, name)));
   return std::string(plain.view());
 }
 
-Result<EnvironmentSettings> GetSettings(Connection& conn, const std::string& environment) {
-  CL_ASSIGN_OR_RETURN(Statement * s, conn.Cached("SELECT egress_allow, model_endpoints FROM environment_settings "
-                                                 "WHERE environment = ?"));
-  s->Bind(1, environment);
-  CL_ASSIGN_OR_RETURN(const bool row, s->Step());
-  EnvironmentSettings out;
-  if (row) {
-    out.egress_allow = JsonList(s->ColumnText(0));
-    out.model_endpoints = JsonList(s->ColumnText(1));
-  }
-  s->Reset();
-  return out;
+Result<EnvironmentSettings> GetSettings(ReadView db, const std::string& environment) {
+  CL_ASSIGN_OR_RETURN(std::optional<EnvironmentSettings> stored,
+                      db.Select("environment_settings", "SELECT environment, egress_allow, model_endpoints FROM "
+                                                        "environment_settings WHERE environment = ?")
+                          .Bind(1, environment)
+                          .ReadOne([](const Row& row) -> Result<EnvironmentSettings> {
+                            EnvironmentSettings out;
+                            CL_ASSIGN_OR_RETURN(out.egress_allow, GlobList(row, 1, "egress_allow"));
+                            CL_ASSIGN_OR_RETURN(out.model_endpoints, GlobList(row, 2, "model_endpoints"));
+                            return out;
+                          }));
+  return stored ? std::move(*stored) : EnvironmentSettings{};
 }
 
 Status SetSettings(Transaction& tx, const std::string& environment, const EnvironmentSettings& settings,

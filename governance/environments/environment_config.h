@@ -2,7 +2,9 @@
 // (write-only: their values are encrypted with AES-256-GCM under a key kept
 // in the database, bound to the environment and name, and never read back
 // through any API, export or log) and settings (egress allow-list and
-// approved model endpoints).
+// approved model endpoints). Functions taking a ReadView read; a stored row
+// that does not decode (settings that are not lists of strings, a secrets
+// key of the wrong size) is corruption naming its table and key.
 #pragma once
 
 #include <map>
@@ -12,7 +14,7 @@
 #include "appliance/core/clock.h"
 #include "appliance/core/json.h"
 #include "appliance/core/random.h"
-#include "appliance/storage/connection.h"
+#include "appliance/storage/rows.h"
 #include "appliance/storage/writer.h"
 
 namespace cloister {
@@ -33,9 +35,9 @@ struct EnvironmentSettings {
 // A variable or secret name: 1-64 of A-Z, a-z, 0-9, _ and -, not starting with a digit.
 Status ValidateConfigName(const std::string& name);
 
-Result<std::vector<ConfigEntry>> ListVariables(Connection& conn, const std::string& environment);
+Result<std::vector<ConfigEntry>> ListVariables(ReadView db, const std::string& environment);
 // Names and change times only.
-Result<std::vector<ConfigEntry>> ListSecrets(Connection& conn, const std::string& environment);
+Result<std::vector<ConfigEntry>> ListSecrets(ReadView db, const std::string& environment);
 Status SetVariable(Transaction& tx, const std::string& environment, const std::string& name, const std::string& value,
                    const std::string& actor, const Clock& clock);
 // Encrypts `value`; creates the secrets key on first use.
@@ -44,9 +46,10 @@ Status SetSecret(Transaction& tx, const std::string& environment, const std::str
 // not_found when there is no such variable or secret. `secret` picks the table.
 Status DeleteConfig(Transaction& tx, bool secret, const std::string& environment, const std::string& name);
 // The decrypted value of a secret, for the runtime only.
-Result<std::string> RevealSecret(Connection& conn, const std::string& environment, const std::string& name);
+Result<std::string> RevealSecret(ReadView db, const std::string& environment, const std::string& name);
 
-Result<EnvironmentSettings> GetSettings(Connection& conn, const std::string& environment);
+// Empty settings when none are stored.
+Result<EnvironmentSettings> GetSettings(ReadView db, const std::string& environment);
 Status SetSettings(Transaction& tx, const std::string& environment, const EnvironmentSettings& settings,
                    const std::string& actor, const Clock& clock);
 

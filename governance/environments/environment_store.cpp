@@ -30,15 +30,9 @@ Status CreateEnvironments(Transaction& tx, const std::vector<std::string>& names
   return Status::Ok();
 }
 
-Result<std::vector<Environment>> ListEnvironments(Connection& conn) {
-  CL_ASSIGN_OR_RETURN(Statement * stmt, conn.Cached("SELECT name, position FROM environments ORDER BY position"));
-  std::vector<Environment> out;
-  for (;;) {
-    CL_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-    if (!row) break;
-    out.push_back({stmt->ColumnText(0), static_cast<int>(stmt->ColumnInt(1))});
-  }
-  return out;
+Result<std::vector<Environment>> ListEnvironments(ReadView db) {
+  return db.Select("environments", "SELECT name, position FROM environments ORDER BY position")
+      .ReadAll([](const Row& row) { return Environment{row.Text(0), static_cast<int>(row.Int(1))}; });
 }
 
 }  // namespace cloister

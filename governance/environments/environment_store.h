@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "appliance/core/clock.h"
-#include "appliance/storage/connection.h"
+#include "appliance/storage/rows.h"
 #include "appliance/storage/writer.h"
 
 namespace cloister {
@@ -22,6 +22,6 @@ Status ValidateEnvironmentNames(const std::vector<std::string>& names);
 // Creates the environments in the given order.
 Status CreateEnvironments(Transaction& tx, const std::vector<std::string>& names, const Clock& clock);
 
-Result<std::vector<Environment>> ListEnvironments(Connection& conn);
+Result<std::vector<Environment>> ListEnvironments(ReadView db);
 
 }  // namespace cloister

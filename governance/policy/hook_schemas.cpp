@@ -91,7 +91,7 @@ std::unique_ptr<Schema> AutomationSave() {
   return s;
 }
 
-std::unique_ptr<Schema> RunStep() {
+std::unique_ptr<Schema> RunStepSchema() {
   auto s = std::make_unique<Schema>("run.step");
   Common c(*s);
   const Type* run = s->Object({{"id", S()},
@@ -124,7 +124,7 @@ std::unique_ptr<Schema> ApiRequest() {
 const std::map<std::string, std::unique_ptr<Schema>, std::less<>>& Schemas() {
   static const auto* schemas = [] {
     auto* m = new std::map<std::string, std::unique_ptr<Schema>, std::less<>>();
-    for (auto* make : {&Promotion, &AutomationSave, &RunStep, &ApiRequest}) {
+    for (auto* make : {&Promotion, &AutomationSave, &RunStepSchema, &ApiRequest}) {
       auto schema = make();
       const std::string hook = schema->hook();
       m->emplace(hook, std::move(schema));

@@ -29,17 +29,17 @@ Result<std::unique_ptr<PolicyEngine>> PolicyEngine::Open(std::string directory) 
 }
 
 std::shared_ptr<const PolicySet> PolicyEngine::current() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return set_;
 }
 
 std::string PolicyEngine::load_error() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return load_error_;
 }
 
 int64_t PolicyEngine::VersionOf(const std::string& kind, const std::string& name) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it = stored_.find({kind, name});
   return it == stored_.end() ? 0 : it->second.version;
 }
@@ -65,7 +65,7 @@ Result<std::shared_ptr<const PolicySet>> PolicyEngine::BuildLocked(const std::ve
 }
 
 Status PolicyEngine::LoadStored(std::vector<StoredDocument> stored) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto previous = std::move(stored_);
   stored_.clear();
   for (auto& d : stored) stored_[{d.kind, d.name}] = std::move(d);
@@ -81,19 +81,19 @@ Status PolicyEngine::LoadStored(std::vector<StoredDocument> stored) {
 }
 
 Result<std::shared_ptr<const PolicySet>> PolicyEngine::Candidate(const std::vector<SourceDocument>& extra) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return BuildLocked(directory_docs_, extra);
 }
 
 Result<std::shared_ptr<const PolicySet>> PolicyEngine::WithoutStored(const std::string& kind,
                                                                      const std::string& name) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const DocKey key{kind, name};
   return BuildLocked(directory_docs_, {}, &key);
 }
 
 void PolicyEngine::Install(std::shared_ptr<const PolicySet> set, const StoredDocument& changed) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (changed.deleted()) {
     stored_.erase({changed.kind, changed.name});
   } else {
@@ -115,7 +115,7 @@ Status PolicyEngine::ReloadDirectory() {
                                       [&](const Keyed& k) { return k.kind == b.kind && k.name == b.name; });
     if (!shadowed) keyed.push_back(std::move(b));
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   CL_ASSIGN_OR_RETURN(std::shared_ptr<const PolicySet> set, BuildLocked(keyed, {}));
   directory_docs_ = std::move(keyed);
   set_ = std::move(set);
@@ -128,11 +128,11 @@ namespace cloister::policy {
 
 void PolicyEngine::EnsureLoaded(const std::shared_ptr<const void>& store,
                                 const std::function<Result<std::vector<StoredDocument>>()>& read) {
-  std::lock_guard lock(load_mu_);
+  MutexLock lock(load_mu_);
   if (loaded_for_.lock() == store) return;
   auto stored = read();
   if (!stored.ok()) {
-    std::lock_guard inner(mu_);
+    MutexLock inner(mu_);
     load_error_ = "reading stored policies: " + stored.status().message();
     return;  // tried again on the next call
   }

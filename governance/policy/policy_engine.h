@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "appliance/core/mutex.h"
 #include "governance/policy/policy_set.h"
 #include "governance/policy/policy_store.h"
 
@@ -73,17 +74,20 @@ class PolicyEngine {
   static Result<std::vector<Keyed>> Key(const std::vector<SourceDocument>& docs);
   Result<std::shared_ptr<const PolicySet>> BuildLocked(const std::vector<Keyed>& directory,
                                                         const std::vector<SourceDocument>& extra,
-                                                        const DocKey* without = nullptr) const;
+                                                        const DocKey* without = nullptr) const CL_REQUIRES(mu_);
 
   const std::string directory_;
-  std::mutex change_mu_;   // taken before mu_
-  std::mutex load_mu_;     // serializes EnsureLoaded; taken before mu_
-  std::weak_ptr<const void> loaded_for_;  // guarded by load_mu_
-  mutable std::mutex mu_;  // guards everything below
-  std::vector<Keyed> directory_docs_;
-  std::map<DocKey, StoredDocument> stored_;
-  std::shared_ptr<const PolicySet> set_;
-  std::string load_error_;
+  // Lock order: change_mu_ and load_mu_ are each taken before mu_, never
+  // after it. change_mu_ guards no member (it orders whole changes, held by
+  // callers through LockChanges), so it stays a std::mutex.
+  std::mutex change_mu_;
+  Mutex load_mu_;  // serializes EnsureLoaded
+  std::weak_ptr<const void> loaded_for_ CL_GUARDED_BY(load_mu_);
+  mutable Mutex mu_ CL_ACQUIRED_AFTER(load_mu_);
+  std::vector<Keyed> directory_docs_ CL_GUARDED_BY(mu_);
+  std::map<DocKey, StoredDocument> stored_ CL_GUARDED_BY(mu_);
+  std::shared_ptr<const PolicySet> set_ CL_GUARDED_BY(mu_);
+  std::string load_error_ CL_GUARDED_BY(mu_);
 };
 
 }  // namespace cloister::policy

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "appliance/core/clock.h"
-#include "appliance/storage/connection.h"
+#include "appliance/storage/rows.h"
 #include "appliance/storage/writer.h"
 
 namespace cloister::policy {
@@ -30,8 +30,8 @@ Result<int64_t> AddDocumentVersion(Transaction& tx, const std::string& kind, con
                                    const std::string& source, const std::string& actor, const Clock& clock);
 
 // The latest version of every document that is not deleted, by kind and name.
-Result<std::vector<StoredDocument>> CurrentDocuments(Connection& conn);
+Result<std::vector<StoredDocument>> CurrentDocuments(ReadView db);
 // Every version of one document, oldest first (empty when there is none).
-Result<std::vector<StoredDocument>> DocumentVersions(Connection& conn, const std::string& kind, const std::string& name);
+Result<std::vector<StoredDocument>> DocumentVersions(ReadView db, const std::string& kind, const std::string& name);
 
 }  // namespace cloister::policy

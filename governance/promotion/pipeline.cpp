@@ -279,4 +279,25 @@ std::string WindowBlocks(const Stage& stage, int64_t t) {
   return "";
 }
 
+PipelinePolicies BindPipelinePolicies(const Pipeline& pipeline, const std::string& environment,
+                                      const policy::PolicySet& set) {
+  PipelinePolicies out;
+  out.pipeline = pipeline.name;
+  for (const auto& name : pipeline.StageFor(environment).policies) {
+    if (!set.policies().count(name) || set.policies().at(name).hook != "promotion") {
+      out.missing.push_back(name);
+      continue;
+    }
+    policy::PolicyBinding b;
+    b.name = "pipeline:" + pipeline.name + "/" + environment + "/" + name;
+    b.hook = "promotion";
+    b.policies = {name};
+    b.environments = {environment};
+    b.level = policy::Level::kHardMandatory;
+    b.origin = "pipeline " + pipeline.name;
+    out.bindings.push_back(std::move(b));
+  }
+  return out;
+}
+
 }  // namespace cloister::promotion

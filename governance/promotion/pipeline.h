@@ -11,6 +11,7 @@
 
 #include "appliance/core/json.h"
 #include "appliance/core/status.h"
+#include "governance/policy/policy_set.h"
 
 namespace cloister::promotion {
 
@@ -81,5 +82,17 @@ std::string DefaultPipelineSource(const std::vector<std::string>& environments);
 // Whether a deployment at `unix_seconds` is outside every window's ban:
 // "" when allowed, else why not (naming the window and when it ends).
 std::string WindowBlocks(const Stage& stage, int64_t unix_seconds);
+
+// The policies a pipeline's stage for `environment` requires, bound as the
+// promotion gate binds them (hard mandatory, that environment only), and
+// those it names that are not loaded as promotion policies. The gate and
+// what-if evaluation share it.
+struct PipelinePolicies {
+  std::string pipeline;
+  std::vector<policy::PolicyBinding> bindings;
+  std::vector<std::string> missing;
+};
+PipelinePolicies BindPipelinePolicies(const Pipeline& pipeline, const std::string& environment,
+                                      const policy::PolicySet& set);
 
 }  // namespace cloister::promotion

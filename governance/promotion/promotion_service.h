@@ -1,43 +1,29 @@
-// Automations, pipelines, promotions, deployments and rollback: the
-// governance service behind /v1/automations, /v1/pipelines, /v1/promotions
-// and the environment views (docs/promotion-guide.md).
+// Promotions (docs/promotion-guide.md): requests to make a version live in
+// the next environment, rollbacks, and the decisions people take on them.
+// Behind /v1/promotions and /v1/environments/{env}/rollbacks.
 //
-// Every operation that changes something is one unit of the single writer:
-// the state change, its history and its audit events commit together or not
-// at all. Each promotion operation reloads the promotion and everything its
-// gate reads inside that unit, so concurrent requests see each other's
-// effects in order.
+// Every operation is one unit of the single writer: it reloads the
+// promotion and everything its gate reads inside the unit (so concurrent
+// operations see each other's effects in order), runs the pure gate
+// (gate.h), and commits the state change, its history and its audit events
+// together or not at all. A refusal of who may act or of the promotion's
+// state is answered with its Status and recorded as a "denied" event, in a
+// unit of its own after the refused unit rolled back.
+//
+// Thread-safe: the service holds only references to thread-safe collaborators.
 #pragma once
 
 #include <functional>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "appliance/core/clock.h"
-#include "appliance/core/random.h"
-#include "appliance/storage/read_pool.h"
-#include "appliance/storage/writer.h"
-#include "audit/audit_ledger.h"
 #include "governance/automation/automation.h"
-#include "governance/policy/policy_set.h"
+#include "governance/promotion/gate.h"
 #include "governance/promotion/pipeline.h"
+#include "governance/promotion/promotion_store.h"
+#include "governance/promotion/service_support.h"
 
 namespace cloister::promotion {
-
-// Who is calling: the audit actor and request (copied into every event) and
-// the roles they hold in the environment the operation concerns. The actor
-// is the person (a token's owner, never the token's name), so user() is the
-// stable user id that every comparison and every stored "who" uses.
-struct Caller {
-  AuditRecord audit;
-  std::vector<std::string> roles;
-
-  const std::string& user() const { return audit.actor.id; }
-  const std::string& user_name() const { return audit.actor.name; }
-  bool Holds(const std::vector<std::string>& any_of) const;  // admin holds every role
-};
 
 struct PromotionRequest {
   std::string automation;
@@ -56,76 +42,41 @@ struct PromotionFilter {
   int limit = 100;
 };
 
-// The policies a pipeline's stage for `environment` requires, bound as the
-// promotion gate binds them (hard mandatory, that environment only), and
-// those it names that are not loaded as promotion policies. The gate and
-// what-if evaluation share it.
-struct PipelinePolicies {
-  std::string pipeline;
-  std::vector<policy::PolicyBinding> bindings;
-  std::vector<std::string> missing;
+// A promotion with its approvals and history: what every operation answers.
+struct PromotionPage {
+  PromotionRecord promotion;
+  std::vector<ApprovalRecord> approvals;
+  std::vector<HistoryEntry> history;
 };
-PipelinePolicies BindPipelinePolicies(const Pipeline& pipeline, const std::string& environment,
-                                      const policy::PolicySet& set);
 
-class Service {
+class PromotionService {
  public:
-  using PolicySource = std::function<std::shared_ptr<const policy::PolicySet>()>;
-  // The current display name of a stored user id (the id itself when it
-  // names nobody, as rows from before ids do). Outputs show both.
-  using NameOf = std::function<std::string(const std::string& id)>;
-  Service(Writer& writer, ReadPool& reads, AuditLedger& ledger, const Clock& clock, Random& random,
-          PolicySource policies, policy::EvalLimits limits, NameOf names)
-      : writer_(writer), reads_(reads), ledger_(ledger), clock_(clock), random_(random),
-        policies_(std::move(policies)), limits_(limits), names_(std::move(names)) {}
+  explicit PromotionService(const ServiceDeps& deps) : deps_(deps) {}
 
-  // ---- automations ----
-  // Validates and stores a version in the first environment and makes it
-  // live there. invalid_argument with details {"problems": [...]} when it
-  // does not validate; failed_precondition "stale" when `if_match` is set and
-  // is not the current version; policy_denied when an automation.save
-  // binding refuses it. Saving the live content again changes nothing.
-  Result<Json> SaveAutomation(const Caller& caller, const std::string& name, const std::string& source,
-                              const std::string& if_match);
-  Result<Json> ListAutomations();
-  Result<Json> GetAutomation(const std::string& name);
-  // The stored canonical bytes (verified against the id) and source.
-  struct StoredVersion {
-    std::string id, automation, canonical, source, author, created_at;
-    int64_t seq = 0;
-  };
-  Result<StoredVersion> GetVersion(const std::string& name, const std::string& id);
-  Result<Json> DiffVersions(const std::string& name, const std::string& from, const std::string& to);
+  // Errors: invalid_argument (environment, time, emergency reason),
+  // failed_precondition "not_live_in_source", not_found (version), conflict
+  // "promotion_open", permission_denied "break_glass_not_allowed".
+  Result<PromotionPage> Request(const Caller& caller, const PromotionRequest& request);
+  // A promotion of the version live before the current one, through the
+  // stage's rollback rule.
+  Result<PromotionPage> Rollback(const Caller& caller, const std::string& automation, const std::string& environment,
+                                 const std::string& reason);
+  // Refusals recorded as denied: version_mismatch, self_approval,
+  // not_an_eligible_approver, promotion_state (and already_decided answered).
+  Result<PromotionPage> Approve(const Caller& caller, const std::string& id, const std::string& version,
+                                const std::string& comment);
+  Result<PromotionPage> Reject(const Caller& caller, const std::string& id, const std::string& comment);
+  Result<PromotionPage> Cancel(const Caller& caller, const std::string& id, const std::string& reason);
+  Result<PromotionPage> Override(const Caller& caller, const std::string& id, const std::string& reason);
+  // Re-runs the gate and, when it passes, makes the version live. The page
+  // of a promotion the gate failed at deployment (its state is then failed,
+  // or unchanged) is answered too: NotDeployed(page) says why.
+  Result<PromotionPage> Deploy(const Caller& caller, const std::string& id);
+  Result<PromotionPage> Review(const Caller& caller, const std::string& id, const std::string& comment);
 
-  // ---- environments ----
-  Result<Json> Live(const std::string& environment);
-  Result<Json> Deployments(const std::string& environment, const std::string& automation);
-  Result<Json> DiffEnvironments(const std::string& from, const std::string& to);
-
-  // ---- pipelines ----
-  Result<Json> PutPipeline(const Caller& caller, const std::string& name, const std::string& source);
-  Result<Json> ListPipelines();
-  Result<Json> GetPipeline(const std::string& name, int64_t version);
-  Result<Json> PipelineVersions(const std::string& name);
-
-  // ---- promotions ----
-  Result<Json> Request(const Caller& caller, const PromotionRequest& request);
-  Result<Json> Rollback(const Caller& caller, const std::string& automation, const std::string& environment,
-                        const std::string& reason);
-  Result<Json> Approve(const Caller& caller, const std::string& id, const std::string& version,
-                       const std::string& comment);
-  Result<Json> Reject(const Caller& caller, const std::string& id, const std::string& comment);
-  Result<Json> Cancel(const Caller& caller, const std::string& id, const std::string& reason);
-  Result<Json> Override(const Caller& caller, const std::string& id, const std::string& reason);
-  Result<Json> Deploy(const Caller& caller, const std::string& id);
-  Result<Json> Review(const Caller& caller, const std::string& id, const std::string& comment);
-  Result<Json> Get(const std::string& id);
-  Result<Json> List(const PromotionFilter& filter);
-
-  // The pipeline-bound policies that gate promotions of `automation` into
-  // `environment`, as the gate binds them (for what-if evaluation).
-  Result<PipelinePolicies> PipelinePoliciesFor(const std::string& automation, const std::string& environment);
-
+  Result<PromotionPage> Get(const std::string& id);
+  // Newest first, filtered, at most filter.limit.
+  Result<std::vector<PromotionRecord>> List(const PromotionFilter& filter);
   // The environment a promotion targets (for permission checks), or not_found.
   Result<std::string> TargetOf(const std::string& id);
 
@@ -133,18 +84,14 @@ class Service {
   struct Loaded;
 
  private:
-  Result<Json> Act(const std::string& id,
-                   const std::function<Status(Transaction&, Loaded&)>& action);
+  Result<PromotionPage> Act(const std::string& id, const std::function<Status(Transaction&, Loaded&)>& action);
   Status WriteDenied(const Caller& caller, const std::string& action, const std::string& id, const Status& why);
 
-  Writer& writer_;
-  ReadPool& reads_;
-  AuditLedger& ledger_;
-  const Clock& clock_;
-  Random& random_;
-  PolicySource policies_;
-  policy::EvalLimits limits_;
-  NameOf names_;
+  ServiceDeps deps_;
 };
+
+// conflict "deploy_failed" when Deploy answered a page that is not
+// deployed, naming the state and the failing or waiting checks; OK otherwise.
+Status NotDeployed(const PromotionPage& page);
 
 }  // namespace cloister::promotion

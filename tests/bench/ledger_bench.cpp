@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "appliance/server/schema.h"
 #include "appliance/storage/group_commit_writer.h"
 #include "appliance/storage/migrator.h"
 #include "appliance/storage/read_pool.h"
@@ -143,7 +144,9 @@ int main(int argc, char** argv) {
   // 1. Appends vs the raw insert loop.
   const double raw_rate = RawLoop(raw, append_events);
   auto conn = led.Open(true);
-  Check(Migrate(*conn, SchemaMigrations(), led.clock).status(), "migrate");
+  auto migrations = ApplianceMigrations();
+  Check(migrations.status(), "schema");
+  Check(Migrate(*conn, *migrations, led.clock).status(), "migrate");
   auto writer = std::make_unique<GroupCommitWriter>(std::move(conn), WriterOptions{}, led.clock, nullptr);
   AuditLedger ledger(led.clock);
   const double append_rate = Appends(*writer, ledger, append_events);
@@ -171,9 +174,9 @@ int main(int argc, char** argv) {
   // 2. Full verification vs raw SHA-256 over the same bytes.
   std::vector<std::string> data;
   data.reserve(total);
-  reads->Read([&](Connection& c) -> Status {
+  reads->Read([&](ReadView db) -> Status {
     for (uint64_t from = 0; from < total; from += 100000) {
-      CL_ASSIGN_OR_RETURN(auto events, AuditLedger::Events(c, from, total - 1, 100000));
+      CL_ASSIGN_OR_RETURN(auto events, AuditLedger::Events(db, from, total - 1, 100000));
       for (auto& e : events) data.push_back(std::move(e.data));
     }
     return Status::Ok();
@@ -183,7 +186,7 @@ int main(int argc, char** argv) {
   for (const auto& d : data) sink ^= verify::Sha256(d)[0];
   const double sha_rate = static_cast<double>(data.size()) / Since(t0);
   t0 = std::chrono::steady_clock::now();
-  auto report = reads->Read<LedgerReport>([&](Connection& c) { return VerifyLedger(c, key, false); });
+  auto report = reads->Read<LedgerReport>([&](ReadView db) { return VerifyLedger(db, key, false); });
   const double verify_rate = static_cast<double>(total) / Since(t0);
   Check(report.status(), "verify");
   if (!report->ok) std::fprintf(stderr, "verification failed: %s\n", report->problem.c_str());
@@ -198,12 +201,12 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(7);
   const int kProofs = 2000;
   double inclusion_total = 0, consistency_total = 0, lookup_total = 0;
-  reads->Read([&](Connection& c) -> Status {
-    auto mth = [&](uint64_t b, uint64_t e) { return *AuditLedger::SubtreeHash(c, b, e); };
+  reads->Read([&](ReadView db) -> Status {
+    auto mth = [&](uint64_t b, uint64_t e) { return *AuditLedger::SubtreeHash(db, b, e); };
     for (int i = 0; i < kProofs; ++i) {
       const uint64_t seq = rng() % total;
       auto t = std::chrono::steady_clock::now();
-      auto leaf = AuditLedger::LeafHash(c, seq);
+      auto leaf = AuditLedger::LeafHash(db, seq);
       lookup_total += Since(t);
       t = std::chrono::steady_clock::now();
       auto proof = verify::InclusionProof(seq, total, mth);

@@ -17,6 +17,7 @@
 #include "audit/audit_keys.h"
 #include "audit/audit_ledger.h"
 #include "audit/backup.h"
+#include "tests/support/test_store.h"
 #include "tests/support/test_support.h"
 
 namespace cloister {
@@ -72,11 +73,12 @@ class ApplianceTest : public ::testing::Test {
   // Initializes an appliance (key file, or Shamir 2 of 3 when `shares`)
   // holding a user with a live token and a live session.
   void Initialize(bool shares = false) {
-    StorageOptions options{dir_.File("data"), 1, {}, nullptr};
-    options.wrap_writer = [refuse = refuse_](std::unique_ptr<Writer> w) -> std::unique_ptr<Writer> {
-      return std::make_unique<RefusingWriter>(std::move(w), refuse);
-    };
-    seal_ = std::make_unique<SealManager>(options, clock_, random_, Logger("test"), nullptr);
+    StorageOptions options = testing::ApplianceStorageOptions(dir_.File("data"), 1, clock_);
+    options.make_writer = testing::WrapWriters(
+        options.make_writer, [refuse = refuse_](std::unique_ptr<Writer> w) -> std::unique_ptr<Writer> {
+          return std::make_unique<RefusingWriter>(std::move(w), refuse);
+        });
+    seal_ = std::make_unique<SealManager>(options, clock_, random_, Logger("test"));
     ASSERT_TRUE(seal_->Recover().ok());
     InitRequest request;
     if (shares) {
@@ -115,7 +117,7 @@ class ApplianceTest : public ::testing::Test {
     EXPECT_NE(session, nullptr);
     if (!session) return {};
     auto events = session->store->reads().Read<std::vector<StoredEvent>>(
-        [](Connection& c) { return AuditLedger::Events(c, 0, 1 << 20, 1 << 20); });
+        [](ReadView db) { return AuditLedger::Events(db, 0, 1 << 20, 1 << 20); });
     EXPECT_TRUE(events.ok());
     std::vector<Json> out;
     for (const auto& e : events.value()) out.push_back(ParseJsonObject(e.data).value());
@@ -135,7 +137,7 @@ class ApplianceTest : public ::testing::Test {
   }
   bool TokenLive() {
     auto t = appliance_->session()->store->reads().Read<TokenInfo>(
-        [&](Connection& c) { return FindToken(c, seeded_.token_id); });
+        [&](ReadView db) { return FindToken(db, seeded_.token_id); });
     return t.ok() && t->revoked_at.empty();
   }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "appliance/api/routes.h"
+#include "tests/support/test_store.h"
 #include "tests/support/test_support.h"
 
 namespace cloister {
@@ -17,7 +18,7 @@ class PermissionTableTest : public ::testing::Test {
   SystemRandom random_;
   Metrics metrics_;
   Logger logger_{"test"};
-  SealManager seal_{StorageOptions{dir_.path(), 1, {}, nullptr}, clock_, random_, Logger("test"), nullptr};
+  SealManager seal_{testing::ApplianceStorageOptions(dir_.path(), 1, clock_), clock_, random_, Logger("test")};
   Appliance appliance_{seal_, random_, clock_, Logger("test"), {}, ""};
   ApiContext ctx_{appliance_, clock_, random_, metrics_, logger_, {}, {}, nullptr, {}};
 };

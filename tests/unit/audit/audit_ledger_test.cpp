@@ -53,7 +53,7 @@ class AuditLedgerTest : public ::testing::Test {
     return *c;
   }
   LedgerReport Verify(bool from_latest = false) {
-    auto r = reads_->Read<LedgerReport>([&](Connection& c) { return VerifyLedger(c, vkey_, from_latest); });
+    auto r = reads_->Read<LedgerReport>([&](ReadView db) { return VerifyLedger(db, vkey_, from_latest); });
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return *r;
   }
@@ -66,7 +66,7 @@ class AuditLedgerTest : public ::testing::Test {
   std::vector<Hash> Leaves(uint64_t n) {
     std::vector<Hash> out;
     for (uint64_t i = 0; i < n; ++i) {
-      out.push_back(*reads_->Read<Hash>([&](Connection& c) { return AuditLedger::LeafHash(c, i); }));
+      out.push_back(*reads_->Read<Hash>([&](ReadView db) { return AuditLedger::LeafHash(db, i); }));
     }
     return out;
   }
@@ -105,7 +105,7 @@ TEST_F(AuditLedgerTest, DirectSerializationEqualsTheGeneralCanonicalForm) {
 
 TEST_F(AuditLedgerTest, AppendsCanonicalEventsWithChainAndLeafHashes) {
   Append(3);
-  auto events = *reads_->Read<std::vector<StoredEvent>>([](Connection& c) { return AuditLedger::Events(c, 0, 10, 10); });
+  auto events = *reads_->Read<std::vector<StoredEvent>>([](ReadView db) { return AuditLedger::Events(db, 0, 10, 10); });
   ASSERT_EQ(events.size(), 3u);
   Hash chain{};
   for (const auto& e : events) {
@@ -126,7 +126,7 @@ TEST_F(AuditLedgerTest, TimesNeverGoBackwardsEvenWhenTheClockDoes) {
   Append(2);
   clock_.Advance(-std::chrono::hours(5));
   Append(1);
-  auto events = *reads_->Read<std::vector<StoredEvent>>([](Connection& c) { return AuditLedger::Events(c, 0, 10, 10); });
+  auto events = *reads_->Read<std::vector<StoredEvent>>([](ReadView db) { return AuditLedger::Events(db, 0, 10, 10); });
   EXPECT_EQ(events[2].time, events[1].time);
   EXPECT_EQ(events[2].time.size(), 27u);  // 2026-11-21T00:00:00.000020Z
 }
@@ -147,7 +147,7 @@ TEST_F(AuditLedgerTest, InvalidRecordsAreRefusedAndWriteNothing) {
   r = Record(1);
   r.outcome = "maybe";
   EXPECT_FALSE(r.Validate().ok());
-  EXPECT_EQ(reads_->Read<LedgerHead>([](Connection& c) { return AuditLedger::Head(c); })->size, 0u);
+  EXPECT_EQ(reads_->Read<LedgerHead>([](ReadView db) { return AuditLedger::Head(db); })->size, 0u);
 }
 
 TEST_F(AuditLedgerTest, StoredSubtreesGiveTheSameRootsAndProofsAsTheLeaves) {
@@ -155,10 +155,10 @@ TEST_F(AuditLedgerTest, StoredSubtreesGiveTheSameRootsAndProofsAsTheLeaves) {
   const auto leaves = Leaves(70);
   for (uint64_t n = 1; n <= 70; ++n) {
     const std::vector<Hash> prefix(leaves.begin(), leaves.begin() + n);
-    const Hash root = *reads_->Read<Hash>([&](Connection& c) { return AuditLedger::Root(c, n); });
+    const Hash root = *reads_->Read<Hash>([&](ReadView db) { return AuditLedger::Root(db, n); });
     ASSERT_EQ(root, verify::RootFromLeaves(prefix)) << n;
-    reads_->Read([&](Connection& c) -> Status {
-      auto mth = [&](uint64_t b, uint64_t e) { return *AuditLedger::SubtreeHash(c, b, e); };
+    reads_->Read([&](ReadView db) -> Status {
+      auto mth = [&](uint64_t b, uint64_t e) { return *AuditLedger::SubtreeHash(db, b, e); };
       for (uint64_t i = 0; i < n; i += 7) {
         EXPECT_TRUE(verify::VerifyInclusion(i, n, leaves[i], verify::InclusionProof(i, n, mth), root)) << i << "/" << n;
       }
@@ -177,7 +177,7 @@ TEST_F(AuditLedgerTest, FailedUnitLeavesNoEventAndTheNextAppendContinuesTheChain
     return Status::Conflict("the change failed");
   }).ok());
   Append(5);
-  EXPECT_EQ(reads_->Read<LedgerHead>([](Connection& c) { return AuditLedger::Head(c); })->size, 10u);
+  EXPECT_EQ(reads_->Read<LedgerHead>([](ReadView db) { return AuditLedger::Head(db); })->size, 10u);
   EXPECT_TRUE(Verify().ok);
 }
 
@@ -228,7 +228,7 @@ TEST_F(LedgerTamperTest, DetectsAnEventRewrittenWithMatchingHashes) {
   // the tree no longer hashes to the signed checkpoint.
   writer_->Stop();
   auto conn = *Connection::Open(path_, key_, ConnectionOptions{});
-  auto events = *AuditLedger::Events(*conn, 0, 100, 100);
+  auto events = *AuditLedger::Events(ReadView(*conn), 0, 100, 100);
   Hash chain{};
   for (auto& e : events) {
     if (e.seq == 3) e.data.replace(e.data.find("\"i\":3"), 5, "\"i\":4");
@@ -248,7 +248,7 @@ TEST_F(LedgerTamperTest, DetectsAnInsertedEvent) {
   // and the signed checkpoints can tell.
   writer_->Stop();
   auto conn = *Connection::Open(path_, key_, ConnectionOptions{});
-  auto events = *AuditLedger::Events(*conn, 0, 100, 100);
+  auto events = *AuditLedger::Events(ReadView(*conn), 0, 100, 100);
   ASSERT_TRUE(conn->Exec("DELETE FROM audit_events WHERE seq >= 10").ok());
   AuditRecord forged = Record(1000);
   forged.reason = "inserted";
@@ -274,7 +274,7 @@ TEST_F(LedgerTamperTest, DetectsACheckpointFromAnotherOrigin) {
   verify::NoteSigner other;
   std::string error;
   ASSERT_TRUE(other.Init("elsewhere/audit", std::array<uint8_t, 32>{42}, &error));
-  const Hash root = *reads_->Read<Hash>([](Connection& c) { return AuditLedger::Root(c, 32); });
+  const Hash root = *reads_->Read<Hash>([](ReadView db) { return AuditLedger::Root(db, 32); });
   Tamper("UPDATE audit_checkpoints SET note = '" + other.Sign(verify::FormatCheckpoint({"elsewhere/audit", 32, root})) +
          "' WHERE size = 32");
   ExpectBadAt(31, "no signature by key lab/audit");
@@ -322,7 +322,7 @@ TEST_F(LedgerTamperTest, DetectsACheckpointFromAnotherKeyOrOrigin) {
   verify::NoteSigner other;
   std::string error;
   ASSERT_TRUE(other.Init("lab/audit", std::array<uint8_t, 32>{9}, &error));
-  const Hash root = *reads_->Read<Hash>([](Connection& c) { return AuditLedger::Root(c, 32); });
+  const Hash root = *reads_->Read<Hash>([](ReadView db) { return AuditLedger::Root(db, 32); });
   const std::string forged = other.Sign(verify::FormatCheckpoint({"lab/audit", 32, root}));
   Tamper("UPDATE audit_checkpoints SET note = '" + forged + "' WHERE size = 32");
   ExpectBadAt(31, "no signature by key lab/audit");
@@ -366,14 +366,14 @@ TEST_F(AuditLedgerTest, CheckpointerSignsWhileEventsArriveAndBeatsWhenIdle) {
       return done();
     };
     auto latest = [&] {
-      return *reads_->Read<std::optional<StoredCheckpoint>>([](Connection& c) { return AuditLedger::LatestCheckpoint(c); });
+      return *reads_->Read<std::optional<StoredCheckpoint>>([](ReadView db) { return AuditLedger::LatestCheckpoint(db); });
     };
     ASSERT_TRUE(wait_for([&] { return latest() && latest()->size == 3; }));
     // An hour without events (by the injected clock): a heartbeat, then its checkpoint.
     clock_.Advance(std::chrono::hours(1));
     ASSERT_TRUE(wait_for([&] { return latest() && latest()->size == 4; }));
   }
-  auto events = *reads_->Read<std::vector<StoredEvent>>([](Connection& c) { return AuditLedger::Events(c, 3, 3, 1); });
+  auto events = *reads_->Read<std::vector<StoredEvent>>([](ReadView db) { return AuditLedger::Events(db, 3, 3, 1); });
   EXPECT_EQ(Json::parse(events[0].data)["action"], "audit.heartbeat");
   EXPECT_EQ(Json::parse(events[0].data)["actor"]["kind"], "system");
   EXPECT_TRUE(Verify().ok);
@@ -389,7 +389,7 @@ TEST_F(AuditLedgerTest, CompromisedLedgerRefusesAppends) {
 TEST_F(AuditLedgerTest, QueriesFilterAndResolveTimeRanges) {
   Append(30);
   auto q = [&](EventFilter f, uint64_t cursor = 0, size_t limit = 100) {
-    return *reads_->Read<std::vector<StoredEvent>>([&](Connection& c) { return AuditLedger::Query(c, f, cursor, limit); });
+    return *reads_->Read<std::vector<StoredEvent>>([&](ReadView db) { return AuditLedger::Query(db, f, cursor, limit); });
   };
   EventFilter by_outcome;
   by_outcome.outcome = "denied";
@@ -406,6 +406,71 @@ TEST_F(AuditLedgerTest, QueriesFilterAndResolveTimeRanges) {
   ASSERT_EQ(in_window.size(), 10u);
   EXPECT_EQ(in_window.front().seq, 10u);
   EXPECT_EQ(q({}, 25, 3).front().seq, 25u);
+}
+
+// Damage is reported, never replaced: a stored hash of the wrong size is
+// corruption naming its table and row, not zeros.
+TEST_F(AuditLedgerTest, AShortChainHashIsCorruptionNamingTheEvent) {
+  Append(5);
+  Tamper("UPDATE audit_events SET chain_hash = zeroblob(31) WHERE seq = 3");
+  auto events = reads_->Read<std::vector<StoredEvent>>([](ReadView db) { return AuditLedger::Events(db, 0, 10, 10); });
+  ASSERT_FALSE(events.ok());
+  EXPECT_EQ(events.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(events.status().message().find("audit_events row 3: chain_hash is 31 bytes, not 32"), std::string::npos)
+      << events.status().message();
+}
+
+TEST_F(AuditLedgerTest, ACheckpointRootOfTheWrongSizeIsCorruptionNamingTheCheckpoint) {
+  Append(9);
+  Checkpoint();
+  Tamper("UPDATE audit_checkpoints SET root = zeroblob(33) WHERE size = 9");
+  auto latest = reads_->Read<std::optional<StoredCheckpoint>>(
+      [](ReadView db) { return AuditLedger::LatestCheckpoint(db); });
+  ASSERT_FALSE(latest.ok());
+  EXPECT_EQ(latest.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(latest.status().message().find("audit_checkpoints row 9: root is 33 bytes, not 32"), std::string::npos)
+      << latest.status().message();
+}
+
+TEST_F(AuditLedgerTest, AStoredSubtreeOfTheWrongSizeIsCorruptionNamingItsLevelAndIndex) {
+  Append(32);  // completes the first stored subtree, level 5 index 0
+  Tamper("UPDATE audit_nodes SET hash = zeroblob(31) WHERE level = 5 AND idx = 0");
+  auto root = reads_->Read<Hash>([](ReadView db) { return AuditLedger::Root(db, 32); });
+  ASSERT_FALSE(root.ok());
+  EXPECT_EQ(root.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(root.status().message().find("audit_nodes row 5/0: hash is 31 bytes, not 32"), std::string::npos)
+      << root.status().message();
+}
+
+TEST_F(AuditLedgerTest, AnAuditKeyOfTheWrongSizeIsCorruptionNamingTheKey) {
+  ASSERT_TRUE(writer_->Write([&](Transaction& tx) { return EnsureAuditKeys(tx, random_, clock_); }).ok());
+  Tamper("UPDATE appliance_keys SET material = zeroblob(31) WHERE name = 'audit.hmac_key'");
+  auto keys = reads_->Read<AuditKeys>([](ReadView db) { return LoadAuditKeys(db); });
+  ASSERT_FALSE(keys.ok());
+  EXPECT_EQ(keys.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(keys.status().message().find("appliance_keys row audit.hmac_key: material is 31 bytes, not 32"),
+            std::string::npos)
+      << keys.status().message();
+}
+
+// The verifier reads damaged rows as a ledger that does not verify, not as
+// a failed read: the report names the first bad seq.
+TEST_F(LedgerTamperTest, VerifierReportsAShortChainHashOfTheLastEvent) {
+  Tamper("UPDATE audit_events SET chain_hash = zeroblob(31) WHERE seq = 31");
+  ExpectBadAt(31, "chain hash does not match the event bytes");
+  // The quick check starts from the chain hash of the checkpoint's last event.
+  ExpectBadAt(31, "audit_events row 31: chain_hash is 31 bytes, not 32", /*from_latest=*/true);
+}
+
+TEST_F(LedgerTamperTest, VerifierReportsACheckpointRootOfTheWrongSize) {
+  Tamper("UPDATE audit_checkpoints SET root = zeroblob(31) WHERE size = 20");
+  ExpectBadAt(19, "checkpoint 20: the signed note does not match its stored size and root");
+}
+
+TEST_F(LedgerTamperTest, VerifierReportsAStoredSubtreeOfTheWrongSize) {
+  Tamper("UPDATE audit_nodes SET hash = zeroblob(31) WHERE level = 5 AND idx = 0");
+  ExpectBadAt(0, "events 0..31 do not hash to their stored subtree");
+  ExpectBadAt(0, "audit_nodes row 5/0: hash is 31 bytes, not 32", /*from_latest=*/true);
 }
 
 }  // namespace

@@ -59,7 +59,7 @@ TEST_F(IdentityStoreTest, UserNamesAreUniqueWithoutRegardToCase) {
   again.password_hash = "x";
   auto dup = Write<User>([&](Transaction& tx) { return CreateUser(tx, random_, clock_, again); });
   EXPECT_EQ(dup.status().code(), StatusCode::kAlreadyExists);
-  auto found = reads_->Read<User>([](Connection& c) { return FindUser(c, "aLiCe"); });
+  auto found = reads_->Read<User>([](ReadView db) { return FindUser(db, "aLiCe"); });
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->name, "Alice");
   EXPECT_EQ(found->roles.size(), 1u);
@@ -74,7 +74,7 @@ TEST_F(IdentityStoreTest, TheLastAdminOnEveryEnvironmentIsKept) {
   const User root = AddUser("root", {{Role::kAdmin, "*"}});
   AddUser("devadmin", {{Role::kAdmin, "dev"}});
   auto check = [&](const std::string& id) {
-    return reads_->Read([&](Connection& c) { return CheckAnotherAdminRemains(c, id); });
+    return reads_->Read([&](ReadView db) { return CheckAnotherAdminRemains(db, id); });
   };
   EXPECT_EQ(check(root.id).reason(), "last_admin");
   const User second = AddUser("second", {{Role::kAdmin, "*"}});
@@ -142,7 +142,7 @@ TEST_F(IdentityStoreTest, BackoffDoublesFromTheThresholdUpToTheLimitAndIsForgott
         [&](Transaction& tx) { return RecordLoginFailure(tx, "account", "pat", policy, clock_); });
   };
   auto wait = [&] {
-    return *reads_->Read<int64_t>([&](Connection& c) { return LockedForSeconds(c, "account", "pat", clock_); });
+    return *reads_->Read<int64_t>([&](ReadView db) { return LockedForSeconds(db, "account", "pat", clock_); });
   };
   EXPECT_TRUE(fail().locked_until.empty());
   EXPECT_TRUE(fail().locked_until.empty());
@@ -156,7 +156,7 @@ TEST_F(IdentityStoreTest, BackoffDoublesFromTheThresholdUpToTheLimitAndIsForgott
     EXPECT_EQ(wait(), 0);
   }
   auto listed = reads_->Read<std::vector<LoginFailures>>(
-      [&](Connection& c) { return ListLoginFailures(c, policy, clock_); });
+      [&](ReadView db) { return ListLoginFailures(db, policy, clock_); });
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].failures, 7);
 
@@ -179,13 +179,68 @@ TEST_F(IdentityStoreTest, TokensFollowTheirOwnerAndStopWhenTheOwnerIsDisabled) {
   ASSERT_EQ(p->bindings.size(), 1u);
   EXPECT_EQ(p->bindings[0].role, Role::kOperator);
   EXPECT_EQ(p->bindings[0].environment, "test");
-  auto info = reads_->Read<TokenInfo>([&](Connection& c) { return FindToken(c, t.id); });
+  auto info = reads_->Read<TokenInfo>([&](ReadView db) { return FindToken(db, t.id); });
   EXPECT_EQ(info->roles, std::vector<std::string>{"operator"});
   EXPECT_EQ(info->environments, std::vector<std::string>{"test"});
 
   ASSERT_TRUE(writer_->Write([&](Transaction& tx) { return SetDisabled(tx, u.id, true, clock_); }).ok());
   EXPECT_FALSE(AuthenticateToken(*reads_, t.secret, clock_, &why).ok());
   EXPECT_EQ(why, "owner_disabled");
+}
+
+// Damage is reported, never replaced: a stored value that does not decode is
+// corruption naming its table and row, whatever the read was for.
+class IdentityDamageTest : public IdentityStoreTest {
+ protected:
+  // Direct SQL on the database, as someone holding the key could do.
+  void Damage(const std::string& sql) {
+    auto conn = Connection::Open(path_, key_, ConnectionOptions{});
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    ASSERT_TRUE((*conn)->Exec(sql).ok()) << sql;
+  }
+  static void ExpectCorruption(const Status& st, const std::string& fragment) {
+    EXPECT_EQ(st.code(), StatusCode::kCorruption) << st.ToString();
+    EXPECT_NE(st.message().find(fragment), std::string::npos) << st.message();
+  }
+};
+
+TEST_F(IdentityDamageTest, ARoleBindingNamingNoRoleIsCorruptionNamingTheBinding) {
+  const User u = AddUser("ruth", {{Role::kAuthor, "dev"}});
+  Damage("UPDATE role_bindings SET role = 'superuser' WHERE user_id = '" + u.id + "'");
+  auto found = reads_->Read<User>([](ReadView db) { return FindUser(db, "ruth"); });
+  ExpectCorruption(found.status(), "role_bindings row " + u.id + "/dev: role \"superuser\" is not a role");
+}
+
+TEST_F(IdentityDamageTest, ATokenWhoseExpiryIsNotATimestampIsCorruptionNotALiveToken) {
+  const User u = AddUser("tom", {{Role::kOperator, "*"}});
+  NewToken spec{"ci", u.id, {}, {}, FormatTimestamp(clock_.Now() + seconds(60))};
+  const IssuedToken t = *Write<IssuedToken>([&](Transaction& tx) { return CreateToken(tx, random_, clock_, spec); });
+  Damage("UPDATE api_tokens SET expires_at = 'someday' WHERE id = '" + t.id + "'");
+  ExpectCorruption(AuthenticateToken(*reads_, t.secret, clock_).status(),
+                   "api_tokens row " + t.id + ": expires_at is not a timestamp");
+}
+
+TEST_F(IdentityDamageTest, ASessionWhoseLastRequestTimeIsNotATimestampIsCorruptionNotALiveSession) {
+  const User u = AddUser("sue", {{Role::kOperator, "*"}});
+  const SessionPolicy policy;
+  const IssuedSession s = *Write<IssuedSession>(
+      [&](Transaction& tx) { return CreateSession(tx, random_, clock_, policy, u.id, "password", "10.0.0.1"); });
+  Damage("UPDATE sessions SET last_seen_at = 'x' WHERE id = '" + s.id + "'");
+  ExpectCorruption(AuthenticateSession(*reads_, s.secret, clock_, policy).status(),
+                   "sessions row " + s.id + ": last_seen_at is not a timestamp");
+}
+
+TEST_F(IdentityDamageTest, ALockWhoseEndIsNotATimestampIsCorruptionNotALapsedLock) {
+  const LockoutPolicy policy{1, 10, seconds(60), seconds(600), seconds(600)};
+  ASSERT_TRUE(Write<LoginFailures>([&](Transaction& tx) {
+                return RecordLoginFailure(tx, "account", "pat", policy, clock_);
+              }).ok());
+  Damage("UPDATE login_failures SET locked_until = 'soon' WHERE kind = 'account' AND key = 'pat'");
+  auto wait = reads_->Read<int64_t>([&](ReadView db) { return LockedForSeconds(db, "account", "pat", clock_); });
+  ExpectCorruption(wait.status(), "login_failures row account/pat: locked_until is not a timestamp");
+  auto current = reads_->Read<LoginFailures>(
+      [&](ReadView db) { return CurrentLoginFailures(db, "account", "pat", policy, clock_); });
+  ExpectCorruption(current.status(), "login_failures row account/pat: locked_until is not a timestamp");
 }
 
 TEST(RestrictBindingsTest, NarrowsAndNeverWidens) {

@@ -6,13 +6,62 @@
 
 #include <gtest/gtest.h>
 
+#include "appliance/api/governance_json.h"
 #include "appliance/storage/group_commit_writer.h"
+#include "governance/promotion/automation_service.h"
+#include "governance/promotion/pipeline_service.h"
 #include "tests/support/replaying_writer.h"
 #include "tests/support/test_store.h"
 #include "tests/support/test_support.h"
 
 namespace cloister::promotion {
 namespace {
+
+// The services answering as the API shapes them (appliance/api/
+// governance_json.h), so the assertions read the documented JSON.
+class Service {
+ public:
+  Service(Writer& writer, ReadPool& reads, AuditLedger& ledger, const Clock& clock, Random& random,
+          ServiceDeps::PolicySource policies, policy::EvalLimits limits, ServiceDeps::NameOf names)
+      : deps_{writer, reads, ledger, clock, random, std::move(policies), limits, std::move(names)},
+        automations_(deps_),
+        pipelines_(deps_),
+        promotions_(deps_) {}
+
+  Result<Json> SaveAutomation(const Caller& caller, const std::string& name, const std::string& source,
+                              const std::string& if_match) {
+    CL_ASSIGN_OR_RETURN(SavedAutomation saved, automations_.Save(caller, name, source, if_match));
+    return api_json::SavedAutomationJson(saved);
+  }
+  Result<Json> PutPipeline(const Caller& caller, const std::string& name, const std::string& source) {
+    CL_ASSIGN_OR_RETURN(PutPipelineResult put, pipelines_.Put(caller, name, source));
+    return api_json::PutPipelineJson(put);
+  }
+  Result<Json> Request(const Caller& caller, const PromotionRequest& request) {
+    return Page(promotions_.Request(caller, request));
+  }
+  Result<Json> Approve(const Caller& caller, const std::string& id, const std::string& version,
+                       const std::string& comment) {
+    return Page(promotions_.Approve(caller, id, version, comment));
+  }
+  Result<Json> Deploy(const Caller& caller, const std::string& id) {
+    CL_ASSIGN_OR_RETURN(PromotionPage page, promotions_.Deploy(caller, id));
+    CL_RETURN_IF_ERROR(NotDeployed(page));
+    return api_json::PromotionPageJson(page, deps_.names);
+  }
+  Result<Json> Get(const std::string& id) { return Page(promotions_.Get(id)); }
+
+ private:
+  Result<Json> Page(const Result<PromotionPage>& page) {
+    CL_RETURN_IF_ERROR(page.status());
+    return api_json::PromotionPageJson(*page, deps_.names);
+  }
+
+  ServiceDeps deps_;
+  AutomationService automations_;
+  PipelineService pipelines_;
+  PromotionService promotions_;
+};
 
 constexpr const char* kDefinition = R"(apiVersion: cloister/v1
 kind: Automation
@@ -98,7 +147,7 @@ class PromotionReplayTest : public ::testing::Test {
   // The ledger's events with `action` (and target id, when given).
   std::vector<Json> Events(const std::string& action, const std::string& target = "") {
     auto stored = reads_->Read<std::vector<StoredEvent>>(
-        [](Connection& c) { return AuditLedger::Events(c, 0, 1 << 20, 100000); });
+        [](ReadView db) { return AuditLedger::Events(db, 0, 1 << 20, 100000); });
     EXPECT_TRUE(stored.ok()) << stored.status().ToString();
     std::vector<Json> out;
     for (const auto& e : *stored) {
@@ -110,13 +159,7 @@ class PromotionReplayTest : public ::testing::Test {
     return out;
   }
   int64_t Count(const std::string& sql) {
-    auto n = reads_->Read<int64_t>([&](Connection& c) -> Result<int64_t> {
-      CL_ASSIGN_OR_RETURN(Statement * s, c.Cached(sql));
-      CL_RETURN_IF_ERROR(s->Step().status());
-      const int64_t v = s->ColumnInt(0);
-      s->Reset();
-      return v;
-    });
+    auto n = reads_->Read<int64_t>([&](ReadView db) -> Result<int64_t> { return db.Select("count", sql).ReadInt(); });
     EXPECT_TRUE(n.ok()) << n.status().ToString();
     return n.ok() ? *n : -1;
   }

@@ -117,6 +117,14 @@ TEST(ConfigTest, AuthSettingsAreCheckedTogether) {
   ExpectError("auth:\n  lockout:\n    treshold: 3\n", "unknown key \"auth.lockout.treshold\"");
 }
 
+TEST(ConfigTest, ReadsAndBoundsTheWriterQueue) {
+  EXPECT_EQ(ServerConfig{}.storage.writer.max_queued_units, 10000u);
+  auto c = ParseServerConfig("storage: {writer_max_queued: 500}\n", "c.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.writer.max_queued_units, 500u);
+  ExpectError("storage: {writer_max_queued: 0}\n", "storage.writer_max_queued: must be between");
+}
+
 TEST(ConfigTest, PlainHttpOnlyOnLoopback) {
   ExpectError("listener:\n  plain_http:\n    enabled: true\n    address: 0.0.0.0\n",
               "cloister.yaml:4:14: listener.plain_http.address: plain HTTP may only listen on a loopback");

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "appliance/storage/read_pool.h"
+#include "tests/support/fault_injecting_vfs.h"
 #include "tests/support/replaying_writer.h"
 #include "tests/support/test_support.h"
 
@@ -305,6 +306,114 @@ TEST_F(GroupCommitWriterTest, StopDrainsQueuedUnitsThenRefusesNewOnes) {
   EXPECT_EQ(late.code(), StatusCode::kUnavailable);
   writer_.reset();
   EXPECT_EQ(Rows().size(), 50u);
+}
+
+// The writer over a connection whose disk refuses writes on demand
+// (tests/support/fault_injecting_vfs.h): a failed COMMIT is the real one.
+class GroupCommitWriterFaultTest : public GroupCommitWriterTest {
+ protected:
+  void SetUp() override {
+    GroupCommitWriterTest::SetUp();
+    Reopen(WriterOptions{});
+  }
+  void TearDown() override {
+    vfs_.FailWalWrites(false);
+    writer_.reset();
+  }
+
+  // A new writer with `options`, its connection opened through the VFS.
+  void Reopen(WriterOptions options) {
+    writer_.reset();
+    Result<std::unique_ptr<Connection>> conn = Status::Internal("not opened");
+    {
+      testing::FaultInjectingVfs::DefaultScope scope(vfs_);
+      conn = Connection::Open(path_, key_, ConnectionOptions{});
+    }
+    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    writer_ = std::make_unique<GroupCommitWriter>(std::move(conn).value(), options, clock_, &metrics_);
+  }
+
+  testing::FaultInjectingVfs& vfs_ = testing::FaultInjectingVfs::Instance();
+};
+
+TEST_F(GroupCommitWriterFaultTest, FailedCommitFailsTheWholeBatchAndLeavesAFaultUntilACommitSucceeds) {
+  ASSERT_TRUE(writer_->Write(Insert(1, 0)).ok());
+  EXPECT_FALSE(writer_->LastFault().has_value());
+
+  Gate gate;
+  auto held = writer_->Submit(gate.Hold());
+  gate.WaitEntered();
+  std::vector<WriteTicket> batch;
+  for (int i = 1; i <= 5; ++i) batch.push_back(writer_->Submit(Insert(1, i)));
+  vfs_.FailWalWrites(true);
+  gate.Release();
+  ASSERT_TRUE(held.Wait().ok());  // it changed nothing: its commit wrote nothing
+  for (auto& ticket : batch) {
+    const Status st = ticket.Wait();
+    EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+    EXPECT_NE(st.message().find("committing the write transaction failed"), std::string::npos) << st.ToString();
+  }
+  EXPECT_GT(vfs_.failed_writes(), 0);
+
+  const std::optional<WriterFault> first = writer_->LastFault();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->failed_commits, 1u);
+  EXPECT_EQ(first->error.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(first->since, first->last);
+
+  // It lasts: another failure counts and keeps the time it began.
+  EXPECT_EQ(writer_->Write(Insert(2, 0)).code(), StatusCode::kUnavailable);
+  const std::optional<WriterFault> second = writer_->LastFault();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->failed_commits, 2u);
+  EXPECT_EQ(second->since, first->since);
+  EXPECT_EQ(MetricValue("\ncloister_writer_failed_commits_total"), 2) << metrics_.Render();
+
+  // The disk recovers: the next commit clears the fault.
+  vfs_.FailWalWrites(false);
+  ASSERT_TRUE(writer_->Write(Insert(3, 0)).ok());
+  EXPECT_FALSE(writer_->LastFault().has_value());
+  writer_.reset();
+  EXPECT_EQ(Rows(), (std::set<std::pair<int64_t, int64_t>>{{1, 0}, {3, 0}}));
+}
+
+// Units that fail alone, or hooks that throw, are the units' business: the
+// writer itself is fine.
+TEST_F(GroupCommitWriterFaultTest, FailingUnitsAndThrowingHooksLeaveNoWriterFault) {
+  EXPECT_EQ(writer_->Write([](Transaction&) { return Status::Conflict("refused"); }).code(), StatusCode::kConflict);
+  EXPECT_TRUE(writer_->Write([](Transaction& tx) {
+    tx.OnCommit([] { throw std::runtime_error("notification failed"); });
+    return Insert(4, 1)(tx);
+  }).ok());
+  EXPECT_FALSE(writer_->LastFault().has_value());
+}
+
+TEST_F(GroupCommitWriterFaultTest, FullQueueRefusesAtOnceAsOverloadedThenAcceptsOnceDrained) {
+  WriterOptions options;
+  options.max_queued_units = 4;
+  Reopen(options);
+  Gate gate;
+  auto held = writer_->Submit(gate.Hold());  // running, so not queued
+  gate.WaitEntered();
+  std::vector<WriteTicket> queued;
+  for (int i = 0; i < 4; ++i) queued.push_back(writer_->Submit(Insert(5, i)));
+
+  WriteTicket refused = writer_->Submit(Insert(5, 99));
+  auto answer = std::async(std::launch::async, [&] { return refused.Wait(); });
+  const bool at_once = answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  gate.Release();  // lets the test end either way
+  ASSERT_TRUE(at_once) << "a submit to a full queue waited instead of being refused";
+  const Status st = answer.get();
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
+  EXPECT_EQ(st.reason(), "overloaded") << st.ToString();
+  EXPECT_EQ(MetricValue("\ncloister_writer_refused_total"), 1) << metrics_.Render();
+
+  ASSERT_TRUE(held.Wait().ok());
+  for (auto& ticket : queued) EXPECT_TRUE(ticket.Wait().ok());
+  EXPECT_TRUE(writer_->Write(Insert(5, 100)).ok());  // drained: accepted again
+  EXPECT_FALSE(writer_->LastFault().has_value());    // refusing is not failing
+  writer_.reset();
+  EXPECT_EQ(Rows().size(), 5u);
 }
 
 }  // namespace

@@ -57,15 +57,15 @@ class ResolveIdTest : public ::testing::Test {
 };
 
 TEST_F(ResolveIdTest, ResolvesByRangeOfTheIndex) {
-  EXPECT_EQ(*ResolveId(*conn_, "things", "id", "prm-77aa00", "promotion"), "prm-77aa00bb11cc");
-  EXPECT_EQ(*ResolveId(*conn_, "things", "id", "prm-77", "promotion"), "prm-77");
-  EXPECT_EQ(*ResolveId(*conn_, "things", "id", "prm-0a1b2c3dff", "promotion"), "prm-0a1b2c3dffff");
-  EXPECT_EQ(ResolveId(*conn_, "things", "id", "prm-0a1b2c3d", "promotion").status().reason(), "ambiguous_id");
-  EXPECT_EQ(ResolveId(*conn_, "things", "id", "prm-99999999", "promotion").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(*ResolveId(ReadView(*conn_), "things", "id", "prm-77aa00", "promotion"), "prm-77aa00bb11cc");
+  EXPECT_EQ(*ResolveId(ReadView(*conn_), "things", "id", "prm-77", "promotion"), "prm-77");
+  EXPECT_EQ(*ResolveId(ReadView(*conn_), "things", "id", "prm-0a1b2c3dff", "promotion"), "prm-0a1b2c3dffff");
+  EXPECT_EQ(ResolveId(ReadView(*conn_), "things", "id", "prm-0a1b2c3d", "promotion").status().reason(), "ambiguous_id");
+  EXPECT_EQ(ResolveId(ReadView(*conn_), "things", "id", "prm-99999999", "promotion").status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(ResolveIdTest, ManyCandidatesAreListedUpToTen) {
-  const auto r = ResolveId(*conn_, "things", "id", "tok_deadbeef", "API token");
+  const auto r = ResolveId(ReadView(*conn_), "things", "id", "tok_deadbeef", "API token");
   ASSERT_EQ(r.status().reason(), "ambiguous_id");
   EXPECT_EQ(r.status().details()["candidates"].size(), 10u);
   EXPECT_NE(r.status().message().find(", ..."), std::string::npos);
@@ -75,7 +75,7 @@ TEST_F(ResolveIdTest, LikeAndRangeMetacharactersAreNotPatterns) {
   // Wildcards and quotes are not id characters: only an exact match could name them.
   for (const char* hostile : {"prm-%%%%%%%%", "prm-____0a1b", "prm-0a1b2c3d' OR '1'='1", "prm-0a1b2c3d\x7f", "prm-*",
                               "prm-0a1b2c3d\xff"}) {
-    EXPECT_EQ(ResolveId(*conn_, "things", "id", hostile, "promotion").status().code(), StatusCode::kNotFound)
+    EXPECT_EQ(ResolveId(ReadView(*conn_), "things", "id", hostile, "promotion").status().code(), StatusCode::kNotFound)
         << hostile;
   }
 }

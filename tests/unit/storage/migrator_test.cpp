@@ -4,10 +4,19 @@
 
 #include <gtest/gtest.h>
 
+#include "appliance/core/encoding.h"
+#include "appliance/server/schema.h"
 #include "tests/support/test_support.h"
 
 namespace cloister {
 namespace {
+
+// The appliance's migrations, as cloisterd assembles them.
+std::vector<Migration> ApplianceSchema() {
+  auto migrations = ApplianceMigrations();
+  EXPECT_TRUE(migrations.ok()) << migrations.status().ToString();
+  return migrations.ok() ? std::move(migrations).value() : std::vector<Migration>{};
+}
 
 class MigratorTest : public ::testing::Test {
  protected:
@@ -104,9 +113,9 @@ TEST_F(MigratorTest, RefusesAnEditedMigration) {
 
 TEST_F(MigratorTest, ApplianceSchemaAppliesToAFreshDatabase) {
   auto conn = OpenDb();
-  auto applied = Migrate(*conn, SchemaMigrations(), clock_);
+  auto applied = Migrate(*conn, ApplianceSchema(), clock_);
   ASSERT_TRUE(applied.ok()) << applied.status().ToString();
-  EXPECT_EQ(applied->size(), SchemaMigrations().size());
+  EXPECT_EQ(applied->size(), ApplianceSchema().size());
   EXPECT_TRUE(TableExists(*conn, "api_tokens"));
 }
 
@@ -120,7 +129,7 @@ namespace {
 // token not owned by that user also carries, which could have been forged.
 TEST_F(MigratorTest, PeopleByUserIdKeepsForgeableNamesUnverified) {
   auto conn = OpenDb();
-  const auto& all = SchemaMigrations();
+  const auto& all = ApplianceSchema();
   ASSERT_GE(all.size(), 6u);
   ASSERT_EQ(all[5].version, 6);
   ASSERT_TRUE(Migrate(*conn, {all.begin(), all.begin() + 5}, clock_).ok());
@@ -147,6 +156,40 @@ TEST_F(MigratorTest, PeopleByUserIdKeepsForgeableNamesUnverified) {
   std::vector<std::string> kinds;
   while (*failures->Step()) kinds.push_back(failures->ColumnText(0));
   EXPECT_EQ(kinds, std::vector<std::string>{"address"});  // no name kept in clear
+}
+
+}  // namespace
+}  // namespace cloister
+
+namespace cloister {
+namespace {
+
+// Databases recorded these checksums when each migration shipped, over the
+// SQL then written whole in storage; a database whose checksum differs is
+// refused. Moving a module's tables into its own part must not change a
+// byte: an edited part, a part moved to another version, or modules joined
+// in another order fail here rather than on a customer's database.
+TEST_F(MigratorTest, ApplianceSchemaKeepsTheChecksumsItShipped) {
+  struct Shipped {
+    int version;
+    std::string name, checksum;
+  };
+  const std::vector<Shipped> shipped = {
+      {1, "appliance_environments_tokens", "87b3e50c5fe61bb48339f15ceca8a3d66205ae0cc71d73baa6c4118339a7fc83"},
+      {2, "audit_ledger", "8cc097487ca38934b66e577c2c0d07f2948570ba85156d1de05bb5eb47f00ab5"},
+      {3, "users_sessions_lockouts", "1d19a96ace21ca3b25100bfe69e04d26620248b382037efc36ff37317bce0ea7"},
+      {4, "policy_documents", "7d7b0073c38e4a31a35c3098bfafb6e8b42011f3ed0cd46b4455f444f66f14e3"},
+      {5, "automations_environments_promotions", "504cc45200a0b644f35dd9b70a0a2e0787a99742a52da572e1af82fd0d2f1b56"},
+      {6, "people_by_user_id", "afe91722a7dfa9948f1bb744e80ac184a7e8f605d9c6f0f486d336f7eddc7acb"},
+      {7, "promotion_state_check", "0b82325bcce78bb6a51d2a60e8ac32e19655a768cbb813d00de96e6b1ba4daa2"},
+  };
+  const auto all = ApplianceSchema();
+  ASSERT_GE(all.size(), shipped.size());
+  for (size_t i = 0; i < shipped.size(); ++i) {
+    EXPECT_EQ(all[i].version, shipped[i].version);
+    EXPECT_EQ(all[i].name, shipped[i].name);
+    EXPECT_EQ(Sha256Hex(all[i].sql), shipped[i].checksum) << "migration " << shipped[i].version << " changed";
+  }
 }
 
 }  // namespace

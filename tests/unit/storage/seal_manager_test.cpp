@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "appliance/core/files.h"
+#include "tests/support/test_store.h"
 #include "tests/support/test_support.h"
 
 namespace cloister {
@@ -21,10 +22,8 @@ Status CreateMarkerTable(Transaction& tx, const std::string& appliance_id) {
 class SealManagerTest : public ::testing::Test {
  protected:
   std::unique_ptr<SealManager> Make(const std::string& data_dir) {
-    StorageOptions options;
-    options.data_dir = data_dir;
-    options.read_connections = 2;
-    auto m = std::make_unique<SealManager>(options, clock_, random_, Logger("test"), nullptr);
+    auto m = std::make_unique<SealManager>(testing::ApplianceStorageOptions(data_dir, 2, clock_), clock_, random_,
+                                           Logger("test"));
     EXPECT_TRUE(m->Recover().ok());
     return m;
   }
@@ -39,10 +38,11 @@ class SealManagerTest : public ::testing::Test {
   std::string MarkerValue(SealManager& m) {
     auto store = m.store();
     if (!store) return "";
-    return *store->reads().Read<std::string>([](Connection& c) -> Result<std::string> {
-      CL_ASSIGN_OR_RETURN(Statement * s, c.Cached("SELECT appliance_id FROM marker"));
-      CL_ASSIGN_OR_RETURN(bool row, s->Step());
-      return row ? s->ColumnText(0) : std::string();
+    return *store->reads().Read<std::string>([](ReadView db) -> Result<std::string> {
+      CL_ASSIGN_OR_RETURN(auto id, db.Select("marker", "SELECT appliance_id FROM marker").ReadOne([](const Row& r) {
+        return r.Text(0);
+      }));
+      return id.value_or("");
     });
   }
 
@@ -220,7 +220,7 @@ TEST_F(SealManagerTest, DatabaseWithoutKeyringIsRefusedNotOverwritten) {
   std::remove(dir_.File("a/keyring.json").c_str());
   StorageOptions options;
   options.data_dir = dir_.File("a");
-  SealManager again(options, clock_, random_, Logger("test"), nullptr);
+  SealManager again(options, clock_, random_, Logger("test"));
   EXPECT_EQ(again.Recover().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(again.Initialize({}, CreateMarkerTable).status().code(), StatusCode::kFailedPrecondition);
 }

@@ -1,0 +1,21 @@
+// The automation module's table (automation_versions,
+// automation_version_store.h) as its part of the appliance's migrations
+// (appliance/storage/schema_layout.h).
+//
+// Shipped parts never change: each migration's checksum is computed over
+// its parts joined in the layout's order, and a database recording another
+// checksum is refused. A new table or change is a part for a new version,
+// appended here and given its place in SchemaLayout().
+#pragma once
+
+#include <vector>
+
+#include "appliance/storage/schema_layout.h"
+
+namespace cloister::automation {
+
+// This module's parts (module "automation"), in version order; two parts
+// of one version in the order the layout joins them.
+std::vector<MigrationPart> AutomationMigrationParts();
+
+}  // namespace cloister::automation
