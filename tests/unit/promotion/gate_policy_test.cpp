@@ -98,7 +98,7 @@ TEST_F(GateTest, PipelinePoliciesAreHardMandatoryAndOutliveTheGate) {
   const policy::Decision& d = copy->policy->decision;
   ASSERT_EQ(d.bindings.size(), 1u);
   EXPECT_EQ(d.bindings[0].binding->name, "pipeline:default/prod/needs-reason");
-  EXPECT_EQ(d.ToJson(true)["bindings"][0]["level"], "hard_mandatory");
+  EXPECT_EQ(d.ToJson(true)["bindings"].at(0).at("level"), "hard_mandatory");
   EXPECT_EQ(copy->policy->bindings->size(), 1u);
 }
 
