@@ -53,10 +53,11 @@ demo: build
 # Benchmarks are built in Release in their own tree and print ratios.
 bench: deps
 	@cmake -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release > /dev/null
-	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target writer_bench ledger_bench policy_bench
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target writer_bench ledger_bench policy_bench runtime_bench
 	$(RELEASE_DIR)/tests/bench/writer_bench
 	$(RELEASE_DIR)/tests/bench/ledger_bench
 	$(RELEASE_DIR)/tests/bench/policy_bench
+	$(RELEASE_DIR)/tests/bench/runtime_bench
 
 # The signed offline bundle, from a Release build: dist/cloister-<version>-linux-x86_64.tar.gz
 bundle: deps

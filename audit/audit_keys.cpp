@@ -11,11 +11,12 @@ constexpr char kSigning[] = "audit.signing_key";
 constexpr char kHmac[] = "audit.hmac_key";
 
 Result<bool> Exists(Transaction& tx, const char* name) {
-  CL_ASSIGN_OR_RETURN(const int64_t found,
-                      tx.view()
-                          .Select("appliance_keys", "SELECT COUNT(*) FROM appliance_keys WHERE name = ?")
-                          .Bind(1, name)
-                          .ReadInt());
+  CL_ASSIGN_OR_RETURN(
+      const int64_t found,
+      tx.view()
+          .Select("appliance_keys", "SELECT COUNT(*) FROM appliance_keys WHERE name = ?")
+          .Bind(1, name)
+          .ReadInt());
   return found > 0;
 }
 
@@ -23,15 +24,17 @@ Result<bool> Exists(Transaction& tx, const char* name) {
 // corruption naming its appliance_keys row unless it is 32 bytes.
 Result<SecureBytes> DecodeKey(const Row& row) {
   const std::string_view m = row.View(1);
-  if (m.size() != 32) return row.Corrupt("material is " + std::to_string(m.size()) + " bytes, not 32");
+  if (m.size() != 32)
+    return row.Corrupt("material is " + std::to_string(m.size()) + " bytes, not 32");
   return SecureBytes(reinterpret_cast<const uint8_t*>(m.data()), m.size());
 }
 
 Result<SecureBytes> Read(ReadView db, const char* name) {
-  CL_ASSIGN_OR_RETURN(std::optional<SecureBytes> key,
-                      db.Select("appliance_keys", "SELECT name, material FROM appliance_keys WHERE name = ?")
-                          .Bind(1, name)
-                          .ReadOne(DecodeKey));
+  CL_ASSIGN_OR_RETURN(
+      std::optional<SecureBytes> key,
+      db.Select("appliance_keys", "SELECT name, material FROM appliance_keys WHERE name = ?")
+          .Bind(1, name)
+          .ReadOne(DecodeKey));
   if (!key) return Status::Corruption(std::string("the database has no ") + name);
   return std::move(*key);
 }
@@ -43,8 +46,11 @@ Status EnsureAuditKeys(Transaction& tx, Random& random, const Clock& clock) {
     CL_ASSIGN_OR_RETURN(const bool exists, Exists(tx, name));
     if (exists) continue;
     CL_ASSIGN_OR_RETURN(SecureBytes key, SecureBytes::Generate(random, 32));
-    CL_ASSIGN_OR_RETURN(Statement * s, tx.Prepare("INSERT INTO appliance_keys (name, material, created_at) VALUES (?, ?, ?)"));
-    CL_RETURN_IF_ERROR(s->Bind(1, name).BindBlob(2, key.view()).Bind(3, FormatTimestamp(clock.Now())).Run());
+    CL_ASSIGN_OR_RETURN(
+        Statement * s,
+        tx.Prepare("INSERT INTO appliance_keys (name, material, created_at) VALUES (?, ?, ?)"));
+    CL_RETURN_IF_ERROR(
+        s->Bind(1, name).BindBlob(2, key.view()).Bind(3, FormatTimestamp(clock.Now())).Run());
   }
   return Status::Ok();
 }
@@ -57,11 +63,7 @@ Result<AuditKeys> LoadAuditKeys(ReadView db) {
 }
 
 std::string AuditHmac(const SecureBytes& key, std::string_view value) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(value.data()),
-       value.size(), mac, &len);
-  return "hmac-sha256:" + HexEncode(mac, len);
+  return "hmac-sha256:" + HmacSha256Hex(AsChars(key.data(), key.size()), value);
 }
 
 }  // namespace cloister

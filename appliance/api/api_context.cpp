@@ -6,9 +6,9 @@
 #include "appliance/core/encoding.h"
 #include "appliance/core/mutex.h"
 #include "appliance/http/client_address.h"
+#include "appliance/identity/token_store.h"
 #include "appliance/identity/user_store.h"
 #include "appliance/storage/id_prefix.h"
-#include "appliance/identity/token_store.h"
 #include "governance/environments/environment_store.h"
 
 namespace cloister {
@@ -17,23 +17,30 @@ bool ApplianceGate::Sealed() const { return ctx_.appliance.session() == nullptr;
 
 namespace {
 
-bool IsSafeMethod(const std::string& method) { return method == "GET" || method == "HEAD" || method == "OPTIONS"; }
+bool IsSafeMethod(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
 
 // Routes a principal whose password must change may still call.
 bool AllowedBeforePasswordChange(const std::string& pattern) {
-  return pattern == "/v1/auth/whoami" || pattern == "/v1/auth/logout" || pattern == "/v1/auth/password";
+  return pattern == "/v1/auth/whoami" || pattern == "/v1/auth/logout" ||
+         pattern == "/v1/auth/password";
 }
 
 }  // namespace
 
-Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, const Credentials& credentials) {
+Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request,
+                                              const Credentials& credentials) {
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx_));
   AuditService& audit = *session->audit;
-  const std::string_view secret = credentials.bearer.empty() ? credentials.session_cookie : credentials.bearer;
-  const bool is_session = secret.substr(0, kSessionPrefix.size()) == kSessionPrefix || credentials.bearer.empty();
+  const std::string_view secret =
+      credentials.bearer.empty() ? credentials.session_cookie : credentials.bearer;
+  const bool is_session =
+      secret.substr(0, kSessionPrefix.size()) == kSessionPrefix || credentials.bearer.empty();
   std::string why;
   Result<Principal> principal =
-      is_session ? AuthenticateSession(session->store->reads(), secret, ctx_.clock, ctx_.auth.sessions, &why)
+      is_session ? AuthenticateSession(session->store->reads(), secret, ctx_.clock,
+                                       ctx_.auth.sessions, &why)
                  : AuthenticateToken(session->store->reads(), secret, ctx_.clock, &why);
   AuditRecord attempt = RecordFor(RequesterOf(request), is_session ? "auth.session" : "auth.token",
                                   principal.ok() ? "success" : "denied");
@@ -58,8 +65,9 @@ Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, const 
       !ConstantTimeEquals(request.Header("x-csrf-token"), principal->csrf_token)) {
     attempt.outcome = "denied";
     attempt.reason = "the request lacks the session's CSRF token (X-CSRF-Token)";
-    principal = Status::PermissionDenied("a request authenticated by the session cookie must send the session's "
-                                         "CSRF token in X-CSRF-Token (from the login response or whoami)")
+    principal = Status::PermissionDenied(
+                    "a request authenticated by the session cookie must send the session's "
+                    "CSRF token in X-CSRF-Token (from the login response or whoami)")
                     .WithReason("csrf_failed");
   }
   if (audit.ledger().compromised()) {
@@ -67,8 +75,8 @@ Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, const 
     // sealing go on; every other request is refused.
     const bool allowed = request.method == "GET" || request.path == "/v1/sys/seal";
     if (!allowed) {
-      return Status::Unavailable("the audit ledger failed verification (" + audit.ledger().integrity_failure() +
-                                 "); changes are refused")
+      return Status::Unavailable("the audit ledger failed verification (" +
+                                 audit.ledger().integrity_failure() + "); changes are refused")
           .WithReason("ledger_integrity");
     }
     return principal;
@@ -81,7 +89,8 @@ Result<Principal> ApplianceGate::Authenticate(const HttpRequest& request, const 
   return principal;
 }
 
-Status ApplianceGate::Refuse(AuditService& audit, AuditRecord attempt, const HttpRequest& request, Status why) {
+Status ApplianceGate::Refuse(AuditService& audit, AuditRecord attempt, const HttpRequest& request,
+                             Status why) {
   // Counted by AddressKey: one IPv6 host's /64 is one address.
   const AuthFailureLimiter::Verdict v = failures_.Fail(AddressKey(request.remote_ip));
   if (!v.refuse) {
@@ -89,16 +98,17 @@ Status ApplianceGate::Refuse(AuditService& audit, AuditRecord attempt, const Htt
     return why;
   }
   ctx_.metrics.Increment("cloister_auth_rate_limited_total", {});
-  const Status limited =
-      Status::ResourceExhausted("too many failed authentications from " + request.remote_ip + "; try again in " +
-                                std::to_string(v.retry_after_seconds) + " seconds")
-          .WithReason("too_many_failures")
-          .WithDetails({{"retry_after_seconds", v.retry_after_seconds}});
+  const Status limited = Status::ResourceExhausted(
+                             "too many failed authentications from " + request.remote_ip +
+                             "; try again in " + std::to_string(v.retry_after_seconds) + " seconds")
+                             .WithReason("too_many_failures")
+                             .WithDetails({{"retry_after_seconds", v.retry_after_seconds}});
   if (!v.record_refusal) return limited;
   AuditRecord refused = RecordFor(RequesterOf(request), "auth.rate_limited", "denied");
   refused.reason = "more than " + std::to_string(failures_.limit().max_failures) +
                    " failed authentications from this address within " +
-                   std::to_string(failures_.limit().window.count()) + " s; further failures in this window are "
+                   std::to_string(failures_.limit().window.count()) +
+                   " s; further failures in this window are "
                    "refused unrecorded";
   refused.details = {{"method", request.method},
                      {"path", request.route_pattern},
@@ -112,8 +122,9 @@ Status ApplianceGate::Refuse(AuditService& audit, AuditRecord attempt, const Htt
 Status ApplianceGate::Authorize(HttpRequest& request, const Route& route) {
   if (!request.principal) return Status::Ok();
   if (request.principal->password_change_required && !AllowedBeforePasswordChange(route.pattern)) {
-    return Status::PermissionDenied("the password of " + request.principal->user_name +
-                                    " was reset; change it first (POST /v1/auth/password, cloisterctl passwd)")
+    return Status::PermissionDenied(
+               "the password of " + request.principal->user_name +
+               " was reset; change it first (POST /v1/auth/password, cloisterctl passwd)")
         .WithReason("password_change_required");
   }
   if (route.roles.empty()) return CheckRequestPolicy(ctx_, request, "");
@@ -138,31 +149,35 @@ Status Deny(ApiContext& ctx, const HttpRequest& request, const std::vector<Role>
     roles.push_back(RoleName(r));
     names += (names.empty() ? "" : " or ") + std::string(RoleName(r));
   }
-  const Status denied = Status::PermissionDenied(request.method + " " + request.route_pattern + " needs the role " +
-                                                 names +
-                                                 (environment.empty()   ? ""
-                                                  : environment == "*" ? " in every environment (*)"
-                                                                       : " in environment " + environment))
-                            .WithReason("forbidden")
-                            .WithDetails({{"required_roles", roles}, {"environment", environment}});
+  const Status denied =
+      Status::PermissionDenied(request.method + " " + request.route_pattern + " needs the role " +
+                               names +
+                               (environment.empty()  ? ""
+                                : environment == "*" ? " in every environment (*)"
+                                                     : " in environment " + environment))
+          .WithReason("forbidden")
+          .WithDetails({{"required_roles", roles}, {"environment", environment}});
   CL_ASSIGN_OR_RETURN(auto session, RequireSession(ctx));
   AuditRecord record = RecordFor(RequesterOf(request), "auth.authorize", "denied");
   record.reason = denied.message();
   record.env = environment;
-  record.details = {{"method", request.method}, {"path", request.route_pattern}, {"required_roles", roles}};
+  record.details = {
+      {"method", request.method}, {"path", request.route_pattern}, {"required_roles", roles}};
   if (!session->audit->ledger().compromised()) CL_RETURN_IF_ERROR(session->audit->Record(record));
   return denied;
 }
 
 Status RequireRoleIn(ApiContext& ctx, const HttpRequest& request, const std::vector<Role>& roles,
                      const std::string& environment) {
-  if (request.principal && Grants(request.principal->bindings, roles, environment)) return Status::Ok();
+  if (request.principal && Grants(request.principal->bindings, roles, environment))
+    return Status::Ok();
   return Deny(ctx, request, roles, environment);
 }
 
 Result<std::shared_ptr<Session>> RequireSession(ApiContext& ctx) {
   std::shared_ptr<Session> session = ctx.appliance.session();
-  if (!session) return Status::Unavailable("the appliance is sealed; unseal it first").WithReason("sealed");
+  if (!session)
+    return Status::Unavailable("the appliance is sealed; unseal it first").WithReason("sealed");
   if (!session->services) return Status::Internal("the appliance was started without its services");
   return session;
 }
@@ -186,7 +201,8 @@ Result<Json> JsonBody(const HttpRequest& request) {
 
 Status CheckEnvironment(Session& session, const std::string& environment) {
   if (environment == "*") return Status::Ok();
-  CL_ASSIGN_OR_RETURN(auto envs, session.store->reads().Read<std::vector<Environment>>(ListEnvironments));
+  CL_ASSIGN_OR_RETURN(auto envs,
+                      session.store->reads().Read<std::vector<Environment>>(ListEnvironments));
   for (const auto& e : envs) {
     if (e.name == environment) return Status::Ok();
   }
@@ -203,35 +219,42 @@ Result<std::string> ResolveVersionId(Session& session, const std::string& text) 
       [&](ReadView db) { return ResolveId(db, "automation_versions", "id", text, "version"); });
 }
 
-Result<std::string> TimeParameter(const std::string& name, const std::string& value, bool round_up) {
+Result<std::string> TimeParameter(const std::string& name, const std::string& value,
+                                  bool round_up) {
   if (value.empty()) return std::string();
   const auto t = ParseRfc3339(value);
   if (!t) {
-    return Status::InvalidArgument("\"" + name + "\" must be an RFC 3339 time with an offset, such as " +
-                                   "2026-12-02T01:30:00+01:00 or 2026-12-02T00:30:00Z, not \"" + value + "\"")
+    return Status::InvalidArgument(
+               "\"" + name + "\" must be an RFC 3339 time with an offset, such as " +
+               "2026-12-02T01:30:00+01:00 or 2026-12-02T00:30:00Z, not \"" + value + "\"")
         .WithDetails({{"parameter", name}});
   }
   using std::chrono::microseconds;
   using std::chrono::system_clock;
   auto micros = std::chrono::floor<microseconds>(*t);
-  const auto last = std::chrono::floor<microseconds>(system_clock::time_point::max()) - microseconds(1);
+  const auto last =
+      std::chrono::floor<microseconds>(system_clock::time_point::max()) - microseconds(1);
   if (round_up && micros < *t && micros < last) micros += microseconds(1);
   return FormatTimestamp(std::chrono::time_point_cast<system_clock::duration>(micros));
 }
 
 Result<Role> RoleField(const std::string& name, const std::string& field) {
   if (auto role = ParseRole(name)) return *role;
-  return Status::InvalidArgument("field \"" + field + "\" must be admin, author, approver, operator or auditor, not \"" +
+  return Status::InvalidArgument("field \"" + field +
+                                 "\" must be admin, author, approver, operator or auditor, not \"" +
                                  name + "\"");
 }
 
 Json RoleBindingsJson(const std::vector<RoleBinding>& bindings) {
   Json out = Json::array();
-  for (const auto& b : bindings) out.push_back({{"role", RoleName(b.role)}, {"environment", b.environment}});
+  for (const auto& b : bindings)
+    out.push_back({{"role", RoleName(b.role)}, {"environment", b.environment}});
   return out;
 }
 
-bool IsAdminEverywhere(const Principal& principal) { return Grants(principal.bindings, {Role::kAdmin}, "*"); }
+bool IsAdminEverywhere(const Principal& principal) {
+  return Grants(principal.bindings, {Role::kAdmin}, "*");
+}
 
 std::vector<std::string> RolesIn(const Principal& p, const std::string& environment) {
   std::vector<std::string> out;
@@ -274,7 +297,8 @@ class NameDirectory {
 }  // namespace
 
 SessionServicesFactory MakeSessionServices(ApiContext& ctx) {
-  return [&ctx](const std::shared_ptr<Session>& session) -> Result<std::shared_ptr<SessionServices>> {
+  return [&ctx](
+             const std::shared_ptr<Session>& session) -> Result<std::shared_ptr<SessionServices>> {
     Store& store = *session->store;
     AuditService* audit = session->audit.get();  // outlives the services (Session's member order)
     auto names = std::make_shared<NameDirectory>(store.reads());
@@ -290,22 +314,53 @@ SessionServicesFactory MakeSessionServices(ApiContext& ctx) {
                                   return open ? PolicySetFor(ctx, open) : ctx.policies->current();
                                 },
                                 ctx.policy_limits,
-                                [names](const std::string& id) { return names->NameOf(id); }};
+                                [names](const std::string& id) { return names->NameOf(id); },
+                                &runtime::RunStore::EvidenceFor};
     UserService users(store.writer(), audit->ledger(), ctx.clock, ctx.random, ctx.auth.scrypt);
     SessionService sessions(store.writer(), audit->ledger(),
-                            [audit](std::string_view value) { return audit->Hmac(value); }, ctx.clock, ctx.random,
+                            [audit](std::string_view value) { return audit->Hmac(value); },
+                            ctx.clock, ctx.random,
                             {ctx.auth.sessions, ctx.auth.lockout, ctx.auth.scrypt});
-    return std::make_shared<SessionServices>(deps, std::move(users), std::move(sessions));
+    std::unique_ptr<runtime::RunWorkers> workers;
+    if (ctx.resolver != nullptr) {
+      workers = std::make_unique<runtime::RunWorkers>(deps, ctx.runtime, *ctx.resolver,
+                                                      &ctx.metrics, Logger("runtime"));
+    }
+    return std::make_shared<SessionServices>(deps, std::move(users), std::move(sessions),
+                                             std::move(workers), ctx.runtime);
   };
+}
+
+void StartSessionWork(Session& session) {
+  if (session.services && session.services->workers) {
+    const Status started = session.services->workers->Start();
+    if (!started.ok())
+      Logger("runtime").Error("starting the run workers failed: " + started.message());
+    session.services->scheduler.Start();
+  }
+}
+
+void StopSessionWork(Session& session) {
+  if (!session.services) return;
+  session.services->scheduler.Stop();  // first: it starts runs
+  if (session.services->workers) session.services->workers->Stop();
+}
+
+runtime::RunService& RunServiceFor(ApiContext&, const std::shared_ptr<Session>& session) {
+  return session->services->runs;
 }
 
 Governance& GovernanceFor(ApiContext&, const std::shared_ptr<Session>& session) {
   return session->services->governance;
 }
 
-AuditRecord EventTemplateOf(const HttpRequest& request) { return RecordFor(RequesterOf(request), ""); }
+AuditRecord EventTemplateOf(const HttpRequest& request) {
+  return RecordFor(RequesterOf(request), "");
+}
 
-UserService& UserServiceFor(ApiContext&, const std::shared_ptr<Session>& session) { return session->services->users; }
+UserService& UserServiceFor(ApiContext&, const std::shared_ptr<Session>& session) {
+  return session->services->users;
+}
 
 SessionService& SessionServiceFor(ApiContext&, const std::shared_ptr<Session>& session) {
   return session->services->sessions;

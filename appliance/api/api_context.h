@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "appliance/api/appliance.h"
 #include "appliance/core/clock.h"
 #include "appliance/core/logging.h"
 #include "appliance/core/metrics.h"
 #include "appliance/core/random.h"
 #include "appliance/core/version.h"
-#include "appliance/api/appliance.h"
 #include "appliance/http/dispatcher.h"
 #include "appliance/identity/auth_failure_limiter.h"
 #include "appliance/identity/login_throttle.h"
@@ -20,6 +20,10 @@
 #include "appliance/identity/session_service.h"
 #include "appliance/identity/session_store.h"
 #include "appliance/identity/user_service.h"
+#include "appliance/runtime/egress.h"
+#include "appliance/runtime/run_service.h"
+#include "appliance/runtime/run_workers.h"
+#include "appliance/runtime/scheduler.h"
 #include "governance/policy/policy_engine.h"
 #include "governance/promotion/automation_service.h"
 #include "governance/promotion/environment_service.h"
@@ -31,8 +35,8 @@ namespace cloister {
 struct ServerInfo {
   std::string version = CloisterVersion();
   std::chrono::steady_clock::time_point started;
-  std::string tls_fingerprint;                  // SHA-256 of the serving certificate
-  std::string default_appliance_name;           // used by init when none is given
+  std::string tls_fingerprint;         // SHA-256 of the serving certificate
+  std::string default_appliance_name;  // used by init when none is given
   std::vector<std::string> default_environments = {"dev", "test", "prod"};
 };
 
@@ -41,7 +45,7 @@ struct AuthOptions {
   SessionPolicy sessions;
   LockoutPolicy lockout;
   AuthFailureLimit failed_auth;  // bad tokens and sessions per client address
-  ScryptParams scrypt;  // for new password hashes; older ones are rehashed at login
+  ScryptParams scrypt;           // for new password hashes; older ones are rehashed at login
 };
 
 struct ApiContext {
@@ -54,6 +58,8 @@ struct ApiContext {
   AuthOptions auth;
   policy::PolicyEngine* policies = nullptr;  // null: no policies at all
   policy::EvalLimits policy_limits;
+  runtime::RuntimeOptions runtime;        // cloister.yaml "runtime"
+  runtime::Resolver* resolver = nullptr;  // name resolution for steps; null: no runs execute
 };
 
 // The RequestGate of the running appliance: sealed unless a session is open;
@@ -71,7 +77,8 @@ class ApplianceGate final : public RequestGate {
  public:
   explicit ApplianceGate(ApiContext& ctx) : ctx_(ctx), failures_(ctx.clock, ctx.auth.failed_auth) {}
   bool Sealed() const override;
-  Result<Principal> Authenticate(const HttpRequest& request, const Credentials& credentials) override;
+  Result<Principal> Authenticate(const HttpRequest& request,
+                                 const Credentials& credentials) override;
   // Denials are audit events (outcome "denied").
   Status Authorize(HttpRequest& request, const Route& route) override;
 
@@ -148,12 +155,36 @@ struct Governance {
 // with the session. Thread-safe: each holds only references to thread-safe
 // collaborators.
 struct SessionServices {
-  SessionServices(const promotion::ServiceDeps& deps, UserService users, SessionService sessions)
-      : governance(deps), users(std::move(users)), sessions(std::move(sessions)) {}
+  SessionServices(const promotion::ServiceDeps& deps, UserService users, SessionService sessions,
+                  std::unique_ptr<runtime::RunWorkers> workers,
+                  const runtime::RuntimeOptions& runtime_options)
+      : governance(deps),
+        users(std::move(users)),
+        sessions(std::move(sessions)),
+        workers(std::move(workers)),
+        runs(governance.deps, runtime_options,
+             [w = this->workers.get()] {
+               if (w) w->Wake();
+             }),
+        scheduler(governance.deps, runs, governance.promotions, runtime_options,
+                  Logger("scheduler")) {}
   Governance governance;
   UserService users;
   SessionService sessions;
+  // The session's run workers (null when no resolver was wired): started
+  // once the unseal is recorded, stopped before the seal is (see
+  // StartSessionWork and StopSessionWork).
+  std::unique_ptr<runtime::RunWorkers> workers;
+  runtime::RunService runs;
+  // Schedules, scheduled promotions and retention; runs with the workers.
+  runtime::Scheduler scheduler;
 };
+
+// The hooks cloisterd gives Appliance::SetSessionHooks: start the session's
+// run workers once its unseal is recorded, and stop them (letting each
+// finish the step it runs) before the seal is recorded.
+void StartSessionWork(Session& session);
+void StopSessionWork(Session& session);
 
 // The factory the wiring gives Appliance::SetServicesFactory: the session's
 // governance and identity services, over its store and audit service, with
@@ -173,9 +204,11 @@ AuditRecord EventTemplateOf(const HttpRequest& request);
 // The identity services of the open session.
 UserService& UserServiceFor(ApiContext& ctx, const std::shared_ptr<Session>& session);
 SessionService& SessionServiceFor(ApiContext& ctx, const std::shared_ptr<Session>& session);
+runtime::RunService& RunServiceFor(ApiContext& ctx, const std::shared_ptr<Session>& session);
 
 // The policy set in force, with the stored documents loaded for `session`.
-std::shared_ptr<const policy::PolicySet> PolicySetFor(ApiContext& ctx, const std::shared_ptr<Session>& session);
+std::shared_ptr<const policy::PolicySet> PolicySetFor(ApiContext& ctx,
+                                                      const std::shared_ptr<Session>& session);
 // Applies the api.request policy bindings to an authorized request (see
 // docs/policy-language.md). Records the decision when any binding applies;
 // adds advisory failures to request.warnings; permission_denied

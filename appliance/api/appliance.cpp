@@ -38,7 +38,8 @@ struct PendingRestore {
 std::optional<PendingRestore> ReadRestoreMarker(const std::string& path) {
   if (!PathExists(path)) return std::nullopt;
   PendingRestore r;
-  r.event = RecordFor(Requester{{"system", "cloisterctl", "backup restore"}, "", "", ""}, "system.restore");
+  r.event = RecordFor(Requester{{"system", "cloisterctl", "backup restore"}, "", "", ""},
+                      "system.restore");
   auto text = ReadFile(path, 4 << 20);
   auto marker = text.ok() ? ParseJsonObject(*text) : Result<Json>(text.status());
   if (!marker.ok()) {
@@ -63,11 +64,13 @@ std::optional<PendingRestore> ReadRestoreMarker(const std::string& path) {
 }
 
 Json TokenEntry(AuditService& audit, const TokenChange& t) {
-  return {{"token", audit.Hmac(t.id)},
-          {"name", IsValidUtf8(t.name) ? t.name : "(not UTF-8)"},
-          {"owner", {{"id", t.owner_id}, {"name", IsValidUtf8(t.owner_name) ? t.owner_name : "(not UTF-8)"}}},
-          {"created_at", t.created_at},
-          {"revoked_at", t.revoked_at}};
+  return {
+      {"token", audit.Hmac(t.id)},
+      {"name", IsValidUtf8(t.name) ? t.name : "(not UTF-8)"},
+      {"owner",
+       {{"id", t.owner_id}, {"name", IsValidUtf8(t.owner_name) ? t.owner_name : "(not UTF-8)"}}},
+      {"created_at", t.created_at},
+      {"revoked_at", t.revoked_at}};
 }
 
 // Inside the unit that records the unseal: ends every login session, revokes
@@ -75,7 +78,8 @@ Json TokenEntry(AuditService& audit, const TokenChange& t) {
 // revived it), and appends system.restore listing them, with a token.revoke
 // event per token revoked again. Builds everything anew on each run, so a
 // replay of the unit records the same thing.
-Status RecordRestore(Transaction& tx, AuditService& audit, const Clock& clock, const PendingRestore& restore) {
+Status RecordRestore(Transaction& tx, AuditService& audit, const Clock& clock,
+                     const PendingRestore& restore) {
   CL_ASSIGN_OR_RETURN(const int64_t sessions, RevokeAllSessions(tx, clock));
   AuditRecord event = restore.event;
   std::vector<AuditRecord> revocations;
@@ -121,6 +125,12 @@ void Appliance::SetServicesFactory(SessionServicesFactory factory) {
   services_factory_ = std::move(factory);
 }
 
+void Appliance::SetSessionHooks(SessionHook opened, SessionHook closing) {
+  MutexLock lock(lifecycle_mu_);
+  on_opened_ = std::move(opened);
+  on_closing_ = std::move(closing);
+}
+
 Appliance::~Appliance() {
   MutexLock lock(mu_);
   session_.reset();
@@ -163,20 +173,23 @@ void Appliance::NoteFailedUnseal(const std::string& reason) {
 Status Appliance::OpenSession(const Requester& who) {
   auto session = std::make_shared<Session>();
   session->store = seal_.store();
-  if (!session->store) return Status::Unavailable("the appliance sealed while unsealing").WithReason("sealed");
-  auto info = session->store->reads().Read<ApplianceInfo>([](ReadView db) { return ReadApplianceInfo(db); });
+  if (!session->store)
+    return Status::Unavailable("the appliance sealed while unsealing").WithReason("sealed");
+  auto info = session->store->reads().Read<ApplianceInfo>(
+      [](ReadView db) { return ReadApplianceInfo(db); });
   if (!info.ok()) {
     session.reset();
     seal_.Seal();
     return info.status().Annotate("reading the appliance record");
   }
   session->info = *info;
-  auto audit = AuditService::Open(session->store->writer(), session->store->reads(), random_, clock_, logger_,
-                                  session->info.name, audit_options_);
+  auto audit = AuditService::Open(session->store->writer(), session->store->reads(), random_,
+                                  clock_, logger_, session->info.name, audit_options_);
   if (!audit.ok()) {
     session.reset();
     seal_.Seal();
-    logger_.Error("opening the audit ledger failed (" + audit.status().message() + "); the appliance sealed again");
+    logger_.Error("opening the audit ledger failed (" + audit.status().message() +
+                  "); the appliance sealed again");
     return Status::Unavailable("the audit ledger could not be opened (" + audit.status().message() +
                                "), so the appliance stays sealed")
         .WithReason("audit_unavailable");
@@ -197,7 +210,8 @@ Status Appliance::OpenSession(const Requester& who) {
   auto check = session->audit->Verify(/*from_latest_checkpoint=*/true);
   if (!check.ok() || !check->ok) {
     logger_.Error("audit ledger self-check failed: " +
-                  (check.ok() ? check->problem + " (first bad seq " + std::to_string(check->first_bad_seq) + ")"
+                  (check.ok() ? check->problem + " (first bad seq " +
+                                    std::to_string(check->first_bad_seq) + ")"
                               : check.status().message()) +
                   "; writes are refused");
   }
@@ -243,9 +257,10 @@ Status Appliance::OpenSession(const Requester& who) {
     seal_.Seal();
     logger_.Error("recording the unseal in the audit ledger failed (" + recorded.message() +
                   "); the appliance sealed again");
-    return Status::Unavailable("the unseal could not be recorded in the audit ledger (" + recorded.message() +
-                               "), so the appliance stays sealed; check the database's disk and permissions, "
-                               "then unseal again")
+    return Status::Unavailable(
+               "the unseal could not be recorded in the audit ledger (" + recorded.message() +
+               "), so the appliance stays sealed; check the database's disk and permissions, "
+               "then unseal again")
         .WithReason("audit_unavailable");
   }
   {
@@ -257,12 +272,16 @@ Status Appliance::OpenSession(const Requester& who) {
     session_ = session;
   }
   if (!compromised && restored) std::remove(restore_marker.c_str());
+  // Runs execute only while changes can be recorded.
+  if (!compromised && on_opened_) on_opened_(*session);
   return Status::Ok();
 }
 
 Status Appliance::Seal(const Requester& who) {
   MutexLock lifecycle(lifecycle_mu_);
   std::shared_ptr<Session> session = this->session();
+  if (session && on_closing_)
+    on_closing_(*session);  // background work ends before the seal is recorded
   if (session) {
     // Sealing protects the data, so it proceeds even when recording fails:
     // refusing to seal because the audit path is down would keep the data
@@ -270,11 +289,13 @@ Status Appliance::Seal(const Requester& who) {
     // next unseal's event carries it so the ledger shows the gap.
     const Status recorded = session->audit->Record(RecordFor(who, "system.seal"));
     if (!recorded.ok()) {
-      logger_.Error("recording the seal in the audit ledger failed: " + recorded.message() + "; sealing anyway");
+      logger_.Error("recording the seal in the audit ledger failed: " + recorded.message() +
+                    "; sealing anyway");
       MutexLock lock(mu_);
-      unrecorded_seal_ = {{"at", FormatTimestamp(clock_.Now())},
-                          {"actor", {{"kind", who.actor.kind}, {"id", who.actor.id}, {"name", who.actor.name}}},
-                          {"error", recorded.message()}};
+      unrecorded_seal_ = {
+          {"at", FormatTimestamp(clock_.Now())},
+          {"actor", {{"kind", who.actor.kind}, {"id", who.actor.id}, {"name", who.actor.name}}},
+          {"error", recorded.message()}};
     }
   }
   {

@@ -44,8 +44,13 @@ struct Session {
 // Builds a new session's services (see Appliance::SetServicesFactory). The
 // services must not keep `session` alive: they hold references to its store
 // and audit service, which outlive them.
-using SessionServicesFactory =
-    std::function<Result<std::shared_ptr<SessionServices>>(const std::shared_ptr<Session>& session)>;
+using SessionServicesFactory = std::function<Result<std::shared_ptr<SessionServices>>(
+    const std::shared_ptr<Session>& session)>;
+
+// Called with a session once its unseal is recorded and it is published
+// (start background work), and before its seal is recorded (stop it while
+// the store is still open).
+using SessionHook = std::function<void(Session& session)>;
 
 // Who asked, for audit events.
 struct Requester {
@@ -58,8 +63,8 @@ struct Requester {
 class Appliance {
  public:
   // Everything passed by reference must outlive the appliance.
-  Appliance(SealManager& seal, Random& random, const Clock& clock, const Logger& logger, AuditOptions audit_options,
-            std::string config_digest);
+  Appliance(SealManager& seal, Random& random, const Clock& clock, const Logger& logger,
+            AuditOptions audit_options, std::string config_digest);
   ~Appliance();
 
   SealStatus seal_status() const { return seal_.CurrentStatus(); }
@@ -74,13 +79,17 @@ class Appliance {
   // the wiring before the first unseal. An unseal whose services cannot be
   // built seals again.
   void SetServicesFactory(SessionServicesFactory factory) CL_EXCLUDES(lifecycle_mu_);
+  // The hooks around each session's life (see SessionHook); set once by the
+  // wiring before the first unseal.
+  void SetSessionHooks(SessionHook opened, SessionHook closing) CL_EXCLUDES(lifecycle_mu_);
   // Seals. Sealing is the safe direction, so it happens even when the
   // system.seal event cannot be recorded: the failure is logged and the next
   // unseal's event carries it ("unrecorded_seal"). OK if already sealed.
   Status Seal(const Requester& who);
 
  private:
-  Result<SealStatus> AfterUnseal(Result<SealStatus> unsealed, const Requester& who) CL_REQUIRES(lifecycle_mu_);
+  Result<SealStatus> AfterUnseal(Result<SealStatus> unsealed, const Requester& who)
+      CL_REQUIRES(lifecycle_mu_);
   Status OpenSession(const Requester& who) CL_REQUIRES(lifecycle_mu_);
   void NoteFailedUnseal(const std::string& reason) CL_EXCLUDES(mu_);
 
@@ -96,6 +105,8 @@ class Appliance {
   // and never calls back; mu_ is never held across them.
   Mutex lifecycle_mu_;  // serializes unseal and seal
   SessionServicesFactory services_factory_ CL_GUARDED_BY(lifecycle_mu_);
+  SessionHook on_opened_ CL_GUARDED_BY(lifecycle_mu_);
+  SessionHook on_closing_ CL_GUARDED_BY(lifecycle_mu_);
   mutable Mutex mu_ CL_ACQUIRED_AFTER(lifecycle_mu_);
   std::shared_ptr<Session> session_ CL_GUARDED_BY(mu_);
   std::vector<std::string> failed_unseals_ CL_GUARDED_BY(mu_);

@@ -76,6 +76,11 @@ const std::vector<PermissionEntry>& PermissionTable() {
       {"GET", "/v1/pipelines/{name}", "author, approver, operator, auditor", ""},
       {"GET", "/v1/pipelines/{name}/versions", "author, approver, operator, auditor", ""},
       {"PUT", "/v1/pipelines/{name}", "admin", "*"},
+      {"POST", "/v1/environments/{env}/automations/{name}/runs", "operator", "env"},
+      {"GET", "/v1/runs", "author, approver, operator, auditor", ""},
+      {"POST", "/v1/hooks/{env}/{name}", "public", ""},
+      {"GET", "/v1/runs/{id}", "author, approver, operator, auditor", ""},
+      {"POST", "/v1/runs/{id}/cancel", "operator", ""},
       {"POST", "/v1/promotions", "author, operator", ""},
       {"GET", "/v1/promotions", "author, approver, operator, auditor", ""},
       {"GET", "/v1/promotions/{id}", "author, approver, operator, auditor", ""},
@@ -99,7 +104,8 @@ Status ApplyPermissionTable(Router& router) {
     if (!entry) return Status::Internal("route " + name + " has no entry in the permission table");
     const bool is_public = entry->needs == "public";
     if (is_public != (route.access == Access::kPublic)) {
-      return Status::Internal("route " + name + " and the permission table disagree on whether it is public");
+      return Status::Internal("route " + name +
+                              " and the permission table disagree on whether it is public");
     }
     route.roles.clear();
     route.env_param = entry->env_param;
@@ -107,9 +113,11 @@ Status ApplyPermissionTable(Router& router) {
     size_t start = 0;
     while (start <= entry->needs.size()) {
       const size_t comma = entry->needs.find(", ", start);
-      const std::string name_part = entry->needs.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      const std::string name_part = entry->needs.substr(
+          start, comma == std::string::npos ? std::string::npos : comma - start);
       const auto role = ParseRole(name_part);
-      if (!role) return Status::Internal("permission table names unknown role \"" + name_part + "\"");
+      if (!role)
+        return Status::Internal("permission table names unknown role \"" + name_part + "\"");
       route.roles.push_back(*role);
       if (comma == std::string::npos) break;
       start = comma + 2;

@@ -3,7 +3,6 @@
 #include <cassert>
 
 #include "appliance/api/permissions.h"
-
 #include "appliance/storage/group_commit_writer.h"
 
 namespace cloister {
@@ -21,6 +20,7 @@ Router BuildRouter(ApiContext& ctx) {
   AddPolicyRoutes(router, ctx);
   AddAutomationRoutes(router, ctx);
   AddPromotionRoutes(router, ctx);
+  AddRunRoutes(router, ctx);
   // A route the table misses is a programming error the tests catch.
   const Status st = ApplyPermissionTable(router);
   assert(st.ok() && "every route needs a permission table entry");
@@ -31,13 +31,17 @@ Router BuildRouter(ApiContext& ctx) {
 void DescribeApplianceMetrics(Metrics& metrics) {
   DescribeHttpMetrics(metrics);
   DescribeWriterMetrics(metrics);
-  metrics.DescribeGauge("cloister_sealed", "1 while the appliance is sealed (or not initialized), 0 when unsealed.");
-  metrics.DescribeCounter("cloister_auth_rate_limited_total",
-                          "Failed authentications refused with 429 because their address passed auth.failed_auth.");
+  runtime::DescribeRuntimeMetrics(metrics);
+  metrics.DescribeGauge("cloister_sealed",
+                        "1 while the appliance is sealed (or not initialized), 0 when unsealed.");
+  metrics.DescribeCounter(
+      "cloister_auth_rate_limited_total",
+      "Failed authentications refused with 429 because their address passed auth.failed_auth.");
   metrics.DescribeGauge("cloister_initialized", "1 once the appliance is initialized.");
   metrics.DescribeGauge("cloister_uptime_seconds", "Seconds since cloisterd started.");
-  metrics.DescribeGauge("cloister_audit_ledger_intact",
-                        "0 when the audit ledger failed verification (writes are refused), 1 otherwise.");
+  metrics.DescribeGauge(
+      "cloister_audit_ledger_intact",
+      "0 when the audit ledger failed verification (writes are refused), 1 otherwise.");
 }
 
 }  // namespace cloister

@@ -18,6 +18,7 @@ void AddUserRoutes(Router& router, ApiContext& ctx);
 void AddPolicyRoutes(Router& router, ApiContext& ctx);
 void AddAutomationRoutes(Router& router, ApiContext& ctx);
 void AddPromotionRoutes(Router& router, ApiContext& ctx);
+void AddRunRoutes(Router& router, ApiContext& ctx);
 
 Router BuildRouter(ApiContext& ctx);
 

@@ -2,10 +2,9 @@
 // on the CLI11 app; they run with the shared global options.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "appliance/cli/api_client.h"
 #include "appliance/cli/terminal_text.h"
@@ -57,8 +56,8 @@ struct CallResult {
   Json raw;   // the answer as received: what is sent back or stored
   bool printed = false;
 };
-std::optional<CallResult> Call(GlobalOptions& g, int& exit_code, const std::string& method, const std::string& path,
-                               const Json& body = nullptr);
+std::optional<CallResult> Call(GlobalOptions& g, int& exit_code, const std::string& method,
+                               const std::string& path, const Json& body = nullptr);
 
 // Exit codes: 0 success, 1 error, 2 (status only) sealed.
 void AddOperatorCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
@@ -74,5 +73,9 @@ void AddPolicyCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 void AddPromotionCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 // backup create|list|verify|restore, upgrade.
 void AddBackupCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
+// run NAME --env E [--wait], run show|cancel|logs ID, runs. Exit codes: 0
+// success, 1 error (or --timeout passed with the run still going), 3 when
+// `run --wait` saw the run end failed, timed_out or cancelled.
+void AddRunCommands(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace cloister

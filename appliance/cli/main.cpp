@@ -1,31 +1,33 @@
 // cloisterctl: the command-line client of the Cloister appliance.
+#include <Poco/URI.h>
 #include <termios.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
-#include <Poco/URI.h>
-
+#include "appliance/cli/commands.h"
 #include "appliance/core/files.h"
 #include "appliance/core/version.h"
 
-#include "appliance/cli/commands.h"
-
 namespace cloister {
 
-bool Succeeded(const Result<ApiResponse>& r) { return r.ok() && r->status >= 200 && r->status < 300; }
+bool Succeeded(const Result<ApiResponse>& r) {
+  return r.ok() && r->status >= 200 && r->status < 300;
+}
 
-int ReportFailure(const Result<ApiResponse>& r) { return Fail(r.ok() ? r->ErrorText() : r.status().message()); }
+int ReportFailure(const Result<ApiResponse>& r) {
+  return Fail(r.ok() ? r->ErrorText() : r.status().message());
+}
 
 int Fail(const std::string& message) {
   std::cerr << "Error: " << TerminalSafe(message) << "\n";
   return 1;
 }
 
-std::optional<CallResult> Call(GlobalOptions& g, int& exit_code, const std::string& method, const std::string& path,
-                               const Json& body) {
+std::optional<CallResult> Call(GlobalOptions& g, int& exit_code, const std::string& method,
+                               const std::string& path, const Json& body) {
   ApiClient client(g.client);
   auto r = client.Send(method, path, body.is_null() ? "" : body.dump());
   if (!Succeeded(r)) {
@@ -126,11 +128,14 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("cloisterctl ") + cloister::CloisterVersion());
   app.require_subcommand(1);
   app.add_option("--addr", global.client.address, "Appliance URL (env CLOISTER_ADDR)");
-  app.add_option("--ca-cert", global.client.ca_cert, "PEM file that verifies the appliance's certificate (env CLOISTER_CACERT)");
+  app.add_option("--ca-cert", global.client.ca_cert,
+                 "PEM file that verifies the appliance's certificate (env CLOISTER_CACERT)");
   app.add_option("--token", global.client.token,
                  "API token (env CLOISTER_TOKEN; default: the session saved by cloisterctl login)");
-  app.add_option("--client-cert", global.client.client_cert, "PEM client certificate for TLS (env CLOISTER_CLIENT_CERT)");
-  app.add_option("--client-key", global.client.client_key, "PEM key of the client certificate (env CLOISTER_CLIENT_KEY)");
+  app.add_option("--client-cert", global.client.client_cert,
+                 "PEM client certificate for TLS (env CLOISTER_CLIENT_CERT)");
+  app.add_option("--client-key", global.client.client_key,
+                 "PEM key of the client certificate (env CLOISTER_CLIENT_KEY)");
   app.add_flag("--json", global.json, "Print the API's JSON responses");
   cloister::AddOperatorCommands(app, global, exit_code);
   cloister::AddAuditCommands(app, global, exit_code);
@@ -139,6 +144,7 @@ int main(int argc, char** argv) {
   cloister::AddPolicyCommands(app, global, exit_code);
   cloister::AddPromotionCommands(app, global, exit_code);
   cloister::AddBackupCommands(app, global, exit_code);
+  cloister::AddRunCommands(app, global, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 namespace cloister {
@@ -91,7 +92,9 @@ Result<Bytes> Base64Decode(std::string_view text) {
   int bits = 0;
   for (size_t i = 0; i < text.size() - pad; ++i) {
     const int v = Base64Value(text[i]);
-    if (v < 0) return Status::InvalidArgument("base64 has an invalid character at position " + std::to_string(i));
+    if (v < 0)
+      return Status::InvalidArgument("base64 has an invalid character at position " +
+                                     std::to_string(i));
     acc = acc << 6 | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -115,6 +118,14 @@ Sha256Digest Sha256(std::string_view bytes) {
 std::string Sha256Hex(std::string_view bytes) {
   const Sha256Digest d = Sha256(bytes);
   return HexEncode(d.data(), d.size());
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view message) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &len);
+  return HexEncode(mac, len);
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

@@ -20,7 +20,9 @@ inline std::string_view AsChars(const uint8_t* data, size_t size) {
 }
 
 std::string HexEncode(std::string_view bytes);  // lowercase
-inline std::string HexEncode(const uint8_t* data, size_t size) { return HexEncode(AsChars(data, size)); }
+inline std::string HexEncode(const uint8_t* data, size_t size) {
+  return HexEncode(AsChars(data, size));
+}
 // Accepts upper and lower case; rejects odd length and non-hex characters.
 Result<Bytes> HexDecode(std::string_view hex);
 
@@ -32,6 +34,8 @@ std::string Base64UrlEncode(std::string_view bytes);
 
 Sha256Digest Sha256(std::string_view bytes);
 std::string Sha256Hex(std::string_view bytes);
+// HMAC-SHA256 of `message` under `key`, as lowercase hex.
+std::string HmacSha256Hex(std::string_view key, std::string_view message);
 
 // Constant-time equality for secrets of public length.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

@@ -5,7 +5,8 @@
 
 namespace cloister {
 
-const char kDefaultConfigYaml[] = R"yaml(# cloisterd configuration. Every key is optional; these are the defaults.
+const char kDefaultConfigYaml[] =
+    R"yaml(# cloisterd configuration. Every key is optional; these are the defaults.
 appliance:
   name: ""                  # name given at init when none is asked for; "" = the host name
   environments: [dev, test, prod]   # environments created at init, in promotion order
@@ -58,6 +59,16 @@ auth:
 policy:
   directory: ""                     # Policy and PolicyBinding YAML loaded at start, e.g. /opt/cloister/share/policies; "" = none
   max_steps: 100000                 # evaluation steps per rule before it fails closed
+runtime:
+  workers: 4                        # runs executing at once
+  lease_seconds: 60                 # a worker's hold on a run, renewed at every step
+  max_running_per_automation: 4     # more runs of one automation in one environment wait in the queue
+  max_running_per_environment: 16   # likewise for all automations of one environment
+  max_queued_per_automation: 1000   # past this, starting a run is refused with 429 queue_full
+  retry_base_ms: 500                # backoff before retry n: base * 2^(n-1), jittered, at most retry_max_ms
+  retry_max_ms: 30000
+  output_max_bytes: 65536           # step outputs kept in run history are cut here
+  payload_retention_days: 30        # step outputs are dropped this long after their run ended
 )yaml";
 
 namespace {
@@ -72,13 +83,17 @@ Status ParseAppliance(const YamlMap& root, ServerConfig& c) {
 
 Status ParseStorage(const YamlMap& root, ServerConfig& c) {
   CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("storage"));
-  CL_RETURN_IF_ERROR(m.CheckKnownKeys({"data_dir", "read_connections", "writer_max_batch", "writer_max_queued"}));
+  CL_RETURN_IF_ERROR(
+      m.CheckKnownKeys({"data_dir", "read_connections", "writer_max_batch", "writer_max_queued"}));
   CL_ASSIGN_OR_RETURN(c.storage.data_dir, m.String("data_dir", c.storage.data_dir));
   if (c.storage.data_dir.empty()) return m.Error("data_dir", "must not be empty");
   CL_ASSIGN_OR_RETURN(int64_t reads, m.Int("read_connections", c.storage.read_connections, 1, 64));
-  CL_ASSIGN_OR_RETURN(int64_t batch, m.Int("writer_max_batch", static_cast<int64_t>(c.storage.writer.max_batch), 1, 65536));
-  CL_ASSIGN_OR_RETURN(int64_t queued, m.Int("writer_max_queued",
-                                            static_cast<int64_t>(c.storage.writer.max_queued_units), 1, 1000000));
+  CL_ASSIGN_OR_RETURN(
+      int64_t batch,
+      m.Int("writer_max_batch", static_cast<int64_t>(c.storage.writer.max_batch), 1, 65536));
+  CL_ASSIGN_OR_RETURN(int64_t queued,
+                      m.Int("writer_max_queued",
+                            static_cast<int64_t>(c.storage.writer.max_queued_units), 1, 1000000));
   c.storage.read_connections = static_cast<int>(reads);
   c.storage.writer.max_batch = static_cast<size_t>(batch);
   c.storage.writer.max_queued_units = static_cast<size_t>(queued);
@@ -87,9 +102,9 @@ Status ParseStorage(const YamlMap& root, ServerConfig& c) {
 
 Status ParseListener(const YamlMap& root, ServerConfig& c) {
   CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("listener"));
-  CL_RETURN_IF_ERROR(m.CheckKnownKeys({"address", "port", "tls_cert_file", "tls_key_file", "max_threads",
-                                       "max_queued", "idle_timeout_seconds", "head_timeout_ms",
-                                       "max_connections_per_address", "plain_http"}));
+  CL_RETURN_IF_ERROR(m.CheckKnownKeys(
+      {"address", "port", "tls_cert_file", "tls_key_file", "max_threads", "max_queued",
+       "idle_timeout_seconds", "head_timeout_ms", "max_connections_per_address", "plain_http"}));
   ListenerOptions& l = c.listener;
   CL_ASSIGN_OR_RETURN(l.host, m.String("address", l.host));
   CL_ASSIGN_OR_RETURN(int64_t port, m.Int("port", l.port, 0, 65535));
@@ -103,8 +118,8 @@ Status ParseListener(const YamlMap& root, ServerConfig& c) {
   CL_ASSIGN_OR_RETURN(int64_t queued, m.Int("max_queued", l.max_queued, 1, 65536));
   CL_ASSIGN_OR_RETURN(int64_t idle, m.Int("idle_timeout_seconds", l.idle_timeout_seconds, 1, 3600));
   CL_ASSIGN_OR_RETURN(int64_t head, m.Int("head_timeout_ms", l.head_timeout_ms, 100, 600000));
-  CL_ASSIGN_OR_RETURN(int64_t per_address,
-                      m.Int("max_connections_per_address", l.max_connections_per_address, 1, 65536));
+  CL_ASSIGN_OR_RETURN(int64_t per_address, m.Int("max_connections_per_address",
+                                                 l.max_connections_per_address, 1, 65536));
   l.port = static_cast<uint16_t>(port);
   l.max_threads = static_cast<int>(threads);
   l.max_queued = static_cast<int>(queued);
@@ -119,8 +134,10 @@ Status ParseListener(const YamlMap& root, ServerConfig& c) {
   CL_ASSIGN_OR_RETURN(int64_t plain_port, plain.Int("port", l.plain_port, 0, 65535));
   l.plain_port = static_cast<uint16_t>(plain_port);
   if (!IsLoopbackHost(l.plain_host)) {
-    return plain.Error("address", "plain HTTP may only listen on a loopback address (127.0.0.1, ::1 or "
-                                  "localhost), not \"" + l.plain_host + "\"");
+    return plain.Error("address",
+                       "plain HTTP may only listen on a loopback address (127.0.0.1, ::1 or "
+                       "localhost), not \"" +
+                           l.plain_host + "\"");
   }
   return Status::Ok();
 }
@@ -128,8 +145,9 @@ Status ParseListener(const YamlMap& root, ServerConfig& c) {
 Status ParseRest(const YamlMap& root, ServerConfig& c) {
   CL_ASSIGN_OR_RETURN(YamlMap limits, root.Map("limits"));
   CL_RETURN_IF_ERROR(limits.CheckKnownKeys({"max_body_bytes"}));
-  CL_ASSIGN_OR_RETURN(int64_t body, limits.Int("max_body_bytes", static_cast<int64_t>(c.max_body_bytes), 1024,
-                                               int64_t{1} << 30));
+  CL_ASSIGN_OR_RETURN(
+      int64_t body,
+      limits.Int("max_body_bytes", static_cast<int64_t>(c.max_body_bytes), 1024, int64_t{1} << 30));
   c.max_body_bytes = static_cast<size_t>(body);
 
   CL_ASSIGN_OR_RETURN(YamlMap log, root.Map("logging"));
@@ -140,7 +158,8 @@ Status ParseRest(const YamlMap& root, ServerConfig& c) {
   c.logging.level = *parsed_level;
   CL_ASSIGN_OR_RETURN(c.logging.console, log.Bool("console", c.logging.console));
   CL_ASSIGN_OR_RETURN(c.logging.file, log.String("file", c.logging.file));
-  CL_ASSIGN_OR_RETURN(c.logging.rotate_bytes, log.Int("rotate_bytes", c.logging.rotate_bytes, 4096, int64_t{1} << 40));
+  CL_ASSIGN_OR_RETURN(c.logging.rotate_bytes,
+                      log.Int("rotate_bytes", c.logging.rotate_bytes, 4096, int64_t{1} << 40));
   CL_ASSIGN_OR_RETURN(c.logging.max_files, log.Int("max_files", c.logging.max_files, 1, 10000));
 
   CL_ASSIGN_OR_RETURN(YamlMap seal, root.Map("seal"));
@@ -149,37 +168,48 @@ Status ParseRest(const YamlMap& root, ServerConfig& c) {
 
   CL_ASSIGN_OR_RETURN(YamlMap audit, root.Map("audit"));
   CL_RETURN_IF_ERROR(audit.CheckKnownKeys({"checkpoint_interval_ms", "heartbeat_seconds"}));
-  CL_ASSIGN_OR_RETURN(c.checkpoint_interval_ms, audit.Int("checkpoint_interval_ms", c.checkpoint_interval_ms, 100, 60000));
-  CL_ASSIGN_OR_RETURN(c.heartbeat_seconds, audit.Int("heartbeat_seconds", c.heartbeat_seconds, 1, 3600));
+  CL_ASSIGN_OR_RETURN(c.checkpoint_interval_ms,
+                      audit.Int("checkpoint_interval_ms", c.checkpoint_interval_ms, 100, 60000));
+  CL_ASSIGN_OR_RETURN(c.heartbeat_seconds,
+                      audit.Int("heartbeat_seconds", c.heartbeat_seconds, 1, 3600));
   return Status::Ok();
 }
 
 Status ParseAuth(const YamlMap& root, ServerConfig& c) {
   CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("auth"));
-  CL_RETURN_IF_ERROR(m.CheckKnownKeys({"session_idle_timeout_seconds", "session_absolute_timeout_seconds", "scrypt_n",
-                                       "client_ca_file", "lockout", "failed_auth"}));
+  CL_RETURN_IF_ERROR(
+      m.CheckKnownKeys({"session_idle_timeout_seconds", "session_absolute_timeout_seconds",
+                        "scrypt_n", "client_ca_file", "lockout", "failed_auth"}));
   AuthOptions& a = c.auth;
-  CL_ASSIGN_OR_RETURN(int64_t idle, m.Int("session_idle_timeout_seconds", a.sessions.idle.count(), 1, 7 * 86400));
-  CL_ASSIGN_OR_RETURN(int64_t absolute,
-                      m.Int("session_absolute_timeout_seconds", a.sessions.absolute.count(), 1, 30 * 86400));
+  CL_ASSIGN_OR_RETURN(int64_t idle,
+                      m.Int("session_idle_timeout_seconds", a.sessions.idle.count(), 1, 7 * 86400));
+  CL_ASSIGN_OR_RETURN(int64_t absolute, m.Int("session_absolute_timeout_seconds",
+                                              a.sessions.absolute.count(), 1, 30 * 86400));
   if (absolute < idle) {
-    return m.Error("session_absolute_timeout_seconds", "must be at least session_idle_timeout_seconds");
+    return m.Error("session_absolute_timeout_seconds",
+                   "must be at least session_idle_timeout_seconds");
   }
   a.sessions = {std::chrono::seconds(idle), std::chrono::seconds(absolute)};
-  CL_ASSIGN_OR_RETURN(int64_t n, m.Int("scrypt_n", static_cast<int64_t>(a.scrypt.n), 1 << 14, 1 << 20));
+  CL_ASSIGN_OR_RETURN(int64_t n,
+                      m.Int("scrypt_n", static_cast<int64_t>(a.scrypt.n), 1 << 14, 1 << 20));
   if ((n & (n - 1)) != 0) return m.Error("scrypt_n", "must be a power of two, e.g. 32768");
   a.scrypt.n = static_cast<uint64_t>(n);
-  CL_ASSIGN_OR_RETURN(c.listener.client_ca_file, m.String("client_ca_file", c.listener.client_ca_file));
+  CL_ASSIGN_OR_RETURN(c.listener.client_ca_file,
+                      m.String("client_ca_file", c.listener.client_ca_file));
 
   CL_ASSIGN_OR_RETURN(YamlMap l, m.Map("lockout"));
-  CL_RETURN_IF_ERROR(l.CheckKnownKeys({"account_threshold", "address_threshold", "base_delay_seconds",
-                                       "max_delay_seconds", "reset_after_seconds"}));
+  CL_RETURN_IF_ERROR(
+      l.CheckKnownKeys({"account_threshold", "address_threshold", "base_delay_seconds",
+                        "max_delay_seconds", "reset_after_seconds"}));
   LockoutPolicy& p = a.lockout;
-  CL_ASSIGN_OR_RETURN(p.account_threshold, l.Int("account_threshold", p.account_threshold, 1, 1000000));
-  CL_ASSIGN_OR_RETURN(p.address_threshold, l.Int("address_threshold", p.address_threshold, 1, 1000000));
+  CL_ASSIGN_OR_RETURN(p.account_threshold,
+                      l.Int("account_threshold", p.account_threshold, 1, 1000000));
+  CL_ASSIGN_OR_RETURN(p.address_threshold,
+                      l.Int("address_threshold", p.address_threshold, 1, 1000000));
   CL_ASSIGN_OR_RETURN(int64_t base, l.Int("base_delay_seconds", p.base_delay.count(), 1, 3600));
   CL_ASSIGN_OR_RETURN(int64_t max, l.Int("max_delay_seconds", p.max_delay.count(), 1, 86400));
-  CL_ASSIGN_OR_RETURN(int64_t reset, l.Int("reset_after_seconds", p.reset_after.count(), 1, 30 * 86400));
+  CL_ASSIGN_OR_RETURN(int64_t reset,
+                      l.Int("reset_after_seconds", p.reset_after.count(), 1, 30 * 86400));
   if (max < base) return l.Error("max_delay_seconds", "must be at least base_delay_seconds");
   p.base_delay = std::chrono::seconds(base);
   p.max_delay = std::chrono::seconds(max);
@@ -187,8 +217,10 @@ Status ParseAuth(const YamlMap& root, ServerConfig& c) {
 
   CL_ASSIGN_OR_RETURN(YamlMap f, m.Map("failed_auth"));
   CL_RETURN_IF_ERROR(f.CheckKnownKeys({"max_failures", "window_seconds"}));
-  CL_ASSIGN_OR_RETURN(a.failed_auth.max_failures, f.Int("max_failures", a.failed_auth.max_failures, 1, 1000000));
-  CL_ASSIGN_OR_RETURN(int64_t window, f.Int("window_seconds", a.failed_auth.window.count(), 1, 86400));
+  CL_ASSIGN_OR_RETURN(a.failed_auth.max_failures,
+                      f.Int("max_failures", a.failed_auth.max_failures, 1, 1000000));
+  CL_ASSIGN_OR_RETURN(int64_t window,
+                      f.Int("window_seconds", a.failed_auth.window.count(), 1, 86400));
   a.failed_auth.window = std::chrono::seconds(window);
   return Status::Ok();
 }
@@ -201,6 +233,35 @@ Status ParsePolicy(const YamlMap& root, ServerConfig& c) {
   return Status::Ok();
 }
 
+Status ParseRuntime(const YamlMap& root, ServerConfig& c) {
+  CL_ASSIGN_OR_RETURN(YamlMap m, root.Map("runtime"));
+  CL_RETURN_IF_ERROR(
+      m.CheckKnownKeys({"workers", "lease_seconds", "max_running_per_automation",
+                        "max_running_per_environment", "max_queued_per_automation", "retry_base_ms",
+                        "retry_max_ms", "output_max_bytes", "payload_retention_days"}));
+  runtime::RuntimeOptions& r = c.runtime;
+  CL_ASSIGN_OR_RETURN(int64_t workers, m.Int("workers", r.workers, 1, 256));
+  r.workers = static_cast<int>(workers);
+  CL_ASSIGN_OR_RETURN(r.lease_seconds, m.Int("lease_seconds", r.lease_seconds, 5, 86400));
+  CL_ASSIGN_OR_RETURN(int64_t per_automation,
+                      m.Int("max_running_per_automation", r.limits.per_automation, 1, 10000));
+  CL_ASSIGN_OR_RETURN(int64_t per_env,
+                      m.Int("max_running_per_environment", r.limits.per_environment, 1, 10000));
+  r.limits.per_automation = static_cast<int>(per_automation);
+  r.limits.per_environment = static_cast<int>(per_env);
+  CL_ASSIGN_OR_RETURN(r.max_queued_per_automation,
+                      m.Int("max_queued_per_automation", r.max_queued_per_automation, 1, 10000000));
+  CL_ASSIGN_OR_RETURN(r.retry_base_ms, m.Int("retry_base_ms", r.retry_base_ms, 1, 600000));
+  CL_ASSIGN_OR_RETURN(r.retry_max_ms, m.Int("retry_max_ms", r.retry_max_ms, 1, 3600000));
+  CL_ASSIGN_OR_RETURN(
+      int64_t output,
+      m.Int("output_max_bytes", static_cast<int64_t>(r.output_max_bytes), 1024, 16 << 20));
+  r.output_max_bytes = static_cast<size_t>(output);
+  CL_ASSIGN_OR_RETURN(r.payload_retention_days,
+                      m.Int("payload_retention_days", r.payload_retention_days, 1, 3650));
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<ServerConfig> ParseServerConfig(std::string_view yaml, const std::string& source) {
@@ -208,8 +269,8 @@ Result<ServerConfig> ParseServerConfig(std::string_view yaml, const std::string&
   CL_ASSIGN_OR_RETURN(YAML::Node node, LoadStrictYaml(yaml, source, kOperatorYamlLimits));
   const YamlMap root(node, source, "");
   CL_RETURN_IF_ERROR(root.CheckIsMap());
-  CL_RETURN_IF_ERROR(
-      root.CheckKnownKeys({"appliance", "storage", "listener", "limits", "logging", "seal", "audit", "auth", "policy"}));
+  CL_RETURN_IF_ERROR(root.CheckKnownKeys({"appliance", "storage", "listener", "limits", "logging",
+                                          "seal", "audit", "auth", "policy", "runtime"}));
   ServerConfig c;
   CL_RETURN_IF_ERROR(ParseAppliance(root, c));
   CL_RETURN_IF_ERROR(ParseStorage(root, c));
@@ -217,6 +278,7 @@ Result<ServerConfig> ParseServerConfig(std::string_view yaml, const std::string&
   CL_RETURN_IF_ERROR(ParseRest(root, c));
   CL_RETURN_IF_ERROR(ParseAuth(root, c));
   CL_RETURN_IF_ERROR(ParsePolicy(root, c));
+  CL_RETURN_IF_ERROR(ParseRuntime(root, c));
   return c;
 }
 

@@ -40,6 +40,8 @@ struct ServerConfig {
   // policy
   std::string policy_directory;       // policy documents loaded at start; "" = none
   int64_t policy_max_steps = 100000;  // evaluation budget per rule
+  // runtime
+  runtime::RuntimeOptions runtime;
 };
 
 extern const char kDefaultConfigYaml[];

@@ -1,13 +1,12 @@
 // cloisterd: the appliance server. The only place that constructs concrete
 // types and wires them together.
 #include <sys/resource.h>
-
-#include <csignal>
-#include <iostream>
-#include <optional>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+#include <optional>
 
 #include "appliance/api/error_codes.h"
 #include "appliance/api/routes.h"
@@ -105,11 +104,13 @@ int Serve(const Flags& flags) {
   auto lock = FileLock::TryAcquire(config->storage.data_dir + "/cloisterd.lock");
   if (!lock.ok()) {
     return Fail(lock.status().reason() == "locked"
-                    ? Status::FailedPrecondition("another cloisterd is using the data directory " + config->storage.data_dir)
+                    ? Status::FailedPrecondition("another cloisterd is using the data directory " +
+                                                 config->storage.data_dir)
                     : lock.status());
   }
-  auto generated = EnsureSelfSignedCertificate(config->listener.cert_file, config->listener.key_file,
-                                               {config->appliance_name, HostName()}, clock, random);
+  auto generated =
+      EnsureSelfSignedCertificate(config->listener.cert_file, config->listener.key_file,
+                                  {config->appliance_name, HostName()}, clock, random);
   if (!generated.ok()) return Fail(generated.status());
   auto fingerprint = CertificateFingerprint(config->listener.cert_file);
   if (!fingerprint.ok()) return Fail(fingerprint.status());
@@ -129,17 +130,22 @@ int Serve(const Flags& flags) {
   auto policies = policy::PolicyEngine::Open(config->policy_directory);
   if (!policies.ok()) return Fail(policies.status());
   if (!config->policy_directory.empty()) {
-    log.Info("policy set " + (*policies)->current()->digest() + " loaded from " + config->policy_directory);
+    log.Info("policy set " + (*policies)->current()->digest() + " loaded from " +
+             config->policy_directory);
   }
   ApiContext ctx{appliance, clock, random, metrics, log, {}, config->auth, nullptr, {}};
   ctx.policies = policies->get();
   ctx.policy_limits.max_steps = config->policy_max_steps;
+  runtime::SystemResolver resolver;
+  ctx.runtime = config->runtime;
+  ctx.resolver = &resolver;
   ctx.info.started = clock.Monotonic();
   ctx.info.tls_fingerprint = *fingerprint;
   ctx.info.default_appliance_name = config->appliance_name;
   ctx.info.default_environments = config->environments;
   // Each unseal builds the session's services once, from here.
   appliance.SetServicesFactory(MakeSessionServices(ctx));
+  appliance.SetSessionHooks(StartSessionWork, StopSessionWork);
   const Router router = BuildRouter(ctx);
   ApplianceGate gate(ctx);
   UnlistedReasonLog unlisted_reasons(Logger("api"));
@@ -150,20 +156,24 @@ int Serve(const Flags& flags) {
   Dispatcher dispatcher(router, gate, metrics, random, clock, Logger("http"), std::move(dispatch));
   HttpsServer server(dispatcher, config->listener);
   if (Status st = server.Start(); !st.ok()) return Fail(st);
+  ctx.runtime.own_port = server.port();  // steps may not call the appliance itself
 
   const SealStatus status = appliance.seal_status();
   if (status.initialized && status.seal_type == SealType::kKeyFile && config->auto_unseal) {
-    auto unsealed = appliance.UnsealWithKeyFile(Requester{{"system", "cloisterd", "automatic unseal"}, "", "", ""});
+    auto unsealed = appliance.UnsealWithKeyFile(
+        Requester{{"system", "cloisterd", "automatic unseal"}, "", "", ""});
     // Fails closed: an unseal the ledger cannot record leaves cloisterd sealed.
     if (!unsealed.ok()) {
-      log.Error("automatic unseal with the key file failed, cloisterd stays sealed: " + unsealed.status().message() +
-                (unsealed.status().reason().empty() ? "" : " (" + unsealed.status().reason() + ")"));
+      log.Error(
+          "automatic unseal with the key file failed, cloisterd stays sealed: " +
+          unsealed.status().message() +
+          (unsealed.status().reason().empty() ? "" : " (" + unsealed.status().reason() + ")"));
     }
   }
 
   const std::string host = config->listener.host == "0.0.0.0" ? "127.0.0.1" : config->listener.host;
-  log.Info("listening on https://" + host + ":" + std::to_string(server.port()) + " (TLS certificate SHA-256 " +
-           *fingerprint + ")");
+  log.Info("listening on https://" + host + ":" + std::to_string(server.port()) +
+           " (TLS certificate SHA-256 " + *fingerprint + ")");
   if (server.plain_port()) {
     log.Warning("plain HTTP enabled on http://" + config->listener.plain_host + ":" +
                 std::to_string(server.plain_port()) + " (loopback only)");
@@ -178,14 +188,16 @@ int Serve(const Flags& flags) {
                         {"tls_fingerprint", *fingerprint},
                         {"cert_file", config->listener.cert_file},
                         {"pid", getpid()}};
-    if (Status st = WriteFileAtomic(flags.ready_file, ready.dump() + "\n", 0600); !st.ok()) return Fail(st);
+    if (Status st = WriteFileAtomic(flags.ready_file, ready.dump() + "\n", 0600); !st.ok())
+      return Fail(st);
   }
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   log.Info(std::string("stopping on ") + (signal_number == SIGINT ? "SIGINT" : "SIGTERM"));
   server.Stop();
-  appliance.Seal(Requester{{"system", "cloisterd", "shutdown"}, "", "", ""});  // drains the writer before exit
+  appliance.Seal(
+      Requester{{"system", "cloisterd", "shutdown"}, "", "", ""});  // drains the writer before exit
   return 0;
 }
 
@@ -197,14 +209,18 @@ int main(int argc, char** argv) {
   CLI::App app{"cloisterd: the Cloister appliance server"};
   app.set_version_flag("--version", std::string("cloisterd ") + cloister::CloisterVersion());
   bool print_default = false;
-  app.add_option("-c,--config", flags.config_path, "Path to cloister.yaml (default: the embedded defaults)");
+  app.add_option("-c,--config", flags.config_path,
+                 "Path to cloister.yaml (default: the embedded defaults)");
   app.add_option("--data-dir", flags.data_dir, "Override storage.data_dir");
   app.add_option("--address", flags.address, "Override listener.address");
-  app.add_option("--port", flags.port, "Override listener.port (0 picks a free port)")->check(CLI::Range(0, 65535));
+  app.add_option("--port", flags.port, "Override listener.port (0 picks a free port)")
+      ->check(CLI::Range(0, 65535));
   app.add_option("--log-file", flags.log_file, "Override logging.file (\"\" for none)");
   app.add_option("--policy-dir", flags.policy_dir, "Override policy.directory (\"\" for none)");
-  app.add_option("--ready-file", flags.ready_file, "Write the bound port and TLS fingerprint here once serving");
-  app.add_flag("--print-default-config", print_default, "Print the embedded default configuration and exit");
+  app.add_option("--ready-file", flags.ready_file,
+                 "Write the bound port and TLS fingerprint here once serving");
+  app.add_flag("--print-default-config", print_default,
+               "Print the embedded default configuration and exit");
   CLI11_PARSE(app, argc, argv);
   if (print_default) {
     std::cout << cloister::kDefaultConfigYaml;

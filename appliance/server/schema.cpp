@@ -1,6 +1,7 @@
 #include "appliance/server/schema.h"
 
 #include "appliance/identity/identity_schema.h"
+#include "appliance/runtime/runtime_schema.h"
 #include "appliance/storage/storage_schema.h"
 #include "audit/audit_schema.h"
 #include "governance/automation/automation_schema.h"
@@ -15,7 +16,8 @@ std::vector<MigrationPart> ApplianceMigrationParts() {
   for (auto module_parts :
        {StorageMigrationParts(), AuditMigrationParts(), IdentityMigrationParts(),
         EnvironmentsMigrationParts(), policy::PolicyMigrationParts(),
-        automation::AutomationMigrationParts(), promotion::PromotionMigrationParts()}) {
+        automation::AutomationMigrationParts(), promotion::PromotionMigrationParts(),
+        runtime::RuntimeMigrationParts()}) {
     for (MigrationPart& part : module_parts) parts.push_back(std::move(part));
   }
   return parts;

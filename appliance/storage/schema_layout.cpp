@@ -7,7 +7,7 @@
 namespace cloister {
 
 const std::vector<MigrationLayout>& SchemaLayout() {
-  // Versions 1..7 shipped: databases recorded their names, and checksums of
+  // Versions 1..8 shipped: databases recorded their names, and checksums of
   // their parts joined in exactly these orders.
   // clang-format off
   static const std::vector<MigrationLayout> kLayout = {
@@ -18,6 +18,7 @@ const std::vector<MigrationLayout>& SchemaLayout() {
       {5, "automations_environments_promotions", {"automation", "promotion", "environments", "promotion"}},
       {6, "people_by_user_id", {"promotion", "identity"}},
       {7, "promotion_state_check", {"promotion"}},
+      {8, "runs", {"environments", "runtime"}},
   };
   // clang-format on
   return kLayout;

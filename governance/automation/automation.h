@@ -36,8 +36,12 @@ struct Definition {
   std::string owner;
   std::string data_classification;
   std::vector<std::string> tags;
-  std::string trigger;   // manual, schedule or webhook
-  std::string schedule;  // schedule triggers only
+  std::string trigger;             // manual, schedule or webhook
+  std::string schedule;            // schedule triggers only: 5-field cron
+  std::string utc_offset = "UTC";  // schedule triggers: the fixed offset the cron fields read in
+  std::string missed =
+      "skip";                  // schedule triggers: skip or once (runs missed while down or sealed)
+  std::string webhook_secret;  // webhook triggers: the environment secret holding the HMAC key
 
   Json document;          // the definition as JSON
   std::string canonical;  // RFC 8785 bytes of `document`

@@ -29,7 +29,13 @@ struct ConfigEntry {
 struct EnvironmentSettings {
   std::vector<std::string> egress_allow;     // host globs HTTP steps may call
   std::vector<std::string> model_endpoints;  // host globs LLM steps may call
-  Json ToJson() const { return {{"egress_allow", egress_allow}, {"model_endpoints", model_endpoints}}; }
+  // PEM certificates steps verify HTTPS services against; "" = the system's.
+  std::string ca_bundle;
+  Json ToJson() const {
+    return {{"egress_allow", egress_allow},
+            {"model_endpoints", model_endpoints},
+            {"ca_bundle", ca_bundle}};
+  }
 };
 
 // A variable or secret name: 1-64 of A-Z, a-z, 0-9, _ and -, not starting with a digit.
@@ -38,19 +44,23 @@ Status ValidateConfigName(const std::string& name);
 Result<std::vector<ConfigEntry>> ListVariables(ReadView db, const std::string& environment);
 // Names and change times only.
 Result<std::vector<ConfigEntry>> ListSecrets(ReadView db, const std::string& environment);
-Status SetVariable(Transaction& tx, const std::string& environment, const std::string& name, const std::string& value,
-                   const std::string& actor, const Clock& clock);
+Status SetVariable(Transaction& tx, const std::string& environment, const std::string& name,
+                   const std::string& value, const std::string& actor, const Clock& clock);
 // Encrypts `value`; creates the secrets key on first use.
-Status SetSecret(Transaction& tx, const std::string& environment, const std::string& name, const std::string& value,
-                 const std::string& actor, const Clock& clock, Random& random);
+Status SetSecret(Transaction& tx, const std::string& environment, const std::string& name,
+                 const std::string& value, const std::string& actor, const Clock& clock,
+                 Random& random);
 // not_found when there is no such variable or secret. `secret` picks the table.
-Status DeleteConfig(Transaction& tx, bool secret, const std::string& environment, const std::string& name);
+Status DeleteConfig(Transaction& tx, bool secret, const std::string& environment,
+                    const std::string& name);
 // The decrypted value of a secret, for the runtime only.
-Result<std::string> RevealSecret(ReadView db, const std::string& environment, const std::string& name);
+Result<std::string> RevealSecret(ReadView db, const std::string& environment,
+                                 const std::string& name);
 
 // Empty settings when none are stored.
 Result<EnvironmentSettings> GetSettings(ReadView db, const std::string& environment);
-Status SetSettings(Transaction& tx, const std::string& environment, const EnvironmentSettings& settings,
-                   const std::string& actor, const Clock& clock);
+Status SetSettings(Transaction& tx, const std::string& environment,
+                   const EnvironmentSettings& settings, const std::string& actor,
+                   const Clock& clock);
 
 }  // namespace cloister

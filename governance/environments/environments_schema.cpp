@@ -40,12 +40,19 @@ CREATE TABLE environment_settings (
 );
 )sql";
 
+// Migration 8, before the runtime's part: the CA certificates (PEM) that
+// steps verify the environment's HTTPS services against.
+constexpr char kCaBundle[] =
+    R"sql(ALTER TABLE environment_settings ADD COLUMN ca_bundle TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace
 
 std::vector<MigrationPart> EnvironmentsMigrationParts() {
   return {
       {1, "environments", kEnvironments},
       {5, "environments", kVariablesSecretsSettings},
+      {8, "environments", kCaBundle},
   };
 }
 

@@ -56,8 +56,8 @@ struct Common {
 std::unique_ptr<Schema> Promotion() {
   auto s = std::make_unique<Schema>("promotion");
   Common c(*s);
-  const Type* approval =
-      s->Object({{"user", S()}, {"roles", s->List(S())}, {"at", T()}, {"version", S()}, {"comment", S()}});
+  const Type* approval = s->Object(
+      {{"user", S()}, {"roles", s->List(S())}, {"at", T()}, {"version", S()}, {"comment", S()}});
   const Type* promotion = s->Object({{"id", S()},
                                      {"automation", S()},
                                      {"version", S()},
@@ -70,12 +70,18 @@ std::unique_ptr<Schema> Promotion() {
                                      {"emergency", B()},
                                      {"reason", S()},
                                      {"approvals", s->List(approval)}});
-  s->SetRoot(s->Object({{"time", T()},
-                        {"promotion", promotion},
-                        {"definition", c.definition},
-                        {"environment", c.environment},
-                        {"live", s->List(s->Object({{"environment", S()}, {"version", S()}, {"since", T()}}))},
-                        {"evidence", s->List(s->Object({{"kind", S()}, {"passed", B()}, {"ref", S()}}))}}));
+  s->SetRoot(s->Object(
+      {{"time", T()},
+       {"promotion", promotion},
+       {"definition", c.definition},
+       {"environment", c.environment},
+       {"live", s->List(s->Object({{"environment", S()}, {"version", S()}, {"since", T()}}))},
+       {"evidence", s->List(s->Object({{"kind", S()},
+                                       {"passed", B()},
+                                       {"ref", S()},
+                                       {"environment", S()},
+                                       {"count", I()},
+                                       {"at", T()}}))}}));
   return s;
 }
 
@@ -143,7 +149,8 @@ const Schema* HookSchema(std::string_view hook) {
 }
 
 const std::vector<std::string>& HookNames() {
-  static const std::vector<std::string> names = {"promotion", "automation.save", "run.step", "api.request"};
+  static const std::vector<std::string> names = {"promotion", "automation.save", "run.step",
+                                                 "api.request"};
   return names;
 }
 

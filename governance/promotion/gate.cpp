@@ -54,7 +54,8 @@ class Checks {
 
 void CheckSource(const GateInput& in, Checks& checks) {
   if (in.kind == "rollback") {
-    checks.Add({"source", "pass", "rollback to the version live in " + in.to + " before the current one", nullptr});
+    checks.Add({"source", "pass",
+                "rollback to the version live in " + in.to + " before the current one", nullptr});
     return;
   }
   const auto& live = in.live_in_source;
@@ -62,7 +63,8 @@ void CheckSource(const GateInput& in, Checks& checks) {
     checks.Add({"source", "pass", "version is live in " + in.from, nullptr});
     return;
   }
-  checks.Add({"source", "fail",
+  checks.Add({"source",
+              "fail",
               "version " + Prefix(in.version) + " is no longer live in " + in.from +
                   (live ? " (superseded by " + Prefix(*live) + ")" : ""),
               {{"live_in_source", live ? Json(*live) : Json()}}});
@@ -72,21 +74,26 @@ void CheckConfiguration(const GateInput& in, Checks& checks) {
   const Json missing_vars = Missing(in.definition.variables, in.target_variables);
   const Json missing_secrets = Missing(in.definition.secrets, in.target_secrets);
   if (missing_vars.empty() && missing_secrets.empty()) {
-    checks.Add({"configuration", "pass", "every variable and secret the version references is set in " + in.to,
-                nullptr});
+    checks.Add({"configuration", "pass",
+                "every variable and secret the version references is set in " + in.to, nullptr});
     return;
   }
   std::string what;
-  for (const auto& v : missing_vars) what += (what.empty() ? "" : ", ") + std::string("variable ") + v.get<std::string>();
-  for (const auto& s : missing_secrets) what += (what.empty() ? "" : ", ") + std::string("secret ") + s.get<std::string>();
-  checks.Add({"configuration", "fail", in.to + " lacks " + what,
+  for (const auto& v : missing_vars)
+    what += (what.empty() ? "" : ", ") + std::string("variable ") + v.get<std::string>();
+  for (const auto& s : missing_secrets)
+    what += (what.empty() ? "" : ", ") + std::string("secret ") + s.get<std::string>();
+  checks.Add({"configuration",
+              "fail",
+              in.to + " lacks " + what,
               {{"missing_variables", missing_vars}, {"missing_secrets", missing_secrets}}});
 }
 
-void CheckScheduleAndWindow(const GateInput& in, Phase phase, const std::optional<int64_t>& scheduled,
-                            Checks& checks) {
+void CheckScheduleAndWindow(const GateInput& in, Phase phase,
+                            const std::optional<int64_t>& scheduled, Checks& checks) {
   if (scheduled && !in.stage.scheduling) {
-    checks.Add({"schedule", "fail", "the pipeline does not allow scheduled promotions into " + in.to, nullptr});
+    checks.Add({"schedule", "fail",
+                "the pipeline does not allow scheduled promotions into " + in.to, nullptr});
   }
   if (in.kind == "rollback") {
     checks.Add({"window", "skipped", "rollbacks are not held by deny windows", nullptr});
@@ -120,12 +127,17 @@ bool CheckApprovals(const GateInput& in, Checks& checks) {
     }
   }
   const int have = static_cast<int>(counted.size());
-  const std::string tally = std::to_string(have) + " of " + std::to_string(rule.required) + " approvals";
-  const Json details = {{"required", rule.required}, {"counted", counted}, {"not_counted", not_counted},
-                        {"roles", rule.roles},       {"users", rule.users}};
+  const std::string tally =
+      std::to_string(have) + " of " + std::to_string(rule.required) + " approvals";
+  const Json details = {{"required", rule.required},
+                        {"counted", counted},
+                        {"not_counted", not_counted},
+                        {"roles", rule.roles},
+                        {"users", rule.users}};
   if (in.emergency && in.stage.break_glass_skips_approvals && have < rule.required) {
     checks.Add({"approvals", "skipped",
-                "break-glass: approvals skipped; an approver must review this promotion afterwards", details});
+                "break-glass: approvals skipped; an approver must review this promotion afterwards",
+                details});
     return true;
   }
   if (have >= rule.required) {
@@ -139,35 +151,66 @@ bool CheckApprovals(const GateInput& in, Checks& checks) {
 Check PolicyCheck(const policy::Decision& d) {
   if (d.outcome == "deny") return {"policy", "fail", "refused by policy: " + d.Summary(), nullptr};
   if (d.outcome == "overridable") {
-    return {"policy", "waiting",
+    return {"policy",
+            "waiting",
             "needs an override by one of " + Json(d.override_roles).dump() + ": " + d.Summary() +
                 (d.override_refused.empty() ? "" : " (" + d.override_refused + ")"),
             {{"override_roles", d.override_roles}}};
   }
-  return {"policy", "pass", d.outcome == "allow" ? "every binding passed" : "passed (" + d.outcome + ")", nullptr};
+  return {"policy", "pass",
+          d.outcome == "allow" ? "every binding passed" : "passed (" + d.outcome + ")", nullptr};
+}
+
+// The stage's run evidence requirement.
+void CheckEvidence(const GateInput& in, Checks& checks) {
+  const int64_t need = in.stage.evidence_successful_runs;
+  if (need == 0) return;
+  if (in.kind == "rollback" || (in.emergency && in.stage.break_glass_skips_approvals)) {
+    checks.Add({"evidence", "skipped",
+                in.kind == "rollback" ? "rollbacks return to a version that ran before"
+                                      : "break-glass skips the run evidence",
+                nullptr});
+    return;
+  }
+  const int64_t have = in.evidence.succeeded_in_window;
+  const std::string what = std::to_string(need) + " successful run" + (need == 1 ? "" : "s") +
+                           " of " + Prefix(in.version) + " in " + in.from + " within " +
+                           std::to_string(in.stage.evidence_within_days) + " days";
+  checks.Add(
+      {"evidence",
+       have >= need ? "pass" : "fail",
+       (have >= need ? "has " : "needs ") + what + " (" + std::to_string(have) + " so far)",
+       {{"required", need}, {"succeeded", have}, {"within_days", in.stage.evidence_within_days}}});
 }
 
 // The policy check, once nothing else fails and the approvals are in.
-Status CheckPolicy(const GateInput& in, bool approved, Checks& checks, std::optional<GatePolicyDecision>& out) {
+Status CheckPolicy(const GateInput& in, bool approved, Checks& checks,
+                   std::optional<GatePolicyDecision>& out) {
   if (in.kind == "rollback") {
-    checks.Add({"policy", "skipped", "rollbacks return to a version that passed its gates", nullptr});
+    checks.Add(
+        {"policy", "skipped", "rollbacks return to a version that passed its gates", nullptr});
     return Status::Ok();
   }
   if (checks.failed() || !approved) {
-    checks.Add({"policy", "pending", "evaluated once the approvals are in and nothing else fails", nullptr});
+    checks.Add({"policy", "pending", "evaluated once the approvals are in and nothing else fails",
+                nullptr});
     return Status::Ok();
   }
-  if (in.policies == nullptr) return Status::Internal("promotion " + in.id + ": no policy set to evaluate");
+  if (in.policies == nullptr)
+    return Status::Internal("promotion " + in.id + ": no policy set to evaluate");
   PipelinePolicies required = BindPipelinePolicies(in.pipeline, in.to, *in.policies);
   std::string missing;
   for (const auto& name : required.missing) missing += (missing.empty() ? "" : ", ") + name;
   if (!missing.empty()) {
-    checks.Add({"policy", "fail", "the pipeline requires promotion policies that are not loaded: " + missing, nullptr});
+    checks.Add({"policy", "fail",
+                "the pipeline requires promotion policies that are not loaded: " + missing,
+                nullptr});
     return Status::Ok();
   }
   GatePolicyDecision g;
   g.input = PromotionPolicyInput(in);
-  g.bindings = std::make_shared<const std::vector<policy::PolicyBinding>>(std::move(required.bindings));
+  g.bindings =
+      std::make_shared<const std::vector<policy::PolicyBinding>>(std::move(required.bindings));
   const policy::Schema* schema = policy::HookSchema("promotion");
   if (schema == nullptr) return Status::Internal("the promotion hook has no schema");
   CL_ASSIGN_OR_RETURN(policy::Document doc, policy::Document::Bind(*schema, g.input));
@@ -180,11 +223,13 @@ Status CheckPolicy(const GateInput& in, bool approved, Checks& checks, std::opti
   return Status::Ok();
 }
 
-PromotionState NextState(const Checks& checks, Phase phase, const std::optional<int64_t>& scheduled, int64_t now) {
-  if (checks.failed()) return phase == Phase::kDeploy ? PromotionState::kFailed : PromotionState::kBlocked;
+PromotionState NextState(const Checks& checks, Phase phase, const std::optional<int64_t>& scheduled,
+                         int64_t now) {
+  if (checks.failed())
+    return phase == Phase::kDeploy ? PromotionState::kFailed : PromotionState::kBlocked;
   if (checks.waiting()) return PromotionState::kAwaitingApproval;
   return scheduled && *scheduled > now && phase != Phase::kDeploy ? PromotionState::kScheduled
-                                                                   : PromotionState::kApproved;
+                                                                  : PromotionState::kApproved;
 }
 
 std::string Note(const std::vector<Check>& checks, PromotionState to) {
@@ -224,8 +269,10 @@ Result<GateResult> EvaluateGate(const GateInput& in, Phase phase) {
   Checks checks(phase);
   CheckSource(in, checks);
   CheckConfiguration(in, checks);
-  const auto scheduled = in.scheduled_for.empty() ? std::nullopt : policy::ParseTime(in.scheduled_for);
+  const auto scheduled =
+      in.scheduled_for.empty() ? std::nullopt : policy::ParseTime(in.scheduled_for);
   CheckScheduleAndWindow(in, phase, scheduled, checks);
+  CheckEvidence(in, checks);
   const bool approved = CheckApprovals(in, checks);
   GateResult out;
   CL_RETURN_IF_ERROR(CheckPolicy(in, approved, checks, out.policy));
@@ -238,7 +285,8 @@ Result<GateResult> EvaluateGate(const GateInput& in, Phase phase) {
 
 // Identities compare by user id; the rule's "users" list names people,
 // matched against the approver's current name.
-bool Eligible(const GateApproval& a, const GateInput& p, const ApprovalRule& rule, std::string* why) {
+bool Eligible(const GateApproval& a, const GateInput& p, const ApprovalRule& rule,
+              std::string* why) {
   if (a.user == p.requester && !rule.allow_requester) {
     *why = a.user_name + " requested this promotion";
     return false;
@@ -253,11 +301,31 @@ bool Eligible(const GateApproval& a, const GateInput& p, const ApprovalRule& rul
   }
   if (std::find(rule.users.begin(), rule.users.end(), a.user_name) != rule.users.end()) return true;
   for (const auto& r : a.roles) {
-    if (r == "admin" || std::find(rule.roles.begin(), rule.roles.end(), r) != rule.roles.end()) return true;
+    if (r == "admin" || std::find(rule.roles.begin(), rule.roles.end(), r) != rule.roles.end())
+      return true;
   }
   *why = a.user_name + " holds none of the roles " + Json(rule.roles).dump() + " in " + p.to;
   return false;
 }
+
+namespace {
+
+// The runs of the version in the environment it comes from, one entry per
+// final state: {kind "run", passed, ref, environment, count, at}.
+Json EvidenceJson(const GateInput& in) {
+  Json out = Json::array();
+  for (const RunOutcomes& o : in.evidence.outcomes) {
+    out.push_back({{"kind", "run"},
+                   {"passed", o.state == "succeeded"},
+                   {"ref", in.from + ": " + std::to_string(o.count) + " " + o.state},
+                   {"environment", in.from},
+                   {"count", o.count},
+                   {"at", policy::FormatTime(StoredSeconds(o.last_finished_at, in.now))}});
+  }
+  return out;
+}
+
+}  // namespace
 
 // People appear by name (names are unique and never reused), resolved from
 // the stored ids by the caller, so no credential can choose one.
@@ -285,13 +353,15 @@ Json PromotionPolicyInput(const GateInput& in) {
   if (!in.scheduled_for.empty()) promotion["scheduled_for"] = in.scheduled_for;
   Json live = Json::array();
   for (const auto& env : in.environments) {
-    const auto d = std::find_if(in.live.begin(), in.live.end(), [&](const LiveVersion& l) { return l.environment == env; });
+    const auto d = std::find_if(in.live.begin(), in.live.end(),
+                                [&](const LiveVersion& l) { return l.environment == env; });
     if (d == in.live.end()) continue;
     live.push_back({{"environment", env},
                     {"version", d->version},
                     {"since", policy::FormatTime(StoredSeconds(d->deployed_at, in.now))}});
   }
-  const int64_t position = std::find(in.environments.begin(), in.environments.end(), in.to) - in.environments.begin();
+  const int64_t position =
+      std::find(in.environments.begin(), in.environments.end(), in.to) - in.environments.begin();
   return {{"time", policy::FormatTime(in.now)},
           {"promotion", promotion},
           {"definition", in.definition.policy_view},
@@ -303,7 +373,7 @@ Json PromotionPolicyInput(const GateInput& in) {
             {"variables", in.target_variables},
             {"secrets", in.target_secrets}}},
           {"live", live},
-          {"evidence", Json::array()}};
+          {"evidence", EvidenceJson(in)}};
 }
 
 Result<std::optional<policy::OverrideRequest>> OverrideFromJson(const Json& stored) {
@@ -311,7 +381,8 @@ Result<std::optional<policy::OverrideRequest>> OverrideFromJson(const Json& stor
   if (!stored.is_object()) return out;
   const auto text = [&](const char* key) -> Result<std::string> {
     if (!stored.contains(key)) return std::string();
-    if (!stored[key].is_string()) return Status::Corruption(std::string("promotion override: \"") + key + "\" is not a string");
+    if (!stored[key].is_string())
+      return Status::Corruption(std::string("promotion override: \"") + key + "\" is not a string");
     return stored[key].get<std::string>();
   };
   policy::OverrideRequest r;
@@ -319,7 +390,8 @@ Result<std::optional<policy::OverrideRequest>> OverrideFromJson(const Json& stor
   CL_ASSIGN_OR_RETURN(r.reason, text("reason"));
   if (stored.contains("roles")) {
     const Json& roles = stored["roles"];
-    if (!roles.is_array() || !std::all_of(roles.begin(), roles.end(), [](const Json& x) { return x.is_string(); })) {
+    if (!roles.is_array() ||
+        !std::all_of(roles.begin(), roles.end(), [](const Json& x) { return x.is_string(); })) {
       return Status::Corruption("promotion override: \"roles\" is not a list of strings");
     }
     r.roles = roles.get<std::vector<std::string>>();

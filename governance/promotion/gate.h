@@ -17,6 +17,10 @@
 //   window         pass | fail | skipped | notice
 //                                   no deny window (and inside an allow
 //                                   window) at the deployment time
+//   evidence       pass | fail | skipped
+//                                   enough successful runs of the version
+//                                   in the previous environment, when the
+//                                   stage asks for them
 //   approvals      pass | waiting | skipped
 //   policy         pass | fail | waiting | pending | skipped
 //                                   evaluated once nothing else fails and
@@ -58,10 +62,10 @@ struct Check {
 
 // One approval or rejection given on the promotion.
 struct GateApproval {
-  std::string user;       // the stable user id: every comparison uses it
-  std::string user_name;  // the user's current name: outputs, and the rule's "users"
-  std::string decision;   // "approve" or "reject"
-  std::string version;    // the version approved
+  std::string user;                // the stable user id: every comparison uses it
+  std::string user_name;           // the user's current name: outputs, and the rule's "users"
+  std::string decision;            // "approve" or "reject"
+  std::string version;             // the version approved
   std::vector<std::string> roles;  // the roles the user held in the target when giving it
   std::string comment;
   std::string at;  // as stored (RFC 3339)
@@ -69,8 +73,8 @@ struct GateApproval {
 
 // The version's facts the gate reads.
 struct GateDefinition {
-  std::set<std::string> variables;  // referenced as ${vars.NAME}
-  std::set<std::string> secrets;    // referenced as ${secrets.NAME}
+  std::set<std::string> variables;    // referenced as ${vars.NAME}
+  std::set<std::string> secrets;      // referenced as ${secrets.NAME}
   Json policy_view = Json::object();  // automation::Definition::PolicyView()
 
   static GateDefinition Of(const automation::Definition& definition);
@@ -83,6 +87,20 @@ struct LiveVersion {
   std::string deployed_at;  // as stored (FormatTimestamp)
 };
 
+// Runs of the version in the environment it comes from, by final state.
+struct RunOutcomes {
+  std::string state;  // succeeded, failed, cancelled, timed_out
+  int64_t count = 0;
+  std::string last_finished_at;  // as stored (FormatTimestamp)
+};
+
+// The run evidence of a promotion: every finished run of the version in
+// `from`, and the successful ones within the stage's window.
+struct RunEvidence {
+  std::vector<RunOutcomes> outcomes;
+  int64_t succeeded_in_window = 0;
+};
+
 // Everything the gate reads, as plain data.
 struct GateInput {
   // The promotion.
@@ -90,12 +108,12 @@ struct GateInput {
   std::string kind = "promotion";  // or "rollback"
   bool emergency = false;          // break-glass
   std::string reason;
-  std::string requester, requester_name;  // id and current name
-  std::string author, author_name;        // of the version: id and current name
-  std::string scheduled_for;              // RFC 3339 as stored; "" for none
-  std::string created_at;                 // as stored (FormatTimestamp)
+  std::string requester, requester_name;                    // id and current name
+  std::string author, author_name;                          // of the version: id and current name
+  std::string scheduled_for;                                // RFC 3339 as stored; "" for none
+  std::string created_at;                                   // as stored (FormatTimestamp)
   std::optional<policy::OverrideRequest> override_request;  // see OverrideFromJson
-  std::vector<GateApproval> approvals;    // every decision given, in any order
+  std::vector<GateApproval> approvals;                      // every decision given, in any order
 
   // The gates: the pipeline in force for the automation, and its stage for
   // `to` (pipeline.StageFor(to)).
@@ -112,7 +130,8 @@ struct GateInput {
   std::set<std::string> target_secrets;
   std::vector<std::string> target_egress_allow;  // `to`'s settings (empty when unset)
   std::vector<std::string> target_model_endpoints;
-  int64_t now = 0;  // Unix seconds
+  RunEvidence evidence;  // of `version` in `from`
+  int64_t now = 0;       // Unix seconds
 
   // The policies in force; EvaluateGate reads them only when the policy
   // check is evaluated.
@@ -164,7 +183,8 @@ Result<GateResult> EvaluateGate(const GateInput& input, Phase phase);
 // allows them, an approval of another version never counts, and the
 // approver is named in the rule's users or held one of its roles (admin
 // holds every role). The decision (approve or reject) is not looked at.
-bool Eligible(const GateApproval& approval, const GateInput& input, const ApprovalRule& rule, std::string* why);
+bool Eligible(const GateApproval& approval, const GateInput& input, const ApprovalRule& rule,
+              std::string* why);
 
 // The promotion hook's input document (docs/policy-language.md) for this
 // promotion. People appear by name; times the stored texts do not give are

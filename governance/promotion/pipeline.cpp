@@ -16,8 +16,8 @@ Result<int> Minute(const YamlMap& m, const std::string& key) {
   CL_ASSIGN_OR_RETURN(std::string text, m.String(key, ""));
   int h = -1, min = -1;
   char tail = 0;
-  if (text.size() != 5 || std::sscanf(text.c_str(), "%2d:%2d%c", &h, &min, &tail) != 2 || h < 0 || h > 24 ||
-      min < 0 || min > 59 || (h == 24 && min != 0)) {
+  if (text.size() != 5 || std::sscanf(text.c_str(), "%2d:%2d%c", &h, &min, &tail) != 2 || h < 0 ||
+      h > 24 || min < 0 || min > 59 || (h == 24 && min != 0)) {
     return m.Error(key, "expected a time of day \"HH:MM\" (00:00 to 24:00)");
   }
   return h * 60 + min;
@@ -35,7 +35,8 @@ Result<std::vector<Window>> Windows(const YamlMap& stage, const std::string& key
     Window win;
     CL_ASSIGN_OR_RETURN(win.name, w.String("name", ""));
     if (win.name.empty()) return w.Error("name", "every window has a name");
-    const bool weekly = static_cast<bool>(w.Child("weekly")), dated = static_cast<bool>(w.Child("dates"));
+    const bool weekly = static_cast<bool>(w.Child("weekly")),
+               dated = static_cast<bool>(w.Child("dates"));
     if (weekly == dated) return w.Error("name", "a window is either weekly or dates");
     if (weekly) {
       CL_ASSIGN_OR_RETURN(YamlMap m, w.Map("weekly"));
@@ -45,7 +46,8 @@ Result<std::vector<Window>> Windows(const YamlMap& stage, const std::string& key
       if (days.empty()) return m.Error("days", "name at least one day (mon .. sun)");
       for (const auto& d : days) {
         const auto it = std::find(std::begin(kDays), std::end(kDays), d);
-        if (it == std::end(kDays)) return m.Error("days", "\"" + d + "\" is not a day: mon, tue, wed, thu, fri, sat, sun");
+        if (it == std::end(kDays))
+          return m.Error("days", "\"" + d + "\" is not a day: mon, tue, wed, thu, fri, sat, sun");
         win.days |= 1u << (1 + (it - std::begin(kDays)));
       }
       CL_ASSIGN_OR_RETURN(win.from_minute, Minute(m, "from"));
@@ -60,7 +62,8 @@ Result<std::vector<Window>> Windows(const YamlMap& stage, const std::string& key
       for (const char* k : {"from", "to"}) {
         CL_ASSIGN_OR_RETURN(std::string text, m.String(k, ""));
         const auto t = policy::ParseTime(text);
-        if (!t) return m.Error(k, "expected a time such as 2026-12-20T00:00:00Z or a date 2026-12-20");
+        if (!t)
+          return m.Error(k, "expected a time such as 2026-12-20T00:00:00Z or a date 2026-12-20");
         (std::string(k) == "from" ? win.from : win.to) = *t;
       }
       if (win.to <= win.from) return m.Error("to", "the window ends before it starts");
@@ -72,13 +75,15 @@ Result<std::vector<Window>> Windows(const YamlMap& stage, const std::string& key
 
 Result<ApprovalRule> Approvals(const YamlMap& parent, const std::string& key, ApprovalRule rule) {
   CL_ASSIGN_OR_RETURN(YamlMap m, parent.Map(key));
-  CL_RETURN_IF_ERROR(m.CheckKnownKeys({"required", "roles", "users", "allow_requester", "allow_author"}));
+  CL_RETURN_IF_ERROR(
+      m.CheckKnownKeys({"required", "roles", "users", "allow_requester", "allow_author"}));
   CL_ASSIGN_OR_RETURN(int64_t required, m.Int("required", rule.required, 0, 10));
   rule.required = static_cast<int>(required);
   CL_ASSIGN_OR_RETURN(rule.roles, m.StringList("roles", rule.roles));
   for (const auto& r : rule.roles) {
     if (r != "admin" && r != "author" && r != "approver" && r != "operator" && r != "auditor") {
-      return m.Error("roles", "\"" + r + "\" is not a role: admin, author, approver, operator, auditor");
+      return m.Error("roles",
+                     "\"" + r + "\" is not a role: admin, author, approver, operator, auditor");
     }
   }
   CL_ASSIGN_OR_RETURN(rule.users, m.StringList("users", rule.users));
@@ -123,17 +128,23 @@ int64_t Window::EndAfter(int64_t t) const {
 }
 
 Json Window::ToJson() const {
-  if (!weekly) return {{"name", name}, {"dates", {{"from", policy::FormatTime(from)}, {"to", policy::FormatTime(to)}}}};
+  if (!weekly)
+    return {{"name", name},
+            {"dates", {{"from", policy::FormatTime(from)}, {"to", policy::FormatTime(to)}}}};
   Json days_json = Json::array();
   for (int d = 1; d <= 7; ++d) {
     if (days & (1u << d)) days_json.push_back(kDays[d - 1]);
   }
   const int off = offset_seconds / 60;
   char offset[16];
-  std::snprintf(offset, sizeof offset, "%c%02d:%02d", off < 0 ? '-' : '+', std::abs(off) / 60, std::abs(off) % 60);
+  std::snprintf(offset, sizeof offset, "%c%02d:%02d", off < 0 ? '-' : '+', std::abs(off) / 60,
+                std::abs(off) % 60);
   return {{"name", name},
           {"weekly",
-           {{"days", days_json}, {"from", Minutes(from_minute)}, {"to", Minutes(to_minute)}, {"utc_offset", offset}}}};
+           {{"days", days_json},
+            {"from", Minutes(from_minute)},
+            {"to", Minutes(to_minute)},
+            {"utc_offset", offset}}}};
 }
 
 Json ApprovalRule::ToJson() const {
@@ -155,7 +166,9 @@ Json Stage::ToJson() const {
           {"deny_windows", WindowsJson(deny_windows)},
           {"scheduling", scheduling},
           {"break_glass", {{"roles", break_glass_roles}, {"skip", skip}}},
-          {"rollback", {{"approvals", rollback.ToJson()}}}};
+          {"rollback", {{"approvals", rollback.ToJson()}}},
+          {"evidence",
+           {{"successful_runs", evidence_successful_runs}, {"within_days", evidence_within_days}}}};
 }
 
 Stage Pipeline::StageFor(const std::string& environment) const {
@@ -173,21 +186,19 @@ bool Pipeline::Matches(const std::string& automation) const {
 Json Pipeline::ToJson() const {
   Json s = Json::object();
   for (const auto& [env, stage] : stages) s[env] = stage.ToJson();
-  return {{"name", name},
-          {"description", description},
-          {"automations", automations},
-          {"stages", s},
-          {"digest", digest},
-          {"version", version}};
+  return {{"name", name}, {"description", description}, {"automations", automations},
+          {"stages", s},  {"digest", digest},           {"version", version}};
 }
 
-Result<Pipeline> ParsePipeline(const std::string& source, const std::vector<std::string>& environments) {
+Result<Pipeline> ParsePipeline(const std::string& source,
+                               const std::vector<std::string>& environments) {
   if (source.size() > 256 * 1024) return Status::InvalidArgument("a pipeline is at most 256 KiB");
   if (!IsValidUtf8(source)) return Status::InvalidArgument("the pipeline is not valid UTF-8");
   CL_ASSIGN_OR_RETURN(YAML::Node root, LoadStrictYaml(source, "pipeline"));
   YamlMap doc(root, "pipeline", "");
   CL_RETURN_IF_ERROR(doc.CheckIsMap());
-  CL_RETURN_IF_ERROR(doc.CheckKnownKeys({"apiVersion", "kind", "metadata", "automations", "stages"}));
+  CL_RETURN_IF_ERROR(
+      doc.CheckKnownKeys({"apiVersion", "kind", "metadata", "automations", "stages"}));
   CL_ASSIGN_OR_RETURN(std::string api, doc.String("apiVersion", ""));
   if (api != "cloister/v1") return doc.Error("apiVersion", "must be cloister/v1");
   CL_ASSIGN_OR_RETURN(std::string kind, doc.String("kind", ""));
@@ -198,11 +209,14 @@ Result<Pipeline> ParsePipeline(const std::string& source, const std::vector<std:
   CL_RETURN_IF_ERROR(meta.CheckKnownKeys({"name", "description"}));
   CL_ASSIGN_OR_RETURN(p.name, meta.String("name", ""));
   bool name_ok = !p.name.empty() && p.name.size() <= 63 && p.name[0] >= 'a' && p.name[0] <= 'z';
-  for (char c : p.name) name_ok = name_ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
-  if (!name_ok) return meta.Error("name", "a pipeline name is 1-63 of a-z, 0-9 and -, starting with a letter");
+  for (char c : p.name)
+    name_ok = name_ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  if (!name_ok)
+    return meta.Error("name", "a pipeline name is 1-63 of a-z, 0-9 and -, starting with a letter");
   CL_ASSIGN_OR_RETURN(p.description, meta.String("description", ""));
   CL_ASSIGN_OR_RETURN(p.automations, doc.StringList("automations", {"*"}));
-  if (p.automations.empty()) return doc.Error("automations", "name at least one automation (or glob)");
+  if (p.automations.empty())
+    return doc.Error("automations", "name at least one automation (or glob)");
   if (p.name == "default" && p.automations != std::vector<std::string>{"*"}) {
     return doc.Error("automations", "the default pipeline applies to every automation: [\"*\"]");
   }
@@ -211,14 +225,17 @@ Result<Pipeline> ParsePipeline(const std::string& source, const std::vector<std:
   for (const auto& kv : stage_nodes.IsMap() ? stage_nodes : YAML::Node(YAML::NodeType::Map)) {
     const std::string env = kv.first.Scalar();
     const auto pos = std::find(environments.begin(), environments.end(), env);
-    if (pos == environments.end()) return stages.Error(env, "\"" + env + "\" is not an environment of this appliance");
+    if (pos == environments.end())
+      return stages.Error(env, "\"" + env + "\" is not an environment of this appliance");
     if (pos == environments.begin()) {
-      return stages.Error(env, "\"" + env + "\" is the first environment: automations are saved there, not promoted");
+      return stages.Error(
+          env,
+          "\"" + env + "\" is the first environment: automations are saved there, not promoted");
     }
     YamlMap m(kv.second, "pipeline", stages.KeyPath(env));
     CL_RETURN_IF_ERROR(m.CheckIsMap());
-    CL_RETURN_IF_ERROR(m.CheckKnownKeys(
-        {"approvals", "policies", "allow_windows", "deny_windows", "scheduling", "break_glass", "rollback"}));
+    CL_RETURN_IF_ERROR(m.CheckKnownKeys({"approvals", "policies", "allow_windows", "deny_windows",
+                                         "scheduling", "break_glass", "rollback", "evidence"}));
     Stage s;
     s.environment = env;
     CL_ASSIGN_OR_RETURN(s.approvals, Approvals(m, "approvals", s.approvals));
@@ -231,13 +248,18 @@ Result<Pipeline> ParsePipeline(const std::string& source, const std::vector<std:
     CL_ASSIGN_OR_RETURN(s.break_glass_roles, glass.StringList("roles", {}));
     CL_ASSIGN_OR_RETURN(auto skip, glass.StringList("skip", {"deny_windows", "approvals"}));
     for (const auto& k : skip) {
-      if (k != "deny_windows" && k != "approvals") return glass.Error("skip", "may list deny_windows and approvals");
+      if (k != "deny_windows" && k != "approvals")
+        return glass.Error("skip", "may list deny_windows and approvals");
     }
     s.break_glass_skips_windows = std::count(skip.begin(), skip.end(), "deny_windows") > 0;
     s.break_glass_skips_approvals = std::count(skip.begin(), skip.end(), "approvals") > 0;
     CL_ASSIGN_OR_RETURN(YamlMap rollback, m.Map("rollback"));
     CL_RETURN_IF_ERROR(rollback.CheckKnownKeys({"approvals"}));
     CL_ASSIGN_OR_RETURN(s.rollback, Approvals(rollback, "approvals", s.rollback));
+    CL_ASSIGN_OR_RETURN(YamlMap evidence, m.Map("evidence"));
+    CL_RETURN_IF_ERROR(evidence.CheckKnownKeys({"successful_runs", "within_days"}));
+    CL_ASSIGN_OR_RETURN(s.evidence_successful_runs, evidence.Int("successful_runs", 0, 0, 100000));
+    CL_ASSIGN_OR_RETURN(s.evidence_within_days, evidence.Int("within_days", 30, 1, 3650));
     p.stages[env] = std::move(s);
   }
   return p;
@@ -249,7 +271,8 @@ std::string DefaultPipelineSource(const std::vector<std::string>& environments) 
       "kind: Pipeline\n"
       "metadata:\n"
       "  name: default\n"
-      "  description: Built-in default. One approver per stage; the last stage needs two and the baseline pack.\n"
+      "  description: Built-in default. One approver per stage; the last stage needs two and the "
+      "baseline pack.\n"
       "automations: [\"*\"]\n"
       "stages:\n";
   for (size_t i = 1; i < environments.size(); ++i) {
@@ -267,11 +290,13 @@ std::string DefaultPipelineSource(const std::vector<std::string>& environments) 
 std::string WindowBlocks(const Stage& stage, int64_t t) {
   for (const Window& w : stage.deny_windows) {
     if (w.Contains(t)) {
-      return "deny window \"" + w.name + "\" is in force until " + policy::FormatTime(w.EndAfter(t));
+      return "deny window \"" + w.name + "\" is in force until " +
+             policy::FormatTime(w.EndAfter(t));
     }
   }
   if (!stage.allow_windows.empty() &&
-      std::none_of(stage.allow_windows.begin(), stage.allow_windows.end(), [&](const Window& w) { return w.Contains(t); })) {
+      std::none_of(stage.allow_windows.begin(), stage.allow_windows.end(),
+                   [&](const Window& w) { return w.Contains(t); })) {
     std::string names;
     for (const auto& w : stage.allow_windows) names += (names.empty() ? "" : ", ") + w.name;
     return "outside every allow window (" + names + ")";

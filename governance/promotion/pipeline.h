@@ -52,6 +52,12 @@ struct Stage {
   bool break_glass_skips_windows = true;
   bool break_glass_skips_approvals = true;
   ApprovalRule rollback;  // rollback: one approval by default
+  // Run evidence: at least this many successful runs of the version in the
+  // previous environment within the last `evidence_within_days` days (0: no
+  // requirement). Rollbacks and break-glass promotions that skip approvals
+  // skip it too.
+  int64_t evidence_successful_runs = 0;
+  int64_t evidence_within_days = 30;
   Json ToJson() const;
 };
 
@@ -72,7 +78,8 @@ struct Pipeline {
 // Parses and checks a pipeline against the appliance's environments (in
 // order): every stage names an environment other than the first.
 // invalid_argument with "pipeline:line:col: key.path: message".
-Result<Pipeline> ParsePipeline(const std::string& source, const std::vector<std::string>& environments);
+Result<Pipeline> ParsePipeline(const std::string& source,
+                               const std::vector<std::string>& environments);
 
 // The default pipeline's YAML for these environments: one approver for each
 // stage, two and the baseline policy pack for the last, break-glass for

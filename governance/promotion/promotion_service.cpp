@@ -25,7 +25,9 @@ Status LoadGates(ReadView db, Loaded& l) {
   return Status::Ok();
 }
 
-const ApprovalRule& RuleFor(const Loaded& l) { return l.p.kind == "rollback" ? l.stage.rollback : l.stage.approvals; }
+const ApprovalRule& RuleFor(const Loaded& l) {
+  return l.p.kind == "rollback" ? l.stage.rollback : l.stage.approvals;
+}
 
 namespace {
 
@@ -49,7 +51,8 @@ Result<GateInput> LoadGateInput(ReadView db, const ServiceDeps& deps, const Load
   in.created_at = p.created_at;
   CL_ASSIGN_OR_RETURN(in.override_request, OverrideFromJson(p.override_));
   for (const auto& a : l.approvals) {
-    in.approvals.push_back({a.user, deps.names(a.user), a.decision, a.version, a.roles, a.comment, a.at});
+    in.approvals.push_back(
+        {a.user, deps.names(a.user), a.decision, a.version, a.roles, a.comment, a.at});
   }
   in.pipeline = l.pipeline;
   in.stage = l.stage;
@@ -72,6 +75,11 @@ Result<GateInput> LoadGateInput(ReadView db, const ServiceDeps& deps, const Load
   in.target_egress_allow = settings.egress_allow;
   in.target_model_endpoints = settings.model_endpoints;
   in.now = UnixSeconds(deps.clock.Now());
+  if (deps.evidence && p.kind != "rollback") {
+    const auto since = std::chrono::system_clock::time_point(
+        std::chrono::seconds(in.now - l.stage.evidence_within_days * 86400));
+    CL_ASSIGN_OR_RETURN(in.evidence, deps.evidence(db, p.from, p.version, FormatTimestamp(since)));
+  }
   in.policies = deps.policies();
   in.limits = deps.limits;
   return in;
@@ -79,7 +87,8 @@ Result<GateInput> LoadGateInput(ReadView db, const ServiceDeps& deps, const Load
 
 }  // namespace
 
-Result<GateResult> RunGate(Transaction& tx, const ServiceDeps& deps, const Caller& caller, Loaded& l, Phase phase) {
+Result<GateResult> RunGate(Transaction& tx, const ServiceDeps& deps, const Caller& caller,
+                           Loaded& l, Phase phase) {
   CL_ASSIGN_OR_RETURN(const GateInput input, LoadGateInput(tx.view(), deps, l));
   CL_ASSIGN_OR_RETURN(GateResult result, EvaluateGate(input, phase));
   PromotionRecord& p = l.p;
@@ -89,8 +98,10 @@ Result<GateResult> RunGate(Transaction& tx, const ServiceDeps& deps, const Calle
     p.decision = g.decision.ToJson(false);
     const std::string* override_reason =
         g.override_applied && input.override_request ? &input.override_request->reason : nullptr;
-    CL_RETURN_IF_ERROR(
-        deps.ledger.Append(tx, PromotionDecisionEvent(caller.audit, p, g.decision, g.input, override_reason)).status());
+    CL_RETURN_IF_ERROR(deps.ledger
+                           .Append(tx, PromotionDecisionEvent(caller.audit, p, g.decision, g.input,
+                                                              override_reason))
+                           .status());
   }
   if (result.caller_deploys) return result;
   CL_RETURN_IF_ERROR(Transition(tx, deps, caller, p, result.next_state, result.note));
@@ -98,12 +109,15 @@ Result<GateResult> RunGate(Transaction& tx, const ServiceDeps& deps, const Calle
   return result;
 }
 
-Status RequireState(const PromotionRecord& p, std::initializer_list<PromotionState> states, const std::string& doing) {
+Status RequireState(const PromotionRecord& p, std::initializer_list<PromotionState> states,
+                    const std::string& doing) {
   if (std::find(states.begin(), states.end(), p.state) != states.end()) return Status::Ok();
-  std::string why = "promotion " + p.id + " is " + std::string(StateName(p.state)) + "; it cannot be " + doing;
+  std::string why =
+      "promotion " + p.id + " is " + std::string(StateName(p.state)) + "; it cannot be " + doing;
   if (p.state == PromotionState::kFailed || p.state == PromotionState::kBlocked) {
     for (const Json& c : p.checks) {
-      if (c.value("status", "") == "fail") why += " (" + c.value("name", "") + ": " + c.value("message", "") + ")";
+      if (c.value("status", "") == "fail")
+        why += " (" + c.value("name", "") + ": " + c.value("message", "") + ")";
     }
   }
   return Status::Conflict(why).WithReason("promotion_state");
@@ -122,7 +136,8 @@ Result<std::string> NewPromotionId(Random& random) {
   return "prm-" + HexEncode(b, sizeof b);
 }
 
-bool RefusedWith(const Result<PromotionPage>& result, std::initializer_list<std::string_view> reasons) {
+bool RefusedWith(const Result<PromotionPage>& result,
+                 std::initializer_list<std::string_view> reasons) {
   if (result.ok()) return false;
   return std::find(reasons.begin(), reasons.end(), result.status().reason()) != reasons.end();
 }
@@ -130,28 +145,32 @@ bool RefusedWith(const Result<PromotionPage>& result, std::initializer_list<std:
 bool Refused(const Result<PromotionPage>& result) {
   if (result.ok()) return false;
   const StatusCode c = result.status().code();
-  return c == StatusCode::kPermissionDenied || c == StatusCode::kConflict || c == StatusCode::kFailedPrecondition;
+  return c == StatusCode::kPermissionDenied || c == StatusCode::kConflict ||
+         c == StatusCode::kFailedPrecondition;
 }
 
 // ---- the service ----------------------------------------------------------------
 
-Status PromotionService::WriteDenied(const Caller& caller, const std::string& action, const std::string& id,
-                                     const Status& why) {
+Status PromotionService::WriteDenied(const Caller& caller, const std::string& action,
+                                     const std::string& id, const Status& why) {
   const Status written = deps_.writer.Write([&](Transaction& tx) -> Status {
     auto p = PromotionStore::Load(tx.view(), id);
-    return deps_.ledger.Append(tx, RefusalEvent(caller.audit, action, id, why, p.ok() ? &*p : nullptr)).status();
+    return deps_.ledger
+        .Append(tx, RefusalEvent(caller.audit, action, id, why, p.ok() ? &*p : nullptr))
+        .status();
   });
   return written.ok() ? why : written;
 }
 
-Result<PromotionPage> PromotionService::Act(const std::string& id,
-                                            const std::function<Status(Transaction&, Loaded&)>& action) {
+Result<PromotionPage> PromotionService::Act(
+    const std::string& id, const std::function<Status(Transaction&, Loaded&)>& action) {
   return deps_.writer.Write<PromotionPage>([&](Transaction& tx) -> Result<PromotionPage> {
     Loaded l;
     if (!id.empty()) {
       CL_ASSIGN_OR_RETURN(l.p, PromotionStore::Load(tx.view(), id));
       CL_ASSIGN_OR_RETURN(l.approvals, PromotionStore::Approvals(tx.view(), id));
-      CL_ASSIGN_OR_RETURN(l.definition, AutomationVersionStore::DefinitionOf(tx.view(), l.p.version));
+      CL_ASSIGN_OR_RETURN(l.definition,
+                          AutomationVersionStore::DefinitionOf(tx.view(), l.p.version));
     }
     CL_ASSIGN_OR_RETURN(l.envs, EnvironmentNames(tx.view()));
     CL_RETURN_IF_ERROR(action(tx, l));
@@ -161,9 +180,10 @@ Result<PromotionPage> PromotionService::Act(const std::string& id,
 
 namespace {
 
-Status RefuseOpen(const PromotionRecord& open, const std::string& automation, const std::string& to) {
-  return Status::Conflict("promotion " + open.id + " of " + automation + " to " + to + " is still " +
-                          std::string(StateName(open.state)))
+Status RefuseOpen(const PromotionRecord& open, const std::string& automation,
+                  const std::string& to) {
+  return Status::Conflict("promotion " + open.id + " of " + automation + " to " + to +
+                          " is still " + std::string(StateName(open.state)))
       .WithReason("promotion_open")
       .WithDetails({{"open_promotion", open.id}});
 }
@@ -178,30 +198,36 @@ Result<PromotionPage> PromotionService::Request(const Caller& caller, const Prom
   std::optional<int64_t> scheduled;
   if (!req.scheduled_for.empty()) {
     scheduled = policy::ParseTime(req.scheduled_for);
-    if (!scheduled) return Status::InvalidArgument("scheduled_for: expected a time such as 2026-12-01T22:00:00Z");
-    if (*scheduled <= UnixSeconds(deps_.clock.Now())) return Status::InvalidArgument("scheduled_for is in the past");
+    if (!scheduled)
+      return Status::InvalidArgument("scheduled_for: expected a time such as 2026-12-01T22:00:00Z");
+    if (*scheduled <= UnixSeconds(deps_.clock.Now()))
+      return Status::InvalidArgument("scheduled_for is in the past");
   }
   if (req.emergency && (req.reason.empty() || req.reason.size() > 2000)) {
-    return Status::InvalidArgument("an emergency promotion needs a written reason (1 to 2000 characters)");
+    return Status::InvalidArgument(
+        "an emergency promotion needs a written reason (1 to 2000 characters)");
   }
   return Act("", [&](Transaction& tx, Loaded& l) -> Status {
     const ReadView db = tx.view();
     CL_RETURN_IF_ERROR(CheckEnvironmentName(l.envs, req.to));
     const auto to = std::find(l.envs.begin(), l.envs.end(), req.to);
     if (to == l.envs.begin()) {
-      return Status::InvalidArgument(req.to + " is the first environment: save the automation there instead");
+      return Status::InvalidArgument(
+          req.to + " is the first environment: save the automation there instead");
     }
     const std::string from = *(to - 1);
     CL_ASSIGN_OR_RETURN(auto live, DeploymentStore::LiveOne(db, from, req.automation));
-    if (!live) return Status::FailedPrecondition(req.automation + " has no version live in " + from);
+    if (!live)
+      return Status::FailedPrecondition(req.automation + " has no version live in " + from);
     const std::string version = req.version.empty() ? live->version : req.version;
     CL_ASSIGN_OR_RETURN(auto stored, AutomationVersionStore::Find(db, version));
     if (!stored || stored->automation != req.automation) {
       return Status::NotFound("automation " + req.automation + " has no version " + version);
     }
     if (live->version != version) {
-      return Status::FailedPrecondition("version " + version.substr(0, 12) + " is not live in " + from + " (" +
-                                        live->version.substr(0, 12) + " is); a version is promoted only from the "
+      return Status::FailedPrecondition("version " + version.substr(0, 12) + " is not live in " +
+                                        from + " (" + live->version.substr(0, 12) +
+                                        " is); a version is promoted only from the "
                                         "environment where it is live, to the next one")
           .WithReason("not_live_in_source");
     }
@@ -216,7 +242,8 @@ Result<PromotionPage> PromotionService::Request(const Caller& caller, const Prom
     CL_RETURN_IF_ERROR(LoadGates(db, l));
     if (req.emergency && !caller.Holds(l.stage.break_glass_roles)) {
       return Status::PermissionDenied("break-glass into " + req.to + " needs one of the roles " +
-                                      Json(l.stage.break_glass_roles).dump() + " (pipeline " + l.pipeline.name + ")")
+                                      Json(l.stage.break_glass_roles).dump() + " (pipeline " +
+                                      l.pipeline.name + ")")
           .WithReason("break_glass_not_allowed");
     }
     CL_ASSIGN_OR_RETURN(l.definition, automation::FromCanonical(stored->canonical, stored->id));
@@ -229,26 +256,32 @@ Result<PromotionPage> PromotionService::Request(const Caller& caller, const Prom
     l.p.created_at = l.p.updated_at = FormatTimestamp(deps_.clock.Now());
     l.p.state = PromotionState::kPendingChecks;
     CL_RETURN_IF_ERROR(PromotionStore::Insert(tx, l.p));
-    CL_RETURN_IF_ERROR(Begin(tx, deps_, caller, l.p, req.emergency ? "emergency: " + req.reason : req.reason));
+    CL_RETURN_IF_ERROR(
+        Begin(tx, deps_, caller, l.p, req.emergency ? "emergency: " + req.reason : req.reason));
     return RunGate(tx, deps_, caller, l, Phase::kRequest).status();
   });
 }
 
-Result<PromotionPage> PromotionService::Rollback(const Caller& caller, const std::string& automation,
-                                                 const std::string& environment, const std::string& reason) {
+Result<PromotionPage> PromotionService::Rollback(const Caller& caller,
+                                                 const std::string& automation,
+                                                 const std::string& environment,
+                                                 const std::string& reason) {
   return Act("", [&](Transaction& tx, Loaded& l) -> Status {
     const ReadView db = tx.view();
     CL_RETURN_IF_ERROR(CheckEnvironmentName(l.envs, environment));
     CL_ASSIGN_OR_RETURN(auto live, DeploymentStore::LiveOne(db, environment, automation));
     if (!live) return Status::NotFound(automation + " is not live in " + environment);
     if (live->previous_version.empty()) {
-      return Status::FailedPrecondition("no version of " + automation + " was live in " + environment + " before " +
-                                        live->version.substr(0, 12) + "; there is nothing to roll back to");
+      return Status::FailedPrecondition("no version of " + automation + " was live in " +
+                                        environment + " before " + live->version.substr(0, 12) +
+                                        "; there is nothing to roll back to");
     }
     CL_ASSIGN_OR_RETURN(auto open, PromotionStore::OpenInto(db, automation, environment));
     if (open) return RefuseOpen(*open, automation, environment);
     CL_ASSIGN_OR_RETURN(auto stored, AutomationVersionStore::Find(db, live->previous_version));
-    if (!stored) return Status::Corruption("deployment history names a missing version " + live->previous_version);
+    if (!stored)
+      return Status::Corruption("deployment history names a missing version " +
+                                live->previous_version);
     CL_ASSIGN_OR_RETURN(l.definition, automation::FromCanonical(stored->canonical, stored->id));
     CL_ASSIGN_OR_RETURN(l.p.id, NewPromotionId(deps_.random));
     l.p.automation = automation;
@@ -263,7 +296,8 @@ Result<PromotionPage> PromotionService::Rollback(const Caller& caller, const std
     l.p.created_at = l.p.updated_at = FormatTimestamp(deps_.clock.Now());
     l.p.state = PromotionState::kPendingChecks;
     CL_RETURN_IF_ERROR(PromotionStore::Insert(tx, l.p));
-    CL_RETURN_IF_ERROR(Begin(tx, deps_, caller, l.p, "rollback from " + live->version.substr(0, 12) + ": " + reason));
+    CL_RETURN_IF_ERROR(Begin(tx, deps_, caller, l.p,
+                             "rollback from " + live->version.substr(0, 12) + ": " + reason));
     return RunGate(tx, deps_, caller, l, Phase::kRequest).status();
   });
 }
@@ -283,19 +317,20 @@ Result<std::string> PromotionService::TargetOf(const std::string& id) {
 }
 
 Result<std::vector<PromotionRecord>> PromotionService::List(const PromotionFilter& f) {
-  return deps_.reads.Read<std::vector<PromotionRecord>>([&](ReadView db) -> Result<std::vector<PromotionRecord>> {
-    CL_ASSIGN_OR_RETURN(auto rows, PromotionStore::List(db, f.automation, f.environment));
-    std::vector<PromotionRecord> out;
-    for (PromotionRecord& r : rows) {
-      const std::string_view state = StateName(r.state);
-      if (f.state == "open" && !IsOpen(r.state)) continue;
-      if (!f.state.empty() && f.state != "open" && f.state != state) continue;
-      if (f.unreviewed_emergencies && (!r.emergency || !r.review.is_null())) continue;
-      if (static_cast<int>(out.size()) >= f.limit) break;
-      out.push_back(std::move(r));
-    }
-    return out;
-  });
+  return deps_.reads.Read<std::vector<PromotionRecord>>(
+      [&](ReadView db) -> Result<std::vector<PromotionRecord>> {
+        CL_ASSIGN_OR_RETURN(auto rows, PromotionStore::List(db, f.automation, f.environment));
+        std::vector<PromotionRecord> out;
+        for (PromotionRecord& r : rows) {
+          const std::string_view state = StateName(r.state);
+          if (f.state == "open" && !IsOpen(r.state)) continue;
+          if (!f.state.empty() && f.state != "open" && f.state != state) continue;
+          if (f.unreviewed_emergencies && (!r.emergency || !r.review.is_null())) continue;
+          if (static_cast<int>(out.size()) >= f.limit) break;
+          out.push_back(std::move(r));
+        }
+        return out;
+      });
 }
 
 }  // namespace cloister::promotion

@@ -16,6 +16,7 @@
 #include "appliance/storage/writer.h"
 #include "audit/audit_ledger.h"
 #include "governance/policy/policy_set.h"
+#include "governance/promotion/gate.h"
 
 namespace cloister::promotion {
 
@@ -40,6 +41,11 @@ struct ServiceDeps {
   // names nobody). The gate matches pipelines' "users" and policies see
   // people by name.
   using NameOf = std::function<std::string(const std::string& id)>;
+  // The runs of `version` in `environment` (successes counted from `since`,
+  // FormatTimestamp form), read in the caller's view: the runtime's.
+  using EvidenceOf =
+      std::function<Result<RunEvidence>(ReadView db, const std::string& environment,
+                                        const std::string& version, const std::string& since)>;
 
   Writer& writer;
   ReadPool& reads;
@@ -49,6 +55,7 @@ struct ServiceDeps {
   PolicySource policies;
   policy::EvalLimits limits;
   NameOf names;
+  EvidenceOf evidence;  // empty: no runs (the evidence check then fails)
 };
 
 inline int64_t UnixSeconds(std::chrono::system_clock::time_point t) {
@@ -67,6 +74,7 @@ struct ConfigNames {
 Result<ConfigNames> NamesIn(ReadView db, const std::string& environment);
 
 // The names in `wanted` that `have` lacks, in order.
-std::vector<std::string> Missing(const std::set<std::string>& wanted, const std::set<std::string>& have);
+std::vector<std::string> Missing(const std::set<std::string>& wanted,
+                                 const std::set<std::string>& have);
 
 }  // namespace cloister::promotion

@@ -1,9 +1,7 @@
 #include "tests/integration/appliance_server.h"
 
-#include "appliance/storage/key_wrap.h"
-#include "appliance/storage/keyring.h"
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,15 +11,15 @@
 #include <filesystem>
 #include <thread>
 
-#include <gtest/gtest.h>
-
 #include "appliance/core/json.h"
+#include "appliance/storage/key_wrap.h"
+#include "appliance/storage/keyring.h"
 
 namespace cloister::testing {
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env, const std::string& in_file,
-            const std::string& out_file, const std::string& err_file) {
+pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+            const std::string& in_file, const std::string& out_file, const std::string& err_file) {
   const pid_t pid = fork();
   if (pid != 0) return pid;
   auto redirect = [](const std::string& path, int fd, int flags) {
@@ -51,7 +49,8 @@ int WaitExit(pid_t pid) {
 
 }  // namespace
 
-ApplianceServer::ApplianceServer(std::string data_dir, std::string config_path, std::string log_file)
+ApplianceServer::ApplianceServer(std::string data_dir, std::string config_path,
+                                 std::string log_file)
     : data_dir_(std::move(data_dir)),
       config_path_(std::move(config_path)),
       log_file_(std::move(log_file)),
@@ -63,8 +62,9 @@ ApplianceServer::~ApplianceServer() {
 }
 
 std::vector<std::string> ApplianceServer::Args() const {
-  std::vector<std::string> args = {CLOISTERD_PATH, "--data-dir", data_dir_, "--address", "127.0.0.1",
-                                   "--port", "0", "--log-file", log_file_, "--ready-file", ready_file_};
+  std::vector<std::string> args = {CLOISTERD_PATH, "--data-dir",   data_dir_,  "--address",
+                                   "127.0.0.1",    "--port",       "0",        "--log-file",
+                                   log_file_,      "--ready-file", ready_file_};
   if (!config_path_.empty()) {
     args.push_back("--config");
     args.push_back(config_path_);
@@ -105,6 +105,13 @@ int ApplianceServer::Stop() {
   return code;
 }
 
+void ApplianceServer::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  WaitExit(pid_);
+  pid_ = -1;
+}
+
 int ApplianceServer::RunToExit(std::string* console) {
   const pid_t pid = Spawn(Args(), {}, "", console_file_ + ".out", console_file_);
   const int code = WaitExit(pid);
@@ -113,7 +120,8 @@ int ApplianceServer::RunToExit(std::string* console) {
 }
 
 std::string ApplianceServer::console_log() const {
-  return std::filesystem::exists(console_file_) ? Slurp(console_file_) : std::string("(no console log)");
+  return std::filesystem::exists(console_file_) ? Slurp(console_file_)
+                                                : std::string("(no console log)");
 }
 
 ClientOptions ApplianceServer::Client(const std::string& token) const {
@@ -125,10 +133,12 @@ ClientOptions ApplianceServer::Client(const std::string& token) const {
   return o;
 }
 
-ApiResponse Call(const ApplianceServer& server, const std::string& method, const std::string& path, const Json& body,
-                 const std::string& token, const std::map<std::string, std::string>& headers) {
+ApiResponse Call(const ApplianceServer& server, const std::string& method, const std::string& path,
+                 const Json& body, const std::string& token,
+                 const std::map<std::string, std::string>& headers) {
   ApiClient client(server.Client(token));
-  auto r = client.Send(method, path, body.is_null() ? "" : body.dump(), "application/json", headers);
+  auto r =
+      client.Send(method, path, body.is_null() ? "" : body.dump(), "application/json", headers);
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? *r : ApiResponse{};
 }
@@ -140,8 +150,9 @@ CommandResult RunCloisterctl(const ApplianceServer& server, const std::vector<st
   std::vector<std::string> argv = {CLOISTERCTL_PATH};
   argv.insert(argv.end(), args.begin(), args.end());
   // A stored login in the real HOME must not leak in.
-  std::vector<std::string> env = {"CLOISTER_ADDR=" + server.address(), "CLOISTER_CACERT=" + server.ca_cert(),
-                                  "CLOISTER_TOKEN=" + token, "HOME=" + io.path(), "XDG_CONFIG_HOME="};
+  std::vector<std::string> env = {"CLOISTER_ADDR=" + server.address(),
+                                  "CLOISTER_CACERT=" + server.ca_cert(), "CLOISTER_TOKEN=" + token,
+                                  "HOME=" + io.path(), "XDG_CONFIG_HOME="};
   env.insert(env.end(), extra_env.begin(), extra_env.end());
   WriteText(io.File("in"), stdin_text);
   const pid_t pid = Spawn(argv, env, io.File("in"), io.File("out"), io.File("err"));
@@ -152,7 +163,8 @@ CommandResult RunCloisterctl(const ApplianceServer& server, const std::vector<st
   return r;
 }
 
-std::unique_ptr<Connection> OpenDatabaseWithKeyFile(const std::string& data_dir, const std::string& key_file) {
+std::unique_ptr<Connection> OpenDatabaseWithKeyFile(const std::string& data_dir,
+                                                    const std::string& key_file) {
   auto keyring = LoadKeyring(data_dir + "/keyring.json");
   if (!keyring.ok()) return nullptr;
   auto kek = ReadKeyFile(key_file);

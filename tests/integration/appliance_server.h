@@ -18,7 +18,8 @@ namespace cloister::testing {
 class ApplianceServer {
  public:
   // `data_dir` persists across Start/Stop so a test can restart the server.
-  explicit ApplianceServer(std::string data_dir, std::string config_path = "", std::string log_file = "");
+  explicit ApplianceServer(std::string data_dir, std::string config_path = "",
+                           std::string log_file = "");
   ~ApplianceServer();
 
   // Starts cloisterd and waits until it serves; false (with the console log
@@ -26,6 +27,8 @@ class ApplianceServer {
   bool Start();
   // SIGTERM and wait; returns the exit status.
   int Stop();
+  // SIGKILL and wait: a crash, with no chance to seal or flush anything.
+  void Kill();
   // Runs cloisterd to completion (for configurations it must refuse).
   int RunToExit(std::string* console);
 
@@ -71,6 +74,7 @@ CommandResult RunCloisterctl(const ApplianceServer& server, const std::vector<st
 
 // The appliance database in `data_dir`, opened with the data key that
 // `key_file` unwraps: what someone holding both could do to it.
-std::unique_ptr<Connection> OpenDatabaseWithKeyFile(const std::string& data_dir, const std::string& key_file);
+std::unique_ptr<Connection> OpenDatabaseWithKeyFile(const std::string& data_dir,
+                                                    const std::string& key_file);
 
 }  // namespace cloister::testing

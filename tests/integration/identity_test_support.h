@@ -3,10 +3,10 @@
 // with a session cookie.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "tests/integration/appliance_server.h"
 
@@ -25,25 +25,32 @@ class IdentityFixture : public ::testing::Test {
   void Boot(const std::string& auth_yaml = kDefaultAuth);
 
   ApiResponse Call(const std::string& method, const std::string& path, const Json& body = nullptr,
-                   const std::string& token = "", const std::map<std::string, std::string>& headers = {}) {
+                   const std::string& token = "",
+                   const std::map<std::string, std::string>& headers = {}) {
     return testing::Call(server_, method, path, body, token, headers);
   }
   // A call carrying a session cookie, and its CSRF token when `with_csrf`.
-  ApiResponse CookieCall(const std::string& method, const std::string& path, const LoginResult& session,
-                         const Json& body = nullptr, bool with_csrf = true);
+  ApiResponse CookieCall(const std::string& method, const std::string& path,
+                         const LoginResult& session, const Json& body = nullptr,
+                         bool with_csrf = true);
   LoginResult Login(const std::string& user, const std::string& password,
                     const std::map<std::string, std::string>& headers = {});
   // The session a response set: its cookie (from Set-Cookie) and CSRF token.
   static LoginResult SessionFrom(const ApiResponse& response);
   // Creates a user with `roles` ("author@dev", "admin@*") and gives them
   // `password`, already changed (no change pending); returns the user's id.
-  std::string MakeUser(const std::string& name, const std::vector<std::string>& roles, const std::string& password);
+  std::string MakeUser(const std::string& name, const std::vector<std::string>& roles,
+                       const std::string& password);
   // Audit events matching `query` (e.g. "action=auth.login").
   Json Events(const std::string& query);
   std::string Hmac(const std::string& value);
 
+  // The cheapest password hashing the configuration allows (scrypt_n 16384):
+  // tests hash and verify passwords by the dozen.
   static constexpr const char* kDefaultAuth =
-      "  lockout:\n    account_threshold: 3\n    address_threshold: 1000\n    base_delay_seconds: 1\n";
+      "  scrypt_n: 16384\n"
+      "  lockout:\n    account_threshold: 3\n    address_threshold: 1000\n    base_delay_seconds: "
+      "1\n";
 
   TempDir dir_;
   ApplianceServer server_{dir_.File("data"), dir_.File("cloister.yaml")};  // Boot writes the file

@@ -1,8 +1,8 @@
 #include "appliance/storage/migrator.h"
 
-#include <map>
-
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "appliance/core/encoding.h"
 #include "appliance/server/schema.h"
@@ -28,7 +28,8 @@ class MigratorTest : public ::testing::Test {
     return std::move(conn).value();
   }
   bool TableExists(Connection& conn, const std::string& name) {
-    auto stmt = *conn.Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
+    auto stmt =
+        *conn.Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?");
     stmt->Bind(1, name);
     EXPECT_TRUE(*stmt->Step());
     return stmt->ColumnInt(0) == 1;
@@ -38,7 +39,8 @@ class MigratorTest : public ::testing::Test {
   SystemRandom random_;
   SecureBytes key_ = *SecureBytes::Generate(random_, 32);
   testing::ManualClock clock_;
-  std::vector<Migration> two_ = {{1, "first", "CREATE TABLE a (x);"}, {2, "second", "CREATE TABLE b (y);"}};
+  std::vector<Migration> two_ = {{1, "first", "CREATE TABLE a (x);"},
+                                 {2, "second", "CREATE TABLE b (y);"}};
 };
 
 TEST_F(MigratorTest, FreshDatabaseGetsEveryMigrationRecorded) {
@@ -50,7 +52,8 @@ TEST_F(MigratorTest, FreshDatabaseGetsEveryMigrationRecorded) {
   EXPECT_TRUE(TableExists(*conn, "a"));
   EXPECT_TRUE(TableExists(*conn, "b"));
   EXPECT_EQ(*SchemaVersion(*conn), 2);
-  auto rows = *conn->Prepare("SELECT name, length(checksum), applied_at FROM schema_migrations ORDER BY version");
+  auto rows = *conn->Prepare(
+      "SELECT name, length(checksum), applied_at FROM schema_migrations ORDER BY version");
   ASSERT_TRUE(*rows->Step());
   EXPECT_EQ(rows->ColumnText(0), "first");
   EXPECT_EQ(rows->ColumnInt(1), 64);
@@ -78,10 +81,12 @@ TEST_F(MigratorTest, ExistingDatabaseOnlyGetsNewMigrations) {
 
 TEST_F(MigratorTest, FailingMigrationLeavesNothingBehind) {
   auto conn = OpenDb();
-  std::vector<Migration> broken = {two_[0], {2, "broken", "CREATE TABLE c (z); INSERT INTO nowhere VALUES (1);"}};
+  std::vector<Migration> broken = {
+      two_[0], {2, "broken", "CREATE TABLE c (z); INSERT INTO nowhere VALUES (1);"}};
   auto r = Migrate(*conn, broken, clock_);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("migration 2 (broken)"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("migration 2 (broken)"), std::string::npos)
+      << r.status().message();
   EXPECT_TRUE(TableExists(*conn, "a"));   // migration 1 committed on its own
   EXPECT_FALSE(TableExists(*conn, "c"));  // migration 2 rolled back whole
   EXPECT_EQ(*SchemaVersion(*conn), 1);
@@ -134,15 +139,21 @@ TEST_F(MigratorTest, PeopleByUserIdKeepsForgeableNamesUnverified) {
   ASSERT_EQ(all[5].version, 6);
   ASSERT_TRUE(Migrate(*conn, {all.begin(), all.begin() + 5}, clock_).ok());
   const char* setup[] = {
-      "INSERT INTO users (id, name, name_key, password_hash, must_change_password, created_at, password_changed_at) "
-      "VALUES ('usr_a', 'alice', 'alice', 'h', 0, 't', 't'), ('usr_m', 'mallory', 'mallory', 'h', 0, 't', 't'), "
+      "INSERT INTO users (id, name, name_key, password_hash, must_change_password, created_at, "
+      "password_changed_at) "
+      "VALUES ('usr_a', 'alice', 'alice', 'h', 0, 't', 't'), ('usr_m', 'mallory', 'mallory', 'h', "
+      "0, 't', 't'), "
       "('usr_b', 'bob', 'bob', 'h', 0, 't', 't')",
       // mallory's token named "alice"; bob's token named after himself.
-      "INSERT INTO api_tokens (id, name, token_hash, role, environment, created_at, owner_id) VALUES "
-      "('tok_1', 'alice', 'x1', '', '', 't', 'usr_m'), ('tok_2', 'bob', 'x2', '', '', 't', 'usr_b')",
+      "INSERT INTO api_tokens (id, name, token_hash, role, environment, created_at, owner_id) "
+      "VALUES "
+      "('tok_1', 'alice', 'x1', '', '', 't', 'usr_m'), ('tok_2', 'bob', 'x2', '', '', 't', "
+      "'usr_b')",
       "INSERT INTO environment_variables (environment, name, value, updated_at, updated_by) VALUES "
-      "('dev', 'a', '1', 't', 'alice'), ('dev', 'b', '2', 't', 'bob'), ('dev', 'c', '3', 't', 'ci-bot')",
-      "INSERT INTO login_failures (kind, key, failures, last_failure_at) VALUES ('account', 'hunter2', 1, 't'), "
+      "('dev', 'a', '1', 't', 'alice'), ('dev', 'b', '2', 't', 'bob'), ('dev', 'c', '3', 't', "
+      "'ci-bot')",
+      "INSERT INTO login_failures (kind, key, failures, last_failure_at) VALUES ('account', "
+      "'hunter2', 1, 't'), "
       "('address', '10.0.0.1', 1, 't')"};
   for (const char* sql : setup) ASSERT_TRUE(conn->Exec(sql).ok()) << sql;
   ASSERT_TRUE(Migrate(*conn, all, clock_).ok());
@@ -175,20 +186,26 @@ TEST_F(MigratorTest, ApplianceSchemaKeepsTheChecksumsItShipped) {
     std::string name, checksum;
   };
   const std::vector<Shipped> shipped = {
-      {1, "appliance_environments_tokens", "87b3e50c5fe61bb48339f15ceca8a3d66205ae0cc71d73baa6c4118339a7fc83"},
+      {1, "appliance_environments_tokens",
+       "87b3e50c5fe61bb48339f15ceca8a3d66205ae0cc71d73baa6c4118339a7fc83"},
       {2, "audit_ledger", "8cc097487ca38934b66e577c2c0d07f2948570ba85156d1de05bb5eb47f00ab5"},
-      {3, "users_sessions_lockouts", "1d19a96ace21ca3b25100bfe69e04d26620248b382037efc36ff37317bce0ea7"},
+      {3, "users_sessions_lockouts",
+       "1d19a96ace21ca3b25100bfe69e04d26620248b382037efc36ff37317bce0ea7"},
       {4, "policy_documents", "7d7b0073c38e4a31a35c3098bfafb6e8b42011f3ed0cd46b4455f444f66f14e3"},
-      {5, "automations_environments_promotions", "504cc45200a0b644f35dd9b70a0a2e0787a99742a52da572e1af82fd0d2f1b56"},
+      {5, "automations_environments_promotions",
+       "504cc45200a0b644f35dd9b70a0a2e0787a99742a52da572e1af82fd0d2f1b56"},
       {6, "people_by_user_id", "afe91722a7dfa9948f1bb744e80ac184a7e8f605d9c6f0f486d336f7eddc7acb"},
-      {7, "promotion_state_check", "0b82325bcce78bb6a51d2a60e8ac32e19655a768cbb813d00de96e6b1ba4daa2"},
+      {7, "promotion_state_check",
+       "0b82325bcce78bb6a51d2a60e8ac32e19655a768cbb813d00de96e6b1ba4daa2"},
+      {8, "runs", "70da929c40cb9099ff8bfa5dcaf8a4f0c73ec0418e9df49147438736a8e49cb9"},
   };
   const auto all = ApplianceSchema();
   ASSERT_GE(all.size(), shipped.size());
   for (size_t i = 0; i < shipped.size(); ++i) {
     EXPECT_EQ(all[i].version, shipped[i].version);
     EXPECT_EQ(all[i].name, shipped[i].name);
-    EXPECT_EQ(Sha256Hex(all[i].sql), shipped[i].checksum) << "migration " << shipped[i].version << " changed";
+    EXPECT_EQ(Sha256Hex(all[i].sql), shipped[i].checksum)
+        << "migration " << shipped[i].version << " changed";
   }
 }
 
