@@ -194,6 +194,7 @@ struct Request {
   std::string method;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  std::vector<std::string> credential_headers;  // lowercased
 };
 
 void DropHeaders(Request& request, std::initializer_list<const char*> names) {
@@ -664,6 +665,11 @@ void Redirect(Request& request, int status, const Url& from, const Url& to) {
   }
   if (from.Origin() != to.Origin()) {
     DropHeaders(request, {"authorization", "proxy-authorization", "cookie"});
+    std::erase_if(request.headers, [&](const auto& h) {
+      const std::string lower = Lower(h.first);
+      return std::find(request.credential_headers.begin(), request.credential_headers.end(),
+                       lower) != request.credential_headers.end();
+    });
   }
 }
 
@@ -689,7 +695,9 @@ Result<HttpAnswer> HttpCaller::Call(const HttpCall& call) {
   const SteadyClock::time_point until = SteadyClock::now() + call.timeout;
   CL_ASSIGN_OR_RETURN(Url url, ParseUrl(call.url));
   CL_RETURN_IF_ERROR(CheckRequest(call));
-  Request request{call.method, call.headers, call.body};
+  Request request{call.method, call.headers, call.body, {}};
+  for (const std::string& name : call.credential_headers)
+    request.credential_headers.push_back(Lower(name));
   std::vector<std::string> followed;
   for (int hop = 0;; ++hop) {
     std::shared_ptr<SSL_CTX> tls;

@@ -36,9 +36,11 @@ struct HttpCall {
   std::string url;  // http:// or https://; user info ("user@") is refused
   // Sent as given, after Host, and Content-Length (when there is a body or the
   // method is POST, PUT or PATCH), which the caller may not set, nor Connection
-  // or Transfer-Encoding. Authorization, Proxy-Authorization and Cookie are
-  // dropped when a redirect leads to another scheme, host or port.
+  // or Transfer-Encoding. Authorization, Proxy-Authorization, Cookie and the
+  // headers named in `credential_headers` are dropped when a redirect leads
+  // to another scheme, host or port.
   std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::string> credential_headers;  // names, any case: headers that carry secrets
   std::string body;
   // The whole call: resolution, connect, TLS, send and receive, all
   // redirects together.

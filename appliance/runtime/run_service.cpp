@@ -167,6 +167,14 @@ Result<Started> RunService::Webhook(const WebhookDelivery& d) {
       });
       if (!recorded.ok()) return recorded;
     }
+    // An unsigned caller learns nothing of what exists: no automation live
+    // there, another trigger and no key all answer as a bad signature (the
+    // ledger keeps the real reason).
+    const std::string r = checked.reason();
+    if (r == "not_live" || r == "not_a_webhook" || r == "webhook_secret_missing") {
+      return Status::Unauthenticated("webhook refused: no valid signature for this automation")
+          .WithReason("webhook_signature");
+    }
     return checked;
   }
   TriggerRequest req;

@@ -67,11 +67,10 @@ class RunService {
   Result<RunRecord> Cancel(const std::string& id, const AuditRecord& by);
 
   // Starts a run of a webhook-triggered automation from a signed delivery.
-  // failed_precondition "not_a_webhook" (its trigger is another) or
-  // "webhook_secret_missing" (its key is not set in the environment);
-  // unauthenticated "webhook_signature" or "webhook_expired"; conflict
-  // "webhook_replayed" for a delivery seen before; then as Trigger. Every
-  // refusal is recorded.
+  // unauthenticated "webhook_signature" (also when nothing is live there, its
+  // trigger is another or its key is not set: the event records which, the
+  // caller learns nothing) or "webhook_expired"; conflict "webhook_replayed"
+  // for a delivery seen before; then as Trigger. Refusals are recorded.
   Result<Started> Webhook(const WebhookDelivery& delivery);
 
   Result<RunDetail> Get(const std::string& id);

@@ -3,9 +3,10 @@
 //   queued -> running -> (waiting ->) succeeded | failed | cancelled | timed_out
 //
 // A run is terminal once it reaches succeeded, failed, cancelled or
-// timed_out; a terminal run is never run or rewritten again. This file is
-// the one list of states: the code and the schema's CHECK constraint are
-// built from it.
+// timed_out; a terminal run is never run or rewritten again (only its
+// step outputs are dropped after the retention period). This file is the
+// code's one list of states; the schema's CHECK constraint
+// (runtime_schema.cpp) spells the same list.
 #pragma once
 
 #include <array>

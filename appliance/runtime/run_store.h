@@ -1,7 +1,8 @@
 // Runs and their step attempts (tables runs and run_steps, runtime_schema.h).
 // The runs table is the durable queue: a queued run waits for a worker, a
 // running run is leased by one worker until lease_expires_ms, and a terminal
-// run is never written again (every update below refuses one).
+// run is never written again (every update below refuses one; retention's
+// PruneOutputs, which drops step outputs, is the one exception).
 //
 // Reads take a ReadView; writes a Transaction of the single writer. A row
 // that does not decode is corruption naming the table and the run.

@@ -146,7 +146,9 @@ void RunWorkers::Loop(const std::string& owner) {
       Sleep(std::chrono::seconds(1), true);
       continue;
     }
+    if (metrics_) metrics_->Set("cloister_runs_running", static_cast<double>(++running_));
     Execute(std::move(**claimed), owner);
+    if (metrics_) metrics_->Set("cloister_runs_running", static_cast<double>(--running_));
   }
 }
 
@@ -344,6 +346,13 @@ void RunWorkers::Execute(RunRecord run, const std::string& owner) {
         deps_.reads.Read<int>([&](ReadView db) { return RunStore::AttemptsOf(db, run.id, index); });
     if (!done_before.ok()) return;
     const int max_attempts = StepRunner::MaxAttempts(step);
+    if (!pending.empty() && type != "transform" && type != "condition") {
+      // Before a step with effects outside the run: the steps before it are
+      // written, and the lease covers this step (the deferred ones did not
+      // renew it).
+      run.lease_expires_ms = UnixMs(deps_.clock.Now()) + LeaseMs(step);
+      if (!record(run, nullptr, Json::object()).ok()) return;
+    }
 
     // Secrets are decrypted only now, for this step, and kept in memory only.
     RunScope step_scope = scope;

@@ -18,6 +18,7 @@
 // running ends (bounded by its timeout).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -90,6 +91,7 @@ class RunWorkers {
   uint64_t wakes_ CL_GUARDED_BY(mu_) = 0;
   std::chrono::steady_clock::time_point last_gauge_ CL_GUARDED_BY(mu_);
   DefinitionCache definitions_;
+  std::atomic<int> running_{0};       // runs being executed, for the gauge
   std::vector<std::thread> threads_;  // written by Start and Stop only, which callers do not race
 };
 

@@ -151,6 +151,12 @@ Status Scheduler::StartDueOf(const std::string& env, const std::string& automati
     req.by = SchedulerRecord();
     auto started = runs_.Trigger(req);  // a refusal is recorded by the trigger
     if (!started.ok()) first = First(first, started.status());
+    const StatusCode code = started.ok() ? StatusCode::kOk : started.status().code();
+    if (code == StatusCode::kUnavailable || code == StatusCode::kInternal ||
+        code == StatusCode::kCorruption) {
+      return first;  // not handled: the next pass tries this fire time again (its key keeps it to
+                     // one run)
+    }
   }
   const std::string stamp = FormatTimestamp(deps_.clock.Now());
   CL_RETURN_IF_ERROR(deps_.writer.Write([&](Transaction& tx) -> Status {

@@ -170,6 +170,11 @@ StepResult StepRunner::Http(const StepInput& in) const {
     if (!v.ok()) return fail_template(v.status());
     if (Lower(name) == "content-type") has_content_type = true;
     if (Lower(name) == "idempotency-key") has_idempotency_key = true;
+    // A header that carries a secret never follows a redirect to another origin.
+    if (value.is_string() &&
+        value.get_ref<const std::string&>().find("${secrets.") != std::string::npos) {
+      call.credential_headers.push_back(name);
+    }
     call.headers.emplace_back(name, *v);
   }
   if (s.contains("body")) {

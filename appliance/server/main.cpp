@@ -146,6 +146,12 @@ int Serve(const Flags& flags) {
   // Each unseal builds the session's services once, from here.
   appliance.SetServicesFactory(MakeSessionServices(ctx));
   appliance.SetSessionHooks(StartSessionWork, StopSessionWork);
+  // Declared after ctx and the resolver, so destroyed before them: on every
+  // way out, the run workers and the scheduler stop while what they use lives.
+  struct SealOnExit {
+    Appliance& appliance;
+    ~SealOnExit() { appliance.Seal(Requester{{"system", "cloisterd", "shutdown"}, "", "", ""}); }
+  } seal_on_exit{appliance};
   const Router router = BuildRouter(ctx);
   ApplianceGate gate(ctx);
   UnlistedReasonLog unlisted_reasons(Logger("api"));

@@ -200,11 +200,11 @@ TEST_F(WebhookTriggerTest, OnlyAWebhookAutomationWithItsKeySetTakesDeliveries) {
   Save("keyless", "{type: webhook}", "  - id: t\n    type: transform\n    output: {x: 1}\n");
   const int64_t now = UnixNow();
   ApiResponse r = Deliver("by-hand", Json::object(), now, kHookKey);
-  EXPECT_EQ(r.status, 412) << r.body;
-  EXPECT_EQ(r.json()["error"]["code"], "not_a_webhook") << r.body;
+  EXPECT_EQ(r.status, 401) << r.body;  // the caller is not told why; the ledger is
+  EXPECT_EQ(r.json()["error"]["code"], "webhook_signature") << r.body;
   r = Deliver("keyless", Json::object(), now, kHookKey);
-  EXPECT_EQ(r.status, 412) << r.body;
-  EXPECT_EQ(r.json()["error"]["code"], "webhook_secret_missing") << r.body;
+  EXPECT_EQ(r.status, 401) << r.body;
+  EXPECT_EQ(r.json()["error"]["code"], "webhook_signature") << r.body;
   EXPECT_EQ(r.body.find(kHookKey), std::string::npos);
   EXPECT_EQ(Refusals("by-hand"), (std::multiset<std::string>{"not_a_webhook"}));
   EXPECT_EQ(Refusals("keyless"), (std::multiset<std::string>{"webhook_secret_missing"}));

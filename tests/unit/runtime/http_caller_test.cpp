@@ -412,10 +412,13 @@ TEST_F(HttpCallerTest, RedirectToAnAllowedHostIsFollowedWithoutCredentials) {
   HttpCaller caller(EgressPolicy{{"a.test", "b.test"}, 0, {}}, resolver_);
   HttpCall call;
   call.url = Url("http", "a.test", a.port(), "/start");
-  call.headers = {{"Authorization", "Bearer s3cret"}, {"X-Trace", "t1"}};
+  call.headers = {{"Authorization", "Bearer s3cret"}, {"X-Trace", "t1"}, {"X-Api-Key", "k3y"}};
+  call.credential_headers = {"x-API-key"};  // a header the step filled from a secret
   Result<HttpAnswer> got = caller.Call(call);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_EQ(got->body, "from b /landing");
+  EXPECT_EQ(b.seen().at(0).Header("x-api-key"), "");
+  EXPECT_EQ(a.seen().at(0).Header("x-api-key"), "k3y");
   EXPECT_EQ(got->redirects,
             std::vector<std::string>{"http://b.test:" + std::to_string(b.port()) + "/landing"});
   ASSERT_EQ(b.seen().size(), 1u);
