@@ -618,5 +618,28 @@ TEST_F(SchedulerPruneTest, PrunesHourlyAndRecordsOnlyWhatItDropped) {
   EXPECT_EQ(Events("run.prune").size(), 2u);
 }
 
+// The queue limit lives in the trigger every kind of start goes through.
+TEST_F(SchedulerTest, AFullQueueRefusesTheNextStartAndRecordsIt) {
+  Save("manual-one", "{type: manual}");
+  RuntimeOptions small = options_;
+  small.max_queued_per_automation = 2;
+  RunService runs(*deps_, small, nullptr);
+  TriggerRequest req;
+  req.environment = "dev";
+  req.automation = "manual-one";
+  req.triggered_by = "usr_alice";
+  req.by.actor = {"user", "usr_alice", "alice"};
+  ASSERT_TRUE(runs.Trigger(req).ok());
+  ASSERT_TRUE(runs.Trigger(req).ok());
+  const auto third = runs.Trigger(req);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(third.status().reason(), "queue_full");
+  EXPECT_EQ(Runs("manual-one").size(), 2u);
+  bool recorded = false;
+  for (const Json& e : Events("run.start")) recorded |= e.value("outcome", "") == "denied";
+  EXPECT_TRUE(recorded);
+}
+
 }  // namespace
 }  // namespace cloister::runtime
